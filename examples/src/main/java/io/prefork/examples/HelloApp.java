@@ -1,0 +1,129 @@
+package io.prefork.examples;
+
+import io.prefork.worker.InheritedListener;
+import io.prefork.worker.Prefork;
+import java.nio.charset.StandardCharsets;
+import java.security.MessageDigest;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.HexFormat;
+import org.eclipse.jetty.http.HttpHeader;
+import org.eclipse.jetty.io.Content;
+import org.eclipse.jetty.server.Handler;
+import org.eclipse.jetty.server.Request;
+import org.eclipse.jetty.server.Response;
+import org.eclipse.jetty.server.Server;
+import org.eclipse.jetty.server.ServerConnector;
+import org.eclipse.jetty.server.handler.GracefulHandler;
+import org.eclipse.jetty.unixdomain.server.UnixDomainServerConnector;
+import org.eclipse.jetty.util.Callback;
+import org.eclipse.jetty.util.Fields;
+import org.eclipse.jetty.util.thread.QueuedThreadPool;
+
+/**
+ * The demo worker: Jetty 12 on the listeners prefork hands over.
+ * Run on its own ({@code HelloApp [host] [port]}) it binds 127.0.0.1:8080 itself, for comparisons.
+ *
+ * <ul>
+ *   <li>{@code GET /} answers {@code Hello, world!}</li>
+ *   <li>{@code GET /sleep?ms=N} answers after N ms</li>
+ *   <li>{@code GET /cpu?n=N} runs N rounds of SHA-256</li>
+ *   <li>{@code GET /crash} ends the JVM at once</li>
+ * </ul>
+ * Every response carries {@code X-Worker-Pid}.
+ */
+public final class HelloApp {
+    static final String PID = Long.toString(ProcessHandle.current().pid());
+
+    private HelloApp() {
+    }
+
+    public static void main(String[] args) throws Exception {
+        Server server = new Server(new QueuedThreadPool(200, 8));
+        // GracefulHandler makes Server.stop() wait for requests in flight instead of cutting them.
+        server.setHandler(new GracefulHandler(new HelloHandler()));
+        if (Prefork.isSupervised()) {
+            for (InheritedListener listener : Prefork.listeners()) {
+                server.addConnector(connectorFor(server, listener));
+            }
+            Prefork.onStop(timeLeft -> stop(server, timeLeft));
+        } else {
+            ServerConnector connector = new ServerConnector(server);
+            connector.setHost(args.length > 0 ? args[0] : "127.0.0.1");
+            connector.setPort(args.length > 1 ? Integer.parseInt(args[1]) : 8080);
+            server.addConnector(connector);
+            server.setStopTimeout(30_000);
+            server.setStopAtShutdown(true);
+        }
+        server.start();
+        Prefork.ready();
+        server.join();
+    }
+
+    /** Listener 0 is the JVM's inherited channel; Jetty's connectors pick it up with setInheritChannel. */
+    private static org.eclipse.jetty.server.Connector connectorFor(Server server, InheritedListener listener)
+            throws java.io.IOException {
+        if (listener.isUnix()) {
+            if (listener.index() != 0) {
+                // UnixDomainServerConnector can only take System.inheritedChannel(), i.e. listener 0.
+                throw new IllegalStateException("Jetty serves a unix socket only as the first bind; move "
+                        + listener.address() + " to the first -b");
+            }
+            UnixDomainServerConnector unix = new UnixDomainServerConnector(server);
+            unix.setInheritChannel(true);
+            // Jetty deletes this path when the connector stops. The real socket file belongs to the
+            // supervisor and must outlive this worker, so Jetty gets a path that never exists.
+            unix.setUnixDomainPath(Path.of("/nonexistent/prefork-inherited-socket"));
+            return unix;
+        }
+        ServerConnector tcp = new ServerConnector(server);
+        if (listener.index() == 0) {
+            tcp.setInheritChannel(true);
+        } else {
+            tcp.open(listener.channel());
+        }
+        return tcp;
+    }
+
+    /** Jetty's graceful stop: stop accepting, let requests in flight finish, then stop. */
+    private static void stop(Server server, Duration timeLeft) throws Exception {
+        server.setStopTimeout(Math.max(1, timeLeft.toMillis() - 250));
+        server.stop();
+    }
+
+    static final class HelloHandler extends Handler.Abstract {
+        @Override
+        public boolean handle(Request request, Response response, Callback callback) throws Exception {
+            response.getHeaders().put("X-Worker-Pid", PID);
+            response.getHeaders().put(HttpHeader.CONTENT_TYPE, "text/plain; charset=utf-8");
+            Fields query = Request.extractQueryParameters(request);
+            switch (Request.getPathInContext(request)) {
+                case "/" -> Content.Sink.write(response, true, "Hello, world!\n", callback);
+                case "/sleep" -> {
+                    long ms = Long.parseLong(query.getValue("ms") == null ? "0" : query.getValue("ms"));
+                    Thread.sleep(ms);
+                    Content.Sink.write(response, true, "slept " + ms + " ms\n", callback);
+                }
+                case "/cpu" -> {
+                    int n = Integer.parseInt(query.getValue("n") == null ? "1000" : query.getValue("n"));
+                    Content.Sink.write(response, true, sha256Rounds(n) + "\n", callback);
+                }
+                case "/crash" -> Runtime.getRuntime().halt(1);
+                default -> {
+                    response.setStatus(404);
+                    Content.Sink.write(response, true, "not found\n", callback);
+                }
+            }
+            return true;
+        }
+    }
+
+    static String sha256Rounds(int n) throws Exception {
+        MessageDigest sha = MessageDigest.getInstance("SHA-256");
+        byte[] digest = "prefork".getBytes(StandardCharsets.UTF_8);
+        for (int i = 0; i < n; i++) {
+            digest = sha.digest(digest);
+        }
+        return HexFormat.of().formatHex(digest);
+    }
+}

@@ -1,0 +1,157 @@
+package io.prefork.supervisor;
+
+import io.prefork.protocol.ControlMessage;
+import io.prefork.protocol.ControlSocket;
+import io.prefork.protocol.MessageType;
+import io.prefork.unix.Linux;
+import io.prefork.unix.NativeException;
+import io.prefork.unix.PeerCredentials;
+import io.prefork.unix.Posix;
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.attribute.PosixFilePermissions;
+import java.time.Duration;
+import java.util.function.Consumer;
+
+/**
+ * The workers' control socket, in a fresh 0700 directory. An acceptor thread takes connections; one
+ * reader thread per connection waits for HELLO (with a deadline) and turns every line into an
+ * {@link Event}. Nothing here decides anything: the supervisor loop does.
+ */
+public final class ControlServer implements AutoCloseable {
+    private static final Duration HELLO_DEADLINE = Duration.ofSeconds(10);
+
+    private final Path dir;
+    private final Path socketPath;
+    private final int fd;
+    private final Consumer<Event> sink;
+    private final Log log;
+    private volatile boolean closed;
+
+    private ControlServer(Path dir, Path socketPath, int fd, Consumer<Event> sink, Log log) {
+        this.dir = dir;
+        this.socketPath = socketPath;
+        this.fd = fd;
+        this.sink = sink;
+        this.log = log;
+    }
+
+    public static ControlServer start(Consumer<Event> sink, Log log) throws IOException {
+        Path dir = Files.createTempDirectory("prefork-", PosixFilePermissions.asFileAttribute(
+                PosixFilePermissions.fromString("rwx------")));
+        Path socketPath = dir.resolve("control.sock");
+        int fd = Posix.socket(Linux.AF_UNIX);
+        try {
+            Posix.bindUnix(fd, socketPath.toString());
+            Files.setPosixFilePermissions(socketPath, PosixFilePermissions.fromString("rw-------"));
+            Posix.listen(fd, 128, "control socket");
+        } catch (IOException | IllegalArgumentException e) {
+            Posix.close(fd);
+            Files.deleteIfExists(socketPath);
+            Files.deleteIfExists(dir);
+            throw new IOException("cannot create the control socket in " + dir + ": " + e.getMessage(), e);
+        }
+        ControlServer server = new ControlServer(dir, socketPath, fd, sink, log);
+        Thread acceptor = new Thread(server::acceptLoop, "prefork-control-accept");
+        acceptor.setDaemon(true);
+        acceptor.start();
+        return server;
+    }
+
+    public Path socketPath() {
+        return socketPath;
+    }
+
+    private void acceptLoop() {
+        while (!closed) {
+            int client;
+            try {
+                client = Posix.accept(fd);
+            } catch (NativeException e) {
+                if (!closed) {
+                    log.error("control: accept failed: " + e.getMessage());
+                }
+                return;
+            }
+            Thread reader = new Thread(() -> serve(client), "prefork-control-" + client);
+            reader.setDaemon(true);
+            reader.start();
+        }
+    }
+
+    private void serve(int clientFd) {
+        ControlSocket socket = new ControlSocket(clientFd);
+        Connection connection = null;
+        try {
+            PeerCredentials peer = Posix.peerCredentials(clientFd);
+            Posix.setReceiveTimeout(clientFd, HELLO_DEADLINE);
+            ControlMessage hello = socket.receive();
+            if (hello == null || hello.type() != MessageType.HELLO || hello.args().size() != 1) {
+                log.warn("control: pid " + peer.pid() + " (uid " + peer.uid() + ") did not start with HELLO; closing");
+                return;
+            }
+            Posix.setReceiveTimeout(clientFd, Duration.ZERO);
+            connection = new Connection(socket, peer);
+            sink.accept(new Event.Hello(connection, hello.args().get(0)));
+            ControlMessage message;
+            while ((message = socket.receive()) != null) {
+                sink.accept(new Event.Message(connection, message));
+            }
+        } catch (IOException e) {
+            if (connection == null) {
+                log.warn("control: dropped a connection before HELLO: " + e.getMessage());
+            }
+        } finally {
+            socket.close();
+            if (connection != null) {
+                sink.accept(new Event.ConnectionClosed(connection));
+            }
+        }
+    }
+
+    @Override
+    public void close() throws IOException {
+        closed = true;
+        Posix.shutdown(fd);
+        Posix.close(fd);
+        Files.deleteIfExists(socketPath);
+        Files.deleteIfExists(dir);
+    }
+
+    /** An accepted connection; its reader thread owns the fd, so close() here only shuts it down. */
+    private static final class Connection implements WorkerConnection {
+        private final ControlSocket socket;
+        private final PeerCredentials peer;
+
+        Connection(ControlSocket socket, PeerCredentials peer) {
+            this.socket = socket;
+            this.peer = peer;
+        }
+
+        @Override
+        public long peerPid() {
+            return peer.pid();
+        }
+
+        @Override
+        public int peerUid() {
+            return peer.uid();
+        }
+
+        @Override
+        public void send(ControlMessage message) throws IOException {
+            socket.send(message);
+        }
+
+        @Override
+        public void sendWithFds(ControlMessage message, int[] fds) throws IOException {
+            socket.sendWithFds(message, fds);
+        }
+
+        @Override
+        public void close() {
+            socket.shutdown();
+        }
+    }
+}

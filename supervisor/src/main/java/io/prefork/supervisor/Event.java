@@ -1,0 +1,24 @@
+package io.prefork.supervisor;
+
+import io.prefork.protocol.ControlMessage;
+
+/**
+ * Everything that happens to the supervisor arrives as one of these, on one queue, and only the loop
+ * thread acts on it. Signal handlers, exit callbacks and control readers only enqueue.
+ */
+public sealed interface Event {
+    record SignalReceived(String name) implements Event {
+    }
+
+    record WorkerExited(Worker worker, int exitValue) implements Event {
+    }
+
+    record Hello(WorkerConnection connection, String token) implements Event {
+    }
+
+    record Message(WorkerConnection connection, ControlMessage message) implements Event {
+    }
+
+    record ConnectionClosed(WorkerConnection connection) implements Event {
+    }
+}

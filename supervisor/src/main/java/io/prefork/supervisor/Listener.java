@@ -1,0 +1,104 @@
+package io.prefork.supervisor;
+
+import io.prefork.unix.Linux;
+import io.prefork.unix.NativeException;
+import io.prefork.unix.Posix;
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.LinkOption;
+import java.nio.file.Path;
+import java.nio.file.attribute.BasicFileAttributes;
+
+/**
+ * A listening socket the supervisor binds and holds for its whole life. Workers get copies of the fd;
+ * because this one stays open, connections that arrive while no worker is up wait in its backlog.
+ */
+public final class Listener implements AutoCloseable {
+    private final BindAddress bind;
+    private final int fd;
+    private final String address;
+
+    private Listener(BindAddress bind, int fd, String address) {
+        this.bind = bind;
+        this.fd = fd;
+        this.address = address;
+    }
+
+    public int fd() {
+        return fd;
+    }
+
+    /** The real address: {@code 127.0.0.1:41234} after a port-0 bind, or {@code unix:/path}. */
+    public String address() {
+        return address;
+    }
+
+    public static Listener open(BindAddress bind, int backlog) throws IOException {
+        if (bind.isUnix() && !bind.isAbstract()) {
+            removeStaleSocket(Path.of(bind.unixPath()));
+        }
+        int family = bind.isUnix() ? Linux.AF_UNIX
+                : bind.inet().getAddress() instanceof java.net.Inet6Address ? Linux.AF_INET6 : Linux.AF_INET;
+        int fd = Posix.socket(family);
+        try {
+            String what = bind.toString();
+            if (bind.isUnix()) {
+                Posix.bindUnix(fd, bind.unixPath());
+            } else {
+                Posix.setIntOption(fd, Linux.SOL_SOCKET, Linux.SO_REUSEADDR, 1, "SO_REUSEADDR");
+                if (family == Linux.AF_INET6) {
+                    Posix.setIntOption(fd, Linux.IPPROTO_IPV6, Linux.IPV6_V6ONLY, 1, "IPV6_V6ONLY");
+                }
+                Posix.bind(fd, bind.inet(), what);
+            }
+            Posix.listen(fd, backlog, what);
+            String address = bind.isUnix() ? bind.toString() : BindAddress.format(Posix.localInetAddress(fd));
+            return new Listener(bind, fd, address);
+        } catch (IOException | RuntimeException e) {
+            Posix.close(fd);
+            throw e;
+        }
+    }
+
+    /**
+     * A socket file left by a dead server is removed; one a live server answers on is not. The
+     * probe is a connect: refused means nobody listens.
+     */
+    private static void removeStaleSocket(Path path) throws IOException {
+        BasicFileAttributes attrs;
+        try {
+            attrs = Files.readAttributes(path, BasicFileAttributes.class, LinkOption.NOFOLLOW_LINKS);
+        } catch (java.nio.file.NoSuchFileException e) {
+            return;
+        }
+        if (!attrs.isOther()) {
+            throw new IOException("unix:" + path + " exists and is not a socket; not touching it");
+        }
+        int probe = Posix.socket(Linux.AF_UNIX);
+        try {
+            Posix.connectUnix(probe, path.toString());
+        } catch (NativeException e) {
+            if (e.errno() == Linux.ECONNREFUSED) {
+                Files.deleteIfExists(path);
+                return;
+            }
+            throw e;
+        } finally {
+            Posix.close(probe);
+        }
+        throw new IOException("unix:" + path + " is in use by a running server");
+    }
+
+    @Override
+    public void close() throws IOException {
+        Posix.close(fd);
+        if (bind.isUnix() && !bind.isAbstract()) {
+            Files.deleteIfExists(Path.of(bind.unixPath()));
+        }
+    }
+
+    @Override
+    public String toString() {
+        return address;
+    }
+}

@@ -1,0 +1,112 @@
+package io.prefork.supervisor;
+
+/** The supervisor's record of one worker process. Only the loop thread touches it. */
+public final class Worker {
+    private final int id;
+    private final String token;
+    private final WorkerProcess process;
+    private final long startedAt;
+    private WorkerState state = WorkerState.STARTING;
+    private WorkerConnection connection;
+    private long readyAt = -1;
+    private String bootError;
+    private boolean terminateSent;
+    private boolean killSent;
+
+    Worker(int id, String token, WorkerProcess process, long startedAt) {
+        this.id = id;
+        this.token = token;
+        this.process = process;
+        this.startedAt = startedAt;
+    }
+
+    public int id() {
+        return id;
+    }
+
+    public long pid() {
+        return process.pid();
+    }
+
+    public WorkerState state() {
+        return state;
+    }
+
+    String token() {
+        return token;
+    }
+
+    WorkerProcess process() {
+        return process;
+    }
+
+    long startedAt() {
+        return startedAt;
+    }
+
+    long readyAt() {
+        return readyAt;
+    }
+
+    boolean wasReady() {
+        return readyAt >= 0;
+    }
+
+    WorkerConnection connection() {
+        return connection;
+    }
+
+    String bootError() {
+        return bootError;
+    }
+
+    void setBootError(String reason) {
+        if (bootError == null) {
+            bootError = reason;
+        }
+    }
+
+    void attach(WorkerConnection c) {
+        connection = c;
+    }
+
+    void markReady(long now) {
+        readyAt = now;
+    }
+
+    /** SIGTERM at most once: nginx's "exiting" flag, against gunicorn's double-signal bug. */
+    void terminate() {
+        if (!terminateSent && !killSent) {
+            terminateSent = true;
+            process.terminate();
+        }
+    }
+
+    void kill() {
+        if (!killSent) {
+            killSent = true;
+            process.kill();
+        }
+    }
+
+    boolean killSent() {
+        return killSent;
+    }
+
+    /** Moves to {@code next} if that is legal, and logs the transition with id, pid and why. */
+    void transitionTo(WorkerState next, String why, Log log) {
+        if (!state.canMoveTo(next)) {
+            throw new IllegalStateException(this + ": illegal transition " + state + " -> " + next);
+        }
+        log.info(this + ": " + state + " -> " + next + (why == null ? "" : " (" + why + ")"));
+        state = next;
+        if (next == WorkerState.EXITED && connection != null) {
+            connection.close();
+        }
+    }
+
+    @Override
+    public String toString() {
+        return "worker " + id + " (pid " + pid() + ")";
+    }
+}

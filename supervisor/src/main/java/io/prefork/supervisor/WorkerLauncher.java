@@ -1,0 +1,12 @@
+package io.prefork.supervisor;
+
+import java.io.IOException;
+
+/** Starts worker processes; the real one runs {@code java ... io.prefork.worker.Launcher}. */
+public interface WorkerLauncher {
+    /**
+     * @param workerId the slot, 1..N
+     * @param token    the one-time secret the worker must present in HELLO
+     */
+    WorkerProcess launch(int workerId, String token) throws IOException;
+}

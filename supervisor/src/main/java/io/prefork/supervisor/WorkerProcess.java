@@ -1,0 +1,17 @@
+package io.prefork.supervisor;
+
+import java.util.concurrent.CompletableFuture;
+
+/** The seam between the supervisor's state machine and a real worker process. */
+public interface WorkerProcess {
+    long pid();
+
+    /** SIGTERM: the JVM runs its shutdown hooks and exits. */
+    void terminate();
+
+    /** SIGKILL. */
+    void kill();
+
+    /** Completes with the exit value (128+N for death by signal N) once the process is reaped. */
+    CompletableFuture<Integer> onExit();
+}

@@ -1,0 +1,69 @@
+package io.prefork.supervisor;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.time.Duration;
+import java.util.List;
+import org.junit.jupiter.api.Test;
+
+class CliTest {
+    private static Config parse(String... args) throws UsageException {
+        return Cli.parse(args).config();
+    }
+
+    private static String error(String... args) {
+        return assertThrows(UsageException.class, () -> Cli.parse(args)).getMessage();
+    }
+
+    @Test
+    void readsEveryOption() throws Exception {
+        Config c = parse("-w", "3", "-b", "127.0.0.1:0", "--bind", "unix:/tmp/x.sock", "--app", "a.B",
+                "--app-classpath", "/x.jar", "--jvm-opt=-Xmx64m", "--jvm-opt", "-Dk=v", "--backlog", "16",
+                "--graceful-timeout", "2.5", "--boot-timeout", "9", "--ready", "app", "--", "one", "--two");
+        assertEquals(3, c.workers());
+        assertEquals(2, c.binds().size());
+        assertEquals("a.B", c.appClass());
+        assertEquals("/x.jar", c.appClasspath());
+        assertEquals(List.of("-Xmx64m", "-Dk=v"), c.jvmOpts());
+        assertEquals(16, c.backlog());
+        assertEquals(Duration.ofMillis(2500), c.gracefulTimeout());
+        assertEquals(Duration.ofSeconds(9), c.bootTimeout());
+        assertEquals("app", c.readyMode());
+        assertEquals(List.of("one", "--two"), c.appArgs());
+    }
+
+    @Test
+    void defaultsLikeGunicorn() throws Exception {
+        Config c = parse("--app-classpath", "/x.jar");
+        assertEquals(Runtime.getRuntime().availableProcessors(), c.workers());
+        assertEquals("127.0.0.1:8080", c.binds().get(0).toString());
+        assertEquals(Cli.DEFAULT_APP, c.appClass());
+        assertEquals(2048, c.backlog());
+        assertEquals(Duration.ofSeconds(30), c.gracefulTimeout());
+        assertEquals(Duration.ofSeconds(60), c.bootTimeout());
+        assertEquals("auto", c.readyMode());
+    }
+
+    @Test
+    void badInputIsOneClearLine() {
+        assertEquals("Unrecognized option: --frobnicate (see --help)", error("--frobnicate"));
+        assertEquals("--workers must be a whole number from 1 to 1024, got '0'", error("-w", "0"));
+        assertEquals("--workers must be a whole number from 1 to 1024, got 'many'", error("-w", "many"));
+        assertEquals("--backlog must be a whole number from 1 to 65535, got '0'", error("--backlog", "0", "--app-classpath", "x"));
+        assertTrue(error("--boot-timeout", "0").startsWith("--boot-timeout must be a number of seconds above 0"));
+        assertTrue(error("--graceful-timeout", "-1").startsWith("--graceful-timeout must be a number of seconds"));
+        assertEquals("--ready must be auto or app, got 'soon'", error("--ready", "soon", "--app-classpath", "x"));
+        assertEquals("--workers given more than once", error("-w", "1", "-w", "2"));
+        assertEquals("unexpected argument 'stray' (app arguments go after --)", error("stray"));
+        assertEquals("--java /no/such/java: not an executable file", error("--java", "/no/such/java", "--app-classpath", "x"));
+        assertEquals("Missing argument for option: w (see --help)", error("-w"));
+    }
+
+    @Test
+    void helpAndVersionNeedNothingElse() throws Exception {
+        assertTrue(Cli.parse(new String[] {"--help"}).help());
+        assertTrue(Cli.parse(new String[] {"--version"}).version());
+    }
+}

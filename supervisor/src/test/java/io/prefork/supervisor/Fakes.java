@@ -1,0 +1,144 @@
+package io.prefork.supervisor;
+
+import io.prefork.protocol.ControlMessage;
+import java.io.ByteArrayOutputStream;
+import java.io.IOException;
+import java.io.PrintStream;
+import java.nio.charset.StandardCharsets;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.TimeUnit;
+import java.util.function.LongSupplier;
+
+/** In-memory stand-ins for processes, control connections and time. */
+final class Fakes {
+    private Fakes() {
+    }
+
+    static final class Clock implements LongSupplier {
+        long nanos = 1_000_000_000L;
+
+        @Override
+        public long getAsLong() {
+            return nanos;
+        }
+
+        void advanceMillis(long ms) {
+            nanos += TimeUnit.MILLISECONDS.toNanos(ms);
+        }
+    }
+
+    static final class Process implements WorkerProcess {
+        final long pid;
+        final int workerId;
+        final String token;
+        final CompletableFuture<Integer> exit = new CompletableFuture<>();
+        int terms;
+        int kills;
+
+        Process(long pid, int workerId, String token) {
+            this.pid = pid;
+            this.workerId = workerId;
+            this.token = token;
+        }
+
+        @Override
+        public long pid() {
+            return pid;
+        }
+
+        @Override
+        public void terminate() {
+            terms++;
+        }
+
+        @Override
+        public void kill() {
+            kills++;
+        }
+
+        @Override
+        public CompletableFuture<Integer> onExit() {
+            return exit;
+        }
+
+        void exit(int value) {
+            exit.complete(value);
+        }
+    }
+
+    static final class Launcher implements WorkerLauncher {
+        final List<Process> launched = new ArrayList<>();
+        long nextPid = 1000;
+        boolean fail;
+
+        @Override
+        public WorkerProcess launch(int workerId, String token) throws IOException {
+            if (fail) {
+                throw new IOException("no such file: /no/java");
+            }
+            Process p = new Process(nextPid++, workerId, token);
+            launched.add(p);
+            return p;
+        }
+
+        Process last() {
+            return launched.get(launched.size() - 1);
+        }
+
+        List<Process> alive() {
+            return launched.stream().filter(p -> !p.exit.isDone()).toList();
+        }
+    }
+
+    static final class Connection implements WorkerConnection {
+        final long peerPid;
+        final List<ControlMessage> sent = new ArrayList<>();
+        int[] fdsSent;
+        boolean closed;
+
+        Connection(long peerPid) {
+            this.peerPid = peerPid;
+        }
+
+        @Override
+        public long peerPid() {
+            return peerPid;
+        }
+
+        @Override
+        public int peerUid() {
+            return 0;
+        }
+
+        @Override
+        public void send(ControlMessage message) throws IOException {
+            if (closed) {
+                throw new IOException("closed");
+            }
+            sent.add(message);
+        }
+
+        @Override
+        public void sendWithFds(ControlMessage message, int[] fds) throws IOException {
+            send(message);
+            fdsSent = fds.clone();
+        }
+
+        @Override
+        public void close() {
+            closed = true;
+        }
+    }
+
+    /** A Log whose lines a test can read. */
+    static final class Lines {
+        final ByteArrayOutputStream buffer = new ByteArrayOutputStream();
+        final Log log = new Log(new PrintStream(buffer, true, StandardCharsets.UTF_8));
+
+        String text() {
+            return buffer.toString(StandardCharsets.UTF_8);
+        }
+    }
+}

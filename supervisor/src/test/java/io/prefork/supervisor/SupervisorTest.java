@@ -1,0 +1,301 @@
+package io.prefork.supervisor;
+
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertNotEquals;
+import static org.junit.jupiter.api.Assertions.assertNull;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import io.prefork.protocol.ControlMessage;
+import io.prefork.protocol.MessageType;
+import io.prefork.protocol.WorkerExitCodes;
+import java.time.Duration;
+import java.util.List;
+import org.junit.jupiter.api.Test;
+
+/** The supervisor's state machine, driven through fakes: crashes, timeouts and stops in milliseconds. */
+class SupervisorTest {
+    private final Fakes.Clock clock = new Fakes.Clock();
+    private final Fakes.Launcher launcher = new Fakes.Launcher();
+    private final Fakes.Lines lines = new Fakes.Lines();
+    private Supervisor supervisor;
+
+    private Supervisor start(int workers) throws InterruptedException {
+        Supervisor.Settings settings = new Supervisor.Settings(workers, Duration.ofSeconds(10),
+                Duration.ofSeconds(5), Duration.ofSeconds(1), 5);
+        supervisor = new Supervisor(settings, List.of(new Supervisor.Handoff("127.0.0.1:8080", 7),
+                new Supervisor.Handoff("unix:/run/a b.sock", 9)), launcher, clock, lines.log);
+        supervisor.step(0);
+        return supervisor;
+    }
+
+    private boolean step() throws InterruptedException {
+        return supervisor.step(0);
+    }
+
+    /** Plays a worker: hello with its token from its own pid, then READY. */
+    private Fakes.Connection bringUp(Fakes.Process p) throws InterruptedException {
+        Fakes.Connection c = new Fakes.Connection(p.pid);
+        supervisor.post(new Event.Hello(c, p.token));
+        supervisor.post(new Event.Message(c, ControlMessage.of(MessageType.READY)));
+        step();
+        return c;
+    }
+
+    private Worker worker(long pid) {
+        return supervisor.workers().stream().filter(w -> w.pid() == pid).findFirst().orElse(null);
+    }
+
+    @Test
+    void startsOneWorkerPerSlotWithItsOwnToken() throws Exception {
+        start(3);
+        assertEquals(3, launcher.launched.size());
+        assertEquals(List.of(1, 2, 3), launcher.launched.stream().map(p -> p.workerId).toList());
+        assertEquals(3, launcher.launched.stream().map(p -> p.token).distinct().count());
+        assertTrue(launcher.launched.stream().allMatch(p -> p.token.length() == 32));
+        assertTrue(supervisor.workers().stream().allMatch(w -> w.state() == WorkerState.STARTING));
+    }
+
+    @Test
+    void helloWithTheRightTokenGetsTheListenersThenReadyCounts() throws Exception {
+        start(1);
+        Fakes.Process p = launcher.last();
+        Fakes.Connection c = new Fakes.Connection(p.pid);
+        supervisor.post(new Event.Hello(c, p.token));
+        step();
+        assertEquals(WorkerState.BOOTING, worker(p.pid).state());
+        assertArrayEquals(new int[] {7, 9}, c.fdsSent);
+        assertEquals(ControlMessage.of(MessageType.FDS, "127.0.0.1:8080", "unix:/run/a b.sock"), c.sent.get(0));
+        assertEquals(0, supervisor.readyCount());
+
+        supervisor.post(new Event.Message(c, ControlMessage.of(MessageType.READY)));
+        step();
+        assertEquals(WorkerState.READY, worker(p.pid).state());
+        assertEquals(1, supervisor.readyCount());
+        assertTrue(lines.text().contains("worker 1 (pid " + p.pid + "): BOOTING -> READY"), lines.text());
+    }
+
+    @Test
+    void aWrongTokenOrAWrongPidGetsNothing() throws Exception {
+        start(1);
+        Fakes.Process p = launcher.last();
+        Fakes.Connection stranger = new Fakes.Connection(4242);
+        supervisor.post(new Event.Hello(stranger, "not-the-token"));
+        Fakes.Connection impostor = new Fakes.Connection(4243);
+        supervisor.post(new Event.Hello(impostor, p.token));
+        step();
+        assertTrue(stranger.closed && impostor.closed);
+        assertNull(stranger.fdsSent);
+        assertNull(impostor.fdsSent);
+        assertEquals(WorkerState.STARTING, worker(p.pid).state());
+        assertTrue(lines.text().contains("refused a connection from pid 4242 (uid 0): unknown token"), lines.text());
+        assertTrue(lines.text().contains("refused a connection from pid 4243 (uid 0): token belongs to pid " + p.pid));
+    }
+
+    @Test
+    void aTokenWorksOnlyOnce() throws Exception {
+        start(1);
+        Fakes.Process p = launcher.last();
+        bringUp(p);
+        Fakes.Connection again = new Fakes.Connection(p.pid);
+        supervisor.post(new Event.Hello(again, p.token));
+        step();
+        assertTrue(again.closed);
+        assertNull(again.fdsSent);
+    }
+
+    @Test
+    void aCrashedWorkerIsReplacedAfterTheBackoffAndTheCauseIsLogged() throws Exception {
+        start(2);
+        Fakes.Process p = launcher.launched.get(0);
+        bringUp(p);
+        bringUp(launcher.launched.get(1));
+        p.exit(137);
+        step();
+        assertTrue(lines.text().contains("worker 1 (pid " + p.pid + "): READY -> EXITED (killed by SIGKILL)"), lines.text());
+        assertTrue(lines.text().contains("worker 1: restarting in 100 ms"));
+        assertEquals(2, launcher.launched.size());
+        clock.advanceMillis(99);
+        step();
+        assertEquals(2, launcher.launched.size(), "not before the backoff");
+        clock.advanceMillis(1);
+        step();
+        assertEquals(3, launcher.launched.size());
+        assertEquals(1, launcher.last().workerId);
+        assertNotEquals(p.pid, launcher.last().pid);
+    }
+
+    @Test
+    void consecutiveCrashesDoubleTheDelayAndLongServiceResetsIt() throws Exception {
+        start(1);
+        long[] expected = {100, 200, 400, 800};
+        for (long delay : expected) {
+            Fakes.Process p = launcher.last();
+            bringUp(p);
+            clock.advanceMillis(5_000);
+            p.exit(1);
+            step();
+            assertTrue(lines.text().contains("restarting in " + delay + " ms"), lines.text());
+            clock.advanceMillis(delay);
+            step();
+        }
+        Fakes.Process longLived = launcher.last();
+        bringUp(longLived);
+        clock.advanceMillis(30_000);
+        longLived.exit(1);
+        step();
+        assertTrue(lines.text().endsWith("restarting in 100 ms\n"), lines.text());
+    }
+
+    @Test
+    void workersThatNeverBecomeReadyMakeItGiveUpWithTheReason() throws Exception {
+        start(1);
+        for (int i = 1; i <= 5; i++) {
+            Fakes.Process p = launcher.last();
+            Fakes.Connection c = new Fakes.Connection(p.pid);
+            supervisor.post(new Event.Hello(c, p.token));
+            supervisor.post(new Event.Message(c, ControlMessage.of(MessageType.BOOT_ERROR, "app class x.Y not found")));
+            p.exit(WorkerExitCodes.APP_NOT_FOUND);
+            step();
+            clock.advanceMillis(60_000);
+            boolean running = step();
+            if (i < 5) {
+                assertTrue(running);
+                assertEquals(i + 1, launcher.launched.size(), "restarted after failure " + i);
+            } else {
+                assertFalse(running, "gave up after 5 failures in a row");
+            }
+        }
+        assertEquals(5, launcher.launched.size());
+        assertEquals(ExitCodes.WORKERS_FAILED_TO_BOOT, supervisor.run());
+        assertEquals("workers failed to boot 5 times in a row; last: app class x.Y not found", supervisor.failure());
+    }
+
+    @Test
+    void aReadyWorkerResetsTheBootFailureCount() throws Exception {
+        start(2);
+        for (int i = 0; i < 4; i++) {
+            Fakes.Process p = launcher.launched.stream().filter(x -> x.workerId == 1 && !x.exit.isDone()).findFirst().orElseThrow();
+            p.exit(WorkerExitCodes.APP_FAILED);
+            step();
+            clock.advanceMillis(60_000);
+            step();
+        }
+        bringUp(launcher.launched.stream().filter(x -> x.workerId == 2).findFirst().orElseThrow());
+        Fakes.Process p = launcher.launched.stream().filter(x -> x.workerId == 1 && !x.exit.isDone()).findFirst().orElseThrow();
+        p.exit(WorkerExitCodes.APP_FAILED);
+        step();
+        assertTrue(step(), "4 failures, a READY worker, then 1 more failure: still running");
+        assertNull(supervisor.failure());
+    }
+
+    @Test
+    void aWorkerNotReadyInTimeIsKilledAndCountsAsABootFailure() throws Exception {
+        start(1);
+        Fakes.Process p = launcher.last();
+        clock.advanceMillis(9_999);
+        step();
+        assertEquals(0, p.kills);
+        clock.advanceMillis(1);
+        step();
+        assertEquals(1, p.kills);
+        step();
+        assertEquals(1, p.kills, "killed once");
+        p.exit(137);
+        step();
+        assertTrue(lines.text().contains("failed to boot: not READY within --boot-timeout 10 s"), lines.text());
+    }
+
+    @Test
+    void aLauncherFailureIsRetriedWithBackoffUntilItGivesUp() throws Exception {
+        launcher.fail = true;
+        start(1);
+        for (long delay : new long[] {100, 200, 400, 800}) {
+            assertTrue(lines.text().endsWith("worker 1: restarting in " + delay + " ms\n"), lines.text());
+            clock.advanceMillis(delay - 1);
+            step();
+            assertTrue(lines.text().endsWith("worker 1: restarting in " + delay + " ms\n"), "not before the backoff");
+            clock.advanceMillis(1);
+            assertTrue(step() || delay == 800);
+        }
+        assertEquals(ExitCodes.WORKERS_FAILED_TO_BOOT, supervisor.run());
+        assertTrue(supervisor.failure().contains("cannot start a JVM: no such file: /no/java"), supervisor.failure());
+    }
+
+    @Test
+    void termDrainsReadyWorkersThroughTheChannelAndExitsZero() throws Exception {
+        start(2);
+        Fakes.Connection ready = bringUp(launcher.launched.get(0));
+        Fakes.Process starting = launcher.launched.get(1);
+        supervisor.post(new Event.SignalReceived("TERM"));
+        step();
+        assertEquals(ControlMessage.of(MessageType.STOP, "5000"), ready.sent.get(ready.sent.size() - 1));
+        assertEquals(0, launcher.launched.get(0).terms, "a connected worker is told, not signalled");
+        assertEquals(1, starting.terms, "a worker that has not connected gets SIGTERM");
+        assertTrue(supervisor.workers().stream().allMatch(w -> w.state() == WorkerState.DRAINING));
+        launcher.launched.get(0).exit(0);
+        starting.exit(143);
+        assertFalse(step());
+        assertEquals(2, launcher.launched.size(), "nothing restarted during a stop");
+        assertEquals(ExitCodes.OK, supervisor.run());
+    }
+
+    @Test
+    void workersStillRunningAtTheGracefulDeadlineAreKilled() throws Exception {
+        start(1);
+        Fakes.Process p = launcher.last();
+        bringUp(p);
+        supervisor.post(new Event.SignalReceived("TERM"));
+        step();
+        clock.advanceMillis(4_999);
+        step();
+        assertEquals(0, p.kills);
+        clock.advanceMillis(1);
+        step();
+        assertEquals(1, p.kills);
+        assertTrue(lines.text().contains("still running at the stop deadline; sending SIGKILL"));
+        p.exit(137);
+        assertFalse(step());
+    }
+
+    @Test
+    void aSecondTermMakesTheStopFastAndSignalsEachWorkerOnce() throws Exception {
+        start(1);
+        Fakes.Process p = launcher.last();
+        bringUp(p);
+        supervisor.post(new Event.SignalReceived("TERM"));
+        step();
+        supervisor.post(new Event.SignalReceived("TERM"));
+        supervisor.post(new Event.SignalReceived("TERM"));
+        step();
+        assertEquals(1, p.terms);
+        clock.advanceMillis(1_000);
+        step();
+        assertEquals(1, p.kills, "fast stop kills after 1 s, not after the graceful 5 s");
+    }
+
+    @Test
+    void intIsAFastStop() throws Exception {
+        start(2);
+        bringUp(launcher.launched.get(0));
+        supervisor.post(new Event.SignalReceived("INT"));
+        step();
+        assertTrue(launcher.launched.stream().allMatch(p -> p.terms == 1));
+        launcher.launched.forEach(p -> p.exit(143));
+        assertFalse(step());
+    }
+
+    @Test
+    void anExitDuringAStopIsNotRestarted() throws Exception {
+        start(1);
+        Fakes.Process p = launcher.last();
+        bringUp(p);
+        supervisor.post(new Event.SignalReceived("TERM"));
+        step();
+        p.exit(1);
+        clock.advanceMillis(60_000);
+        assertFalse(step());
+        assertEquals(1, launcher.launched.size());
+    }
+}

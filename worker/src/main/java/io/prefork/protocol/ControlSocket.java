@@ -1,0 +1,140 @@
+package io.prefork.protocol;
+
+import io.prefork.unix.Linux;
+import io.prefork.unix.NativeException;
+import io.prefork.unix.Posix;
+import java.io.IOException;
+import java.nio.charset.StandardCharsets;
+import java.util.ArrayList;
+import java.util.List;
+
+/**
+ * One end of a control connection: a connected Unix stream socket that carries {@link ControlMessage}
+ * lines and, with FDS, file descriptors.
+ *
+ * <p>Threading: one thread reads ({@link #receive}), any thread may send. The reading thread owns
+ * the fd: {@link #shutdown()} only wakes it (closing an fd another thread blocks on would not, and
+ * the number could be reused under it), and the reader closes the fd when it sees the end.
+ */
+public final class ControlSocket {
+    private final int fd;
+    private final byte[] chunk = new byte[ControlMessage.MAX_LINE];
+    private final byte[] line = new byte[ControlMessage.MAX_LINE];
+    private int lineLength;
+    private int chunkStart;
+    private int chunkEnd;
+    private final List<Integer> receivedFds = new ArrayList<>();
+    private final Object sendLock = new Object();
+    private boolean closed;
+
+    public ControlSocket(int fd) {
+        this.fd = fd;
+    }
+
+    /** Connects to the supervisor's control socket at {@code path}. */
+    public static ControlSocket connect(String path) throws NativeException {
+        int fd = Posix.socket(Linux.AF_UNIX);
+        try {
+            Posix.connectUnix(fd, path);
+        } catch (NativeException e) {
+            Posix.close(fd);
+            throw e;
+        }
+        return new ControlSocket(fd);
+    }
+
+    public int fd() {
+        return fd;
+    }
+
+    public void send(ControlMessage message) throws IOException {
+        synchronized (sendLock) {
+            checkOpen();
+            byte[] bytes = message.encode();
+            Posix.writeFully(fd, bytes, 0, bytes.length);
+        }
+    }
+
+    public void sendWithFds(ControlMessage message, int[] fds) throws IOException {
+        synchronized (sendLock) {
+            checkOpen();
+            Posix.sendWithFds(fd, message.encode(), fds);
+        }
+    }
+
+    private void checkOpen() throws IOException {
+        if (closed) {
+            throw new IOException("control connection is closed");
+        }
+    }
+
+    /**
+     * Blocks for the next message; null at end of stream. Fds that arrived with it are kept for
+     * {@link #takeReceivedFds()}. A line over {@link ControlMessage#MAX_LINE} is a ProtocolException.
+     */
+    public ControlMessage receive() throws IOException {
+        while (true) {
+            for (int i = chunkStart; i < chunkEnd; i++) {
+                if (chunk[i] == '\n') {
+                    append(chunkStart, i);
+                    chunkStart = i + 1;
+                    String text = new String(line, 0, lineLength, StandardCharsets.UTF_8);
+                    lineLength = 0;
+                    return ControlMessage.parse(text);
+                }
+            }
+            append(chunkStart, chunkEnd);
+            int n = Posix.receiveWithFds(fd, chunk, receivedFds);
+            if (n < 0) {
+                return null;
+            }
+            chunkStart = 0;
+            chunkEnd = n;
+        }
+    }
+
+    private void append(int from, int to) throws ProtocolException {
+        int n = to - from;
+        if (lineLength + n >= ControlMessage.MAX_LINE) {
+            throw new ProtocolException("control line longer than " + ControlMessage.MAX_LINE + " bytes");
+        }
+        System.arraycopy(chunk, from, line, lineLength, n);
+        lineLength += n;
+        chunkStart = to;
+    }
+
+    /** The fds received so far (in arrival order); the caller now owns them. */
+    public List<Integer> takeReceivedFds() {
+        List<Integer> fds = List.copyOf(receivedFds);
+        receivedFds.clear();
+        return fds;
+    }
+
+    /** Ends the connection in both directions and wakes a blocked reader. Safe from any thread. */
+    public void shutdown() {
+        synchronized (sendLock) {
+            if (!closed) {
+                Posix.shutdown(fd);
+            }
+        }
+    }
+
+    /** Called by the reading thread once it is done: releases the fd and any fds never taken. */
+    public void close() {
+        synchronized (sendLock) {
+            if (closed) {
+                return;
+            }
+            closed = true;
+            try {
+                Posix.close(fd);
+                for (int received : takeReceivedFds()) {
+                    Posix.close(received);
+                }
+            } catch (NativeException e) {
+                // Closing can only fail with EBADF here, which would be our own bug; nothing to recover.
+                throw new IllegalStateException(e);
+            }
+        }
+    }
+}

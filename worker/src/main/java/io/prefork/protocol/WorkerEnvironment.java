@@ -1,0 +1,19 @@
+package io.prefork.protocol;
+
+/** Environment variables the supervisor sets for each worker JVM it starts. */
+public final class WorkerEnvironment {
+    /** Path of the supervisor's control socket. */
+    public static final String CONTROL_SOCKET = "PREFORK_CONTROL_SOCKET";
+    /** One-time token the worker presents in HELLO. Never logged, never on a command line. */
+    public static final String TOKEN = "PREFORK_TOKEN";
+    /** The worker's slot number, 1..N. */
+    public static final String WORKER_ID = "PREFORK_WORKER_ID";
+    /** {@code auto} (the worker library detects when the app accepts) or {@code app} (the app calls ready()). */
+    public static final String READY_MODE = "PREFORK_READY";
+
+    /** The supervisor's --graceful-timeout in ms: what a worker allows itself on a SIGTERM of its own. */
+    public static final String GRACEFUL_TIMEOUT_MS = "PREFORK_GRACEFUL_TIMEOUT_MS";
+
+    private WorkerEnvironment() {
+    }
+}

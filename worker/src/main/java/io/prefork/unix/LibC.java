@@ -1,0 +1,50 @@
+package io.prefork.unix;
+
+import jnr.ffi.Pointer;
+import jnr.ffi.annotations.In;
+import jnr.ffi.annotations.Out;
+import jnr.ffi.types.size_t;
+import jnr.ffi.types.ssize_t;
+
+/**
+ * The libc functions prefork calls, bound with jnr-ffi. Only {@link Posix} uses this; everything
+ * else goes through Posix, which checks results and turns errno into {@link NativeException}.
+ * Kept small on purpose: binding all of jnr-posix costs a worker hundreds of milliseconds at start.
+ */
+public interface LibC {
+    int socket(int domain, int type, int protocol);
+
+    int setsockopt(int fd, int level, int name, @In int[] value, int len);
+
+    int getsockopt(int fd, int level, int name, @Out byte[] value, @In @Out int[] len);
+
+    int bind(int fd, @In byte[] addr, int len);
+
+    int listen(int fd, int backlog);
+
+    int getsockname(int fd, @Out byte[] addr, @In @Out int[] len);
+
+    int connect(int fd, @In byte[] addr, int len);
+
+    int accept4(int fd, Pointer addr, Pointer len, int flags);
+
+    @ssize_t long read(int fd, @Out byte[] buf, @size_t long count);
+
+    @ssize_t long write(int fd, @In byte[] buf, @size_t long count);
+
+    @ssize_t long sendmsg(int fd, Pointer msg, int flags);
+
+    @ssize_t long recvmsg(int fd, Pointer msg, int flags);
+
+    int shutdown(int fd, int how);
+
+    int close(int fd);
+
+    int dup(int fd);
+
+    int dup2(int oldFd, int newFd);
+
+    int kill(int pid, int sig);
+
+    String strerror(int errno);
+}

@@ -1,0 +1,42 @@
+package io.prefork.unix;
+
+/**
+ * Linux constants (x86_64 and aarch64 share these values), named once so no call site carries a
+ * magic number. Values are from the kernel's uapi headers.
+ */
+public final class Linux {
+    public static final int AF_UNIX = 1;
+    public static final int AF_INET = 2;
+    public static final int AF_INET6 = 10;
+
+    public static final int SOCK_STREAM = 1;
+    public static final int SOCK_CLOEXEC = 0x80000;
+
+    public static final int SOL_SOCKET = 1;
+    public static final int SO_REUSEADDR = 2;
+    public static final int SO_PEERCRED = 17;
+    public static final int SO_RCVTIMEO = 20;
+    public static final int IPPROTO_IPV6 = 41;
+    public static final int IPV6_V6ONLY = 26;
+
+    public static final int SCM_RIGHTS = 1;
+    public static final int MSG_CTRUNC = 0x8;
+    public static final int MSG_NOSIGNAL = 0x4000;
+    public static final int MSG_CMSG_CLOEXEC = 0x40000000;
+    public static final int SHUT_RDWR = 2;
+
+    public static final int EINTR = 4;
+    public static final int ESRCH = 3;
+    public static final int ENOENT = 2;
+    public static final int EAGAIN = 11;
+    public static final int ECONNREFUSED = 111;
+    public static final int EADDRINUSE = 98;
+
+    public static final int SIGINT = 2;
+    public static final int SIGQUIT = 3;
+    public static final int SIGKILL = 9;
+    public static final int SIGTERM = 15;
+
+    private Linux() {
+    }
+}

@@ -1,0 +1,60 @@
+package io.prefork.worker;
+
+import java.util.List;
+
+/**
+ * What an app running as a prefork worker can ask of prefork. Every method is safe to call when the
+ * app runs on its own (not under the supervisor): it then has no listeners and ready/onStop do nothing,
+ * so one build of an app runs both ways.
+ */
+public final class Prefork {
+    private static volatile WorkerRuntime runtime;
+
+    private Prefork() {
+    }
+
+    static void install(WorkerRuntime r) {
+        runtime = r;
+    }
+
+    /** True when this JVM was started by the prefork supervisor. */
+    public static boolean isSupervised() {
+        return runtime != null;
+    }
+
+    /** This worker's slot number (1..N), or 0 when not supervised. */
+    public static int workerId() {
+        WorkerRuntime r = runtime;
+        return r == null ? 0 : r.id();
+    }
+
+    /** The listeners handed over by the supervisor, in {@code -b} order; empty when not supervised. */
+    public static List<InheritedListener> listeners() {
+        WorkerRuntime r = runtime;
+        return r == null ? List.of() : r.listeners();
+    }
+
+    /**
+     * Tells the supervisor this worker serves. Only READY workers count, and a rolling restart
+     * retires an old worker only once its replacement is READY. Idempotent. With the default
+     * {@code --ready auto}, the worker also becomes READY by itself once the app accepts.
+     */
+    public static void ready() {
+        WorkerRuntime r = runtime;
+        if (r != null) {
+            r.markReady("the app said so");
+        }
+    }
+
+    /**
+     * Registers what to do on a graceful stop. Handlers run in order on a prefork thread; when the
+     * last returns, the worker exits 0. Without any handler the worker calls System.exit(0), so the
+     * app's shutdown hooks run.
+     */
+    public static void onStop(StopHandler handler) {
+        WorkerRuntime r = runtime;
+        if (r != null) {
+            r.addStopHandler(handler);
+        }
+    }
+}

@@ -1,0 +1,185 @@
+package io.prefork.worker;
+
+import io.prefork.protocol.ControlMessage;
+import io.prefork.protocol.ControlSocket;
+import io.prefork.protocol.MessageType;
+import io.prefork.protocol.ProtocolException;
+import io.prefork.protocol.WorkerExitCodes;
+import io.prefork.unix.Posix;
+import java.io.IOException;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Set;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.concurrent.atomic.AtomicBoolean;
+
+/** The worker side of one control connection: listeners, readiness, and the stop sequence. */
+final class WorkerRuntime {
+    /**
+     * How long a worker may drain once its supervisor has died. Orphans must be gone within 2 s;
+     * EOF arrives some 10-100 ms after the death and the JVM needs time to exit, hence 1 s.
+     */
+    static final Duration ORPHAN_STOP_TIME = Duration.ofSeconds(1);
+
+    private final int id;
+    private final ControlSocket control;
+    private final List<InheritedListener> listeners;
+    private final Set<Integer> acceptFds = ConcurrentHashMap.newKeySet();
+    private final List<StopHandler> stopHandlers = new CopyOnWriteArrayList<>();
+    private final AtomicBoolean ready = new AtomicBoolean();
+    private final AtomicBoolean stopping = new AtomicBoolean();
+
+    private WorkerRuntime(int id, ControlSocket control, List<String> addresses, List<Integer> fds) {
+        this.id = id;
+        this.control = control;
+        List<InheritedListener> list = new ArrayList<>();
+        for (int i = 0; i < fds.size(); i++) {
+            list.add(new ReceivedListener(i, addresses.get(i), fds.get(i), acceptFds::add));
+            acceptFds.add(fds.get(i));
+        }
+        this.listeners = List.copyOf(list);
+        acceptFds.add(0);
+    }
+
+    /** Says hello with the token, receives the listeners, and makes listener 0 the inherited channel. */
+    static WorkerRuntime connect(int id, String socketPath, String token) throws IOException {
+        ControlSocket control = ControlSocket.connect(socketPath);
+        control.send(ControlMessage.of(MessageType.HELLO, token));
+        ControlMessage fdsMessage = control.receive();
+        if (fdsMessage == null) {
+            throw new IOException("the supervisor closed the control connection during the handshake");
+        }
+        if (fdsMessage.type() != MessageType.FDS) {
+            throw new ProtocolException("expected FDS, got " + fdsMessage.type());
+        }
+        List<Integer> fds = control.takeReceivedFds();
+        if (fds.size() != fdsMessage.args().size() || fds.isEmpty()) {
+            throw new ProtocolException("FDS named " + fdsMessage.args().size() + " listeners but "
+                    + fds.size() + " fds arrived");
+        }
+        Posix.dup2(fds.get(0), 0);
+        return new WorkerRuntime(id, control, fdsMessage.args(), fds);
+    }
+
+    int id() {
+        return id;
+    }
+
+    List<InheritedListener> listeners() {
+        return listeners;
+    }
+
+    Set<Integer> acceptFds() {
+        return acceptFds;
+    }
+
+    boolean isReady() {
+        return ready.get();
+    }
+
+    boolean isStopping() {
+        return stopping.get();
+    }
+
+    void addStopHandler(StopHandler handler) {
+        stopHandlers.add(handler);
+    }
+
+    void markReady(String how) {
+        if (stopping.get() || !ready.compareAndSet(false, true)) {
+            return;
+        }
+        WorkerLog.info("ready (" + how + ")");
+        sendQuietly(ControlMessage.of(MessageType.READY));
+    }
+
+    /** Tells the supervisor why boot failed, just before the worker exits. */
+    void reportBootError(String reason) {
+        if (!ready.get()) {
+            sendQuietly(ControlMessage.of(MessageType.BOOT_ERROR, reason));
+        }
+    }
+
+    private void sendQuietly(ControlMessage message) {
+        try {
+            control.send(message);
+        } catch (IOException e) {
+            WorkerLog.info("could not send " + message.type() + " to the supervisor: " + e.getMessage());
+        }
+    }
+
+    void startControlThread() {
+        Thread t = new Thread(this::readControl, "prefork-control");
+        t.setDaemon(true);
+        t.start();
+    }
+
+    /** Follows the supervisor's commands; end of stream means it died, so the worker must go too. */
+    private void readControl() {
+        String gone = "the supervisor is gone (control socket closed)";
+        try {
+            ControlMessage message;
+            while ((message = control.receive()) != null) {
+                if (message.type() == MessageType.STOP) {
+                    stop(Duration.ofMillis(Long.parseLong(message.arg(0))), "the supervisor asked");
+                } else {
+                    WorkerLog.info("ignoring unexpected control message " + message.type());
+                }
+            }
+        } catch (IOException | NumberFormatException e) {
+            gone = "the supervisor is gone (" + e.getMessage() + ")";
+        } finally {
+            control.close();
+        }
+        stop(ORPHAN_STOP_TIME, gone);
+    }
+
+    /**
+     * Runs the stop handlers, then exits 0. With no handler registered, exits at once so the app's
+     * own shutdown hooks do the stopping. A watchdog halts the JVM if the deadline passes first.
+     */
+    void stop(Duration timeLeft, String reason) {
+        if (!stopping.compareAndSet(false, true)) {
+            return;
+        }
+        long deadline = System.nanoTime() + timeLeft.toNanos();
+        WorkerLog.info("stopping: " + reason + "; " + timeLeft.toMillis() + " ms to finish");
+        Thread watchdog = new Thread(() -> haltAt(deadline), "prefork-stop-watchdog");
+        watchdog.setDaemon(true);
+        watchdog.start();
+        Thread stopper = new Thread(() -> runStopHandlers(deadline), "prefork-stop");
+        stopper.start();
+    }
+
+    private void runStopHandlers(long deadline) {
+        if (stopHandlers.isEmpty()) {
+            WorkerLog.info("no stop handler registered; exiting, the app's shutdown hooks run");
+        }
+        for (StopHandler handler : stopHandlers) {
+            try {
+                handler.stop(Duration.ofNanos(Math.max(0, deadline - System.nanoTime())));
+            } catch (Exception e) {
+                WorkerLog.info("stop handler failed: " + e);
+            }
+        }
+        StdStreams.restore();
+        WorkerLog.info("stopped");
+        System.exit(0);
+    }
+
+    private static void haltAt(long deadline) {
+        long left;
+        while ((left = deadline - System.nanoTime()) > 0) {
+            try {
+                Thread.sleep(Math.max(1, left / 1_000_000));
+            } catch (InterruptedException e) {
+                return;
+            }
+        }
+        StdStreams.restore();
+        WorkerLog.info("did not stop within the deadline; halting");
+        Runtime.getRuntime().halt(WorkerExitCodes.STOP_TIMEOUT);
+    }
+}
