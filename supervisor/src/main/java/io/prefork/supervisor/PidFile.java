@@ -22,10 +22,18 @@ final class PidFile {
             Files.writeString(temp, pid + "\n");
             Files.move(temp, path, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
         } catch (IOException e) {
-            Files.deleteIfExists(temp);
+            deleteQuietly(temp);
             throw new IOException("cannot write pid file " + path + ": " + Main.reason(e), e);
         }
         return new PidFile(path, pid);
+    }
+
+    private static void deleteQuietly(Path temp) {
+        try {
+            Files.deleteIfExists(temp);
+        } catch (IOException e) {
+            // nothing was written there, or the directory is unusable: nothing to clean
+        }
     }
 
     void remove() {

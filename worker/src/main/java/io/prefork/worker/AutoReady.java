@@ -10,8 +10,10 @@ import java.util.Set;
 /**
  * Readiness for apps that know nothing of prefork: the worker is READY once some thread of the app
  * accepts on one of its listeners. Linux shows this in /proc: a thread blocked in accept() or
- * accept4() on the fd (/proc/self/task/N/syscall), or an epoll set that holds the fd
+ * accept4() (/proc/self/task/N/syscall), or an epoll set that holds the socket
  * (/proc/self/fdinfo/N, "tfd:" lines), which covers NIO selectors and Netty.
+ * Sockets are matched by identity ({@code socket:[inode]}), not fd number: the JDK's
+ * System.inheritedChannel() works on a dup of fd 0, and apps may dup too.
  * Polls every 10 ms until ready, then stops.
  */
 final class AutoReady implements Runnable {
@@ -38,7 +40,7 @@ final class AutoReady implements Runnable {
     @Override
     public void run() {
         while (!runtime.isReady() && !runtime.isStopping()) {
-            if (accepting(runtime.acceptFds())) {
+            if (accepting(runtime.listenerSockets())) {
                 runtime.markReady("the app accepts on its listener");
                 return;
             }
@@ -50,17 +52,26 @@ final class AutoReady implements Runnable {
         }
     }
 
-    boolean accepting(Set<Integer> fds) {
-        return blockedInAccept(fds) || inEpollSet(fds);
+    /** {@code socket:[inode]} of an open fd of this process, or "" if it is not open. */
+    static String identity(int fd) {
+        try {
+            return Files.readSymbolicLink(FDS.resolve(Integer.toString(fd))).toString();
+        } catch (IOException | UnsupportedOperationException e) {
+            return "";
+        }
     }
 
-    private boolean blockedInAccept(Set<Integer> fds) {
+    boolean accepting(Set<String> sockets) {
+        return blockedInAccept(sockets) || inEpollSet(sockets);
+    }
+
+    boolean blockedInAccept(Set<String> sockets) {
         try (DirectoryStream<Path> tasks = Files.newDirectoryStream(TASKS)) {
             for (Path task : tasks) {
                 String[] parts = readQuietly(task.resolve("syscall")).trim().split(" ");
                 if (parts.length > 1 && isInt(parts[0]) && acceptSyscalls.contains(Integer.parseInt(parts[0]))
                         && parts[1].startsWith("0x")
-                        && fds.contains((int) Long.parseUnsignedLong(parts[1].substring(2), 16))) {
+                        && sockets.contains(identity((int) Long.parseUnsignedLong(parts[1].substring(2), 16)))) {
                     return true;
                 }
             }
@@ -70,16 +81,16 @@ final class AutoReady implements Runnable {
         return false;
     }
 
-    private boolean inEpollSet(Set<Integer> fds) {
+    boolean inEpollSet(Set<String> sockets) {
         try (DirectoryStream<Path> entries = Files.newDirectoryStream(FDS)) {
             for (Path entry : entries) {
-                if (!isEpoll(entry)) {
+                if (!identity(Integer.parseInt(entry.getFileName().toString())).equals("anon_inode:[eventpoll]")) {
                     continue;
                 }
                 for (String line : readQuietly(Path.of("/proc/self/fdinfo", entry.getFileName().toString())).split("\n")) {
                     if (line.startsWith("tfd:")) {
                         String[] parts = line.substring(4).trim().split("\\s+");
-                        if (isInt(parts[0]) && fds.contains(Integer.parseInt(parts[0]))) {
+                        if (isInt(parts[0]) && sockets.contains(identity(Integer.parseInt(parts[0])))) {
                             return true;
                         }
                     }
@@ -89,14 +100,6 @@ final class AutoReady implements Runnable {
             return false;
         }
         return false;
-    }
-
-    private static boolean isEpoll(Path fdLink) {
-        try {
-            return Files.readSymbolicLink(fdLink).toString().equals("anon_inode:[eventpoll]");
-        } catch (IOException | UnsupportedOperationException e) {
-            return false; // the fd closed while we looked
-        }
     }
 
     private static String readQuietly(Path p) {

@@ -11,7 +11,6 @@ import java.net.StandardProtocolFamily;
 import java.nio.channels.Channel;
 import java.nio.channels.ServerSocketChannel;
 import java.nio.channels.spi.SelectorProvider;
-import java.util.function.IntConsumer;
 
 /** A listener fd received from the supervisor over SCM_RIGHTS. */
 final class ReceivedListener implements InheritedListener {
@@ -20,14 +19,12 @@ final class ReceivedListener implements InheritedListener {
     private final int index;
     private final String address;
     private final int fd;
-    private final IntConsumer acceptFdSink;
     private ServerSocketChannel channel;
 
-    ReceivedListener(int index, String address, int fd, IntConsumer acceptFdSink) {
+    ReceivedListener(int index, String address, int fd) {
         this.index = index;
         this.address = address;
         this.fd = fd;
-        this.acceptFdSink = acceptFdSink;
     }
 
     @Override
@@ -72,7 +69,6 @@ final class ReceivedListener implements InheritedListener {
      * inherited channel, so further listeners use the JDK's own constructor (same one on 17 and 25).
      */
     private ServerSocketChannel wrap(int ownFd) throws IOException {
-        acceptFdSink.accept(ownFd);
         try {
             Method newFd = Class.forName("sun.nio.ch.IOUtil").getDeclaredMethod("newFD", int.class);
             newFd.setAccessible(true);

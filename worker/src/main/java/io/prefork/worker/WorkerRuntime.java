@@ -10,8 +10,8 @@ import java.io.IOException;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.HashSet;
 import java.util.Set;
-import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.atomic.AtomicBoolean;
 
@@ -26,7 +26,7 @@ final class WorkerRuntime {
     private final int id;
     private final ControlSocket control;
     private final List<InheritedListener> listeners;
-    private final Set<Integer> acceptFds = ConcurrentHashMap.newKeySet();
+    private final Set<String> listenerSockets;
     private final List<StopHandler> stopHandlers = new CopyOnWriteArrayList<>();
     private final AtomicBoolean ready = new AtomicBoolean();
     private final AtomicBoolean stopping = new AtomicBoolean();
@@ -35,12 +35,13 @@ final class WorkerRuntime {
         this.id = id;
         this.control = control;
         List<InheritedListener> list = new ArrayList<>();
+        Set<String> sockets = new HashSet<>();
         for (int i = 0; i < fds.size(); i++) {
-            list.add(new ReceivedListener(i, addresses.get(i), fds.get(i), acceptFds::add));
-            acceptFds.add(fds.get(i));
+            list.add(new ReceivedListener(i, addresses.get(i), fds.get(i)));
+            sockets.add(AutoReady.identity(fds.get(i)));
         }
         this.listeners = List.copyOf(list);
-        acceptFds.add(0);
+        this.listenerSockets = Set.copyOf(sockets);
     }
 
     /** Says hello with the token, receives the listeners, and makes listener 0 the inherited channel. */
@@ -71,8 +72,9 @@ final class WorkerRuntime {
         return listeners;
     }
 
-    Set<Integer> acceptFds() {
-        return acceptFds;
+    /** {@code socket:[inode]} of each listener: what auto readiness looks for. */
+    Set<String> listenerSockets() {
+        return listenerSockets;
     }
 
     boolean isReady() {

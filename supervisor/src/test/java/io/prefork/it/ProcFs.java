@@ -1,0 +1,71 @@
+package io.prefork.it;
+
+import java.io.IOException;
+import java.nio.file.DirectoryStream;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.HashSet;
+import java.util.List;
+import java.util.Set;
+
+/** What Linux says about sockets and processes, read from /proc. */
+final class ProcFs {
+    private ProcFs() {
+    }
+
+    /** Inodes of the listening (state 0A) TCP sockets on {@code port}, IPv4 and IPv6. */
+    static List<Long> listeningInodes(int port) throws IOException {
+        List<Long> inodes = new ArrayList<>();
+        String hexPort = String.format(":%04X", port);
+        for (String table : new String[] {"/proc/net/tcp", "/proc/net/tcp6"}) {
+            for (String line : Files.readAllLines(Path.of(table))) {
+                String[] f = line.trim().split("\\s+");
+                if (f.length > 9 && f[1].endsWith(hexPort) && f[3].equals("0A")) {
+                    inodes.add(Long.parseLong(f[9]));
+                }
+            }
+        }
+        return inodes;
+    }
+
+    /** Inodes of the established server-side TCP connections on local {@code port}. */
+    static Set<Long> establishedInodes(int port) throws IOException {
+        Set<Long> inodes = new HashSet<>();
+        String hexPort = String.format(":%04X", port);
+        for (String table : new String[] {"/proc/net/tcp", "/proc/net/tcp6"}) {
+            for (String line : Files.readAllLines(Path.of(table))) {
+                String[] f = line.trim().split("\\s+");
+                if (f.length > 9 && f[1].endsWith(hexPort) && f[3].equals("01") && !f[9].equals("0")) {
+                    inodes.add(Long.parseLong(f[9]));
+                }
+            }
+        }
+        return inodes;
+    }
+
+    /** Inodes of every socket the process holds an fd for. */
+    static Set<Long> socketInodes(long pid) throws IOException {
+        Set<Long> inodes = new HashSet<>();
+        try (DirectoryStream<Path> fds = Files.newDirectoryStream(Path.of("/proc/" + pid + "/fd"))) {
+            for (Path fd : fds) {
+                try {
+                    String target = Files.readSymbolicLink(fd).toString();
+                    if (target.startsWith("socket:[")) {
+                        inodes.add(Long.parseLong(target.substring(8, target.length() - 1)));
+                    }
+                } catch (IOException e) {
+                    // the fd closed while we looked
+                }
+            }
+        }
+        return inodes;
+    }
+
+    /** utime + stime of a live process, in clock ticks (1/100 s here). */
+    static long cpuTicks(long pid) throws IOException {
+        String stat = Files.readString(Path.of("/proc/" + pid + "/stat"));
+        String[] f = stat.substring(stat.lastIndexOf(')') + 2).split(" ");
+        return Long.parseLong(f[11]) + Long.parseLong(f[12]);
+    }
+}

@@ -1,0 +1,215 @@
+package io.prefork.it;
+
+import static org.junit.jupiter.api.Assertions.fail;
+
+import io.prefork.unix.Posix;
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.LinkedHashSet;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.concurrent.TimeUnit;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
+
+/**
+ * A real supervisor JVM started from the built jars, as scripts/prefork starts it. Its stdout and
+ * stderr go to a log file that tests wait on. close() kills the supervisor and every worker pid
+ * that ever appeared, by PID, and waits until they are gone: no test leaves a JVM behind.
+ */
+final class RunningSupervisor implements AutoCloseable {
+    static final Path HOME = Path.of(System.getProperty("prefork.home", "..")).toAbsolutePath().normalize();
+    static final String TEST_APPS = HOME.resolve("supervisor/target/test-classes").toString();
+    private static final Pattern WORKER = Pattern.compile("worker (\\d+) \\(pid (\\d+)\\)");
+    private static final Pattern READY = Pattern.compile("worker (\\d+) \\(pid (\\d+)\\): BOOTING -> READY");
+    private static final Pattern EXITED = Pattern.compile("worker (\\d+) \\(pid (\\d+)\\): \\w+ -> EXITED");
+
+    final Process process;
+    final Path log;
+
+    private RunningSupervisor(Process process, Path log) {
+        this.process = process;
+        this.log = log;
+    }
+
+    static List<String> command(String... args) {
+        List<String> cmd = new ArrayList<>(List.of(
+                Path.of(System.getProperty("java.home"), "bin", "java").toString(),
+                "-cp", HOME.resolve("supervisor/target/prefork-supervisor.jar") + ":" + HOME.resolve("supervisor/target/lib/*"),
+                "io.prefork.supervisor.Main"));
+        cmd.addAll(List.of(args));
+        return cmd;
+    }
+
+    static RunningSupervisor start(Path dir, String... args) throws IOException {
+        Path log = Files.createTempFile(dir, "supervisor-", ".log");
+        ProcessBuilder pb = new ProcessBuilder(command(args));
+        pb.redirectErrorStream(true);
+        pb.redirectOutput(log.toFile());
+        pb.redirectInput(ProcessBuilder.Redirect.from(new java.io.File("/dev/null")));
+        return new RunningSupervisor(pb.start(), log);
+    }
+
+    /** Watches a supervisor some other way started (scripts/prefork) whose output goes to {@code log}. */
+    static RunningSupervisor adopt(Process process, Path log) {
+        return new RunningSupervisor(process, log);
+    }
+
+    long pid() {
+        return process.pid();
+    }
+
+    String logText() {
+        try {
+            return Files.readString(log);
+        } catch (IOException e) {
+            return "(cannot read " + log + ": " + e + ")";
+        }
+    }
+
+    /** Waits for a log line matching {@code regex}, counting only matches after the first {@code skip}. */
+    Matcher awaitLine(String regex, Duration timeout) {
+        return awaitMatch(Pattern.compile(regex), 0, timeout);
+    }
+
+    Matcher awaitMatch(Pattern pattern, int skip, Duration timeout) {
+        long deadline = System.nanoTime() + timeout.toNanos();
+        while (true) {
+            Matcher m = pattern.matcher(logText());
+            int seen = 0;
+            while (m.find()) {
+                if (seen++ >= skip) {
+                    return m;
+                }
+            }
+            if (System.nanoTime() > deadline) {
+                fail("timed out after " + timeout.toSeconds() + " s waiting for /" + pattern + "/ (match #" + (skip + 1)
+                        + ") in the supervisor log:\n" + logText());
+            }
+            pause(20);
+        }
+    }
+
+    int count(String regex) {
+        Matcher m = Pattern.compile(regex).matcher(logText());
+        int n = 0;
+        while (m.find()) {
+            n++;
+        }
+        return n;
+    }
+
+    /** The port of the first IPv4 listener, from "listening on 127.0.0.1:PORT". */
+    int port() {
+        return Integer.parseInt(awaitLine("listening on 127\\.0\\.0\\.1:(\\d+)", Duration.ofSeconds(30)).group(1));
+    }
+
+    /** Worker id → pid for every worker that is READY now (became READY and has not exited). */
+    Map<Integer, Long> readyWorkers() {
+        String text = logText();
+        Map<Integer, Long> ready = new LinkedHashMap<>();
+        Matcher r = READY.matcher(text);
+        while (r.find()) {
+            ready.put(Integer.parseInt(r.group(1)), Long.parseLong(r.group(2)));
+        }
+        Matcher e = EXITED.matcher(text);
+        while (e.find()) {
+            ready.remove(Integer.parseInt(e.group(1)), Long.parseLong(e.group(2)));
+        }
+        return ready;
+    }
+
+    Map<Integer, Long> awaitReadyWorkers(int n, Duration timeout) {
+        long deadline = System.nanoTime() + timeout.toNanos();
+        while (true) {
+            Map<Integer, Long> ready = readyWorkers();
+            if (ready.size() >= n) {
+                return ready;
+            }
+            if (System.nanoTime() > deadline) {
+                fail("timed out after " + timeout.toSeconds() + " s waiting for " + n + " READY workers:\n" + logText());
+            }
+            pause(20);
+        }
+    }
+
+    Set<Long> allWorkerPids() {
+        Set<Long> pids = new LinkedHashSet<>();
+        Matcher m = WORKER.matcher(logText());
+        while (m.find()) {
+            pids.add(Long.parseLong(m.group(2)));
+        }
+        return pids;
+    }
+
+    int awaitExit(Duration timeout) throws InterruptedException {
+        if (!process.waitFor(timeout.toMillis(), TimeUnit.MILLISECONDS)) {
+            fail("the supervisor did not exit within " + timeout.toSeconds() + " s:\n" + logText());
+        }
+        return process.exitValue();
+    }
+
+    void signal(int signal) throws IOException {
+        Posix.kill(process.pid(), signal);
+    }
+
+    static void pause(long ms) {
+        try {
+            Thread.sleep(ms);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new IllegalStateException(e);
+        }
+    }
+
+    static boolean isGone(long pid) {
+        try {
+            for (String line : Files.readAllLines(Path.of("/proc/" + pid + "/status"))) {
+                if (line.startsWith("State:")) {
+                    return line.contains("Z");
+                }
+            }
+            return false;
+        } catch (IOException e) {
+            return true;
+        }
+    }
+
+    static boolean awaitGone(long pid, Duration timeout) {
+        long deadline = System.nanoTime() + timeout.toNanos();
+        while (!isGone(pid)) {
+            if (System.nanoTime() > deadline) {
+                return false;
+            }
+            pause(10);
+        }
+        return true;
+    }
+
+    @Override
+    public void close() {
+        Set<Long> pids = new LinkedHashSet<>(allWorkerPids());
+        process.descendants().forEach(h -> pids.add(h.pid()));
+        process.destroyForcibly();
+        for (long pid : pids) {
+            ProcessHandle.of(pid).ifPresent(ProcessHandle::destroyForcibly);
+        }
+        List<Long> left = new ArrayList<>();
+        for (long pid : pids) {
+            if (!awaitGone(pid, Duration.ofSeconds(10))) {
+                left.add(pid);
+            }
+        }
+        if (!awaitGone(process.pid(), Duration.ofSeconds(10))) {
+            left.add(process.pid());
+        }
+        if (!left.isEmpty()) {
+            fail("processes still running after teardown: " + left);
+        }
+    }
+}

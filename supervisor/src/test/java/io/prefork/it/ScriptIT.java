@@ -1,0 +1,40 @@
+package io.prefork.it;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import io.prefork.unix.Linux;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.Map;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.Timeout;
+import org.junit.jupiter.api.io.TempDir;
+
+/** The README's run command: scripts/prefork execs the supervisor JVM, so signals reach it directly. */
+@Timeout(120)
+class ScriptIT {
+    @TempDir
+    Path dir;
+
+    @Test
+    void scriptsPreforkServesTheHelloAppAndTermStopsIt() throws Exception {
+        Path log = dir.resolve("script.log");
+        ProcessBuilder pb = new ProcessBuilder(RunningSupervisor.HOME.resolve("scripts/prefork").toString(),
+                "-w", "2", "-b", "127.0.0.1:0");
+        pb.redirectErrorStream(true).redirectOutput(log.toFile());
+        Process p = pb.start();
+        try (RunningSupervisor s = RunningSupervisor.adopt(p, log)) {
+            int port = s.port();
+            Map<Integer, Long> workers = s.awaitReadyWorkers(2, Duration.ofSeconds(60));
+            assertTrue(Files.readSymbolicLink(Path.of("/proc/" + p.pid() + "/exe")).toString().endsWith("/java"),
+                    "the script exec'd java: the pid we started is the supervisor JVM");
+            assertTrue(s.logText().contains("prefork[" + p.pid() + "] INFO listening on 127.0.0.1:" + port));
+            assertEquals("Hello, world!\n", Http.get(port, "/").body());
+            assertTrue(workers.values().contains(Http.get(port, "/").workerPid()));
+            s.signal(Linux.SIGTERM);
+            assertEquals(0, s.awaitExit(Duration.ofSeconds(40)));
+        }
+    }
+}

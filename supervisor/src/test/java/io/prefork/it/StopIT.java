@@ -1,0 +1,110 @@
+package io.prefork.it;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import io.prefork.unix.Linux;
+import io.prefork.unix.Posix;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.Map;
+import java.util.concurrent.CompletableFuture;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.Timeout;
+import org.junit.jupiter.api.io.TempDir;
+
+/** TERM drains; a dead supervisor takes its workers with it. */
+@Timeout(120)
+class StopIT {
+    private static final Duration BOOT = Duration.ofSeconds(60);
+
+    @TempDir
+    Path dir;
+
+    @Test
+    void termLetsTheRequestInFlightFinishThenExitsZero() throws Exception {
+        try (RunningSupervisor s = RunningSupervisor.start(dir, "-w", "2", "-b", "127.0.0.1:0",
+                "--graceful-timeout", "10")) {
+            int port = s.port();
+            Map<Integer, Long> workers = s.awaitReadyWorkers(2, BOOT);
+            CompletableFuture<Http.Response> slow = CompletableFuture.supplyAsync(() -> {
+                try {
+                    return Http.get(new java.net.InetSocketAddress("127.0.0.1", port), "/sleep?ms=2000", Duration.ofSeconds(30));
+                } catch (java.io.IOException e) {
+                    throw new java.io.UncheckedIOException(e);
+                }
+            });
+            awaitAcceptedByAWorker(port, workers);
+            RunningSupervisor.pause(200); // from accepted to inside the handler: Jetty parses and dispatches
+
+            long termAt = System.nanoTime();
+            s.signal(Linux.SIGTERM);
+            Http.Response r = slow.get();
+            assertEquals(200, r.status());
+            assertEquals("slept 2000 ms\n", r.body());
+            assertEquals(0, s.awaitExit(Duration.ofSeconds(10 + 5)));
+            assertTrue(System.nanoTime() - termAt < Duration.ofSeconds(10).toNanos(), "exited within the graceful timeout");
+            for (long pid : workers.values()) {
+                assertTrue(RunningSupervisor.awaitGone(pid, Duration.ofSeconds(5)), "worker " + pid + " is gone");
+                // Logged after Jetty closed the inherited channel, which points fds 1 and 2 at /dev/null:
+                // a worker's logs survive its own graceful stop.
+                s.awaitLine("pid " + pid + "\\): stopped", Duration.ofSeconds(5));
+            }
+            assertTrue(s.logText().contains("all workers are gone; exiting"));
+        }
+    }
+
+    @Test
+    void workersExitWithinTwoSecondsOfASupervisorKill() throws Exception {
+        try (RunningSupervisor s = RunningSupervisor.start(dir, "-w", "2", "-b", "127.0.0.1:0")) {
+            Map<Integer, Long> workers = s.awaitReadyWorkers(2, BOOT);
+            long killedAt = System.nanoTime();
+            Posix.kill(s.pid(), Linux.SIGKILL);
+            for (long pid : workers.values()) {
+                assertTrue(RunningSupervisor.awaitGone(pid, Duration.ofSeconds(10)), "worker " + pid + " exited");
+                long ms = (System.nanoTime() - killedAt) / 1_000_000;
+                System.out.printf("worker %d gone %d ms after its supervisor's kill -9%n", pid, ms);
+                assertTrue(ms <= 2000, "worker " + pid + " took " + ms + " ms to follow its supervisor");
+            }
+        }
+    }
+
+    @Test
+    void intStopsFast() throws Exception {
+        try (RunningSupervisor s = RunningSupervisor.start(dir, "-w", "1", "-b", "127.0.0.1:0")) {
+            int port = s.port();
+            long pid = s.awaitReadyWorkers(1, BOOT).get(1);
+            CompletableFuture<Void> slow = CompletableFuture.runAsync(() -> {
+                try {
+                    Http.get(new java.net.InetSocketAddress("127.0.0.1", port), "/sleep?ms=20000", Duration.ofSeconds(30));
+                } catch (java.io.IOException e) {
+                    // cut off by the fast stop, as expected
+                }
+            });
+            awaitAcceptedByAWorker(port, Map.of(1, pid));
+            long intAt = System.nanoTime();
+            s.signal(Linux.SIGINT);
+            assertEquals(0, s.awaitExit(Duration.ofSeconds(15)));
+            assertTrue(System.nanoTime() - intAt < Duration.ofSeconds(10).toNanos(), "did not wait for the 20 s request");
+            assertTrue(RunningSupervisor.awaitGone(pid, Duration.ofSeconds(5)));
+            slow.get();
+        }
+    }
+
+    /** Waits until a worker holds an established connection on the port: the request was accepted. */
+    private static void awaitAcceptedByAWorker(int port, Map<Integer, Long> workers) throws Exception {
+        long deadline = System.nanoTime() + Duration.ofSeconds(20).toNanos();
+        while (System.nanoTime() < deadline) {
+            java.util.Set<Long> established = ProcFs.establishedInodes(port);
+            for (long pid : workers.values()) {
+                java.util.Set<Long> held = ProcFs.socketInodes(pid);
+                held.retainAll(established);
+                if (!held.isEmpty()) {
+                    return;
+                }
+            }
+            RunningSupervisor.pause(10);
+        }
+        throw new AssertionError("no worker accepted the request");
+    }
+}
