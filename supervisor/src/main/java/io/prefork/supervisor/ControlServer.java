@@ -63,15 +63,17 @@ public final class ControlServer implements AutoCloseable {
         return socketPath;
     }
 
+    /** Owns the listening fd: close() only wakes it, and it closes the fd on its way out. */
     private void acceptLoop() {
-        while (!closed) {
+        while (true) {
             int client;
             try {
                 client = Posix.accept(fd);
             } catch (NativeException e) {
                 if (!closed) {
-                    log.error("control: accept failed: " + e.getMessage());
+                    log.error("control: accept failed, no more workers can connect: " + e.getMessage());
                 }
+                closeQuietly(fd);
                 return;
             }
             Thread reader = new Thread(() -> serve(client), "prefork-control-" + client);
@@ -110,11 +112,18 @@ public final class ControlServer implements AutoCloseable {
         }
     }
 
+    private static void closeQuietly(int fd) {
+        try {
+            Posix.close(fd);
+        } catch (NativeException e) {
+            // EBADF would be our own bug; at this point there is nothing left to do with the fd
+        }
+    }
+
     @Override
     public void close() throws IOException {
         closed = true;
         Posix.shutdown(fd);
-        Posix.close(fd);
         Files.deleteIfExists(socketPath);
         Files.deleteIfExists(dir);
     }

@@ -10,6 +10,8 @@ import java.nio.file.FileSystemException;
 import java.nio.file.NoSuchFileException;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.concurrent.BlockingQueue;
+import java.util.concurrent.LinkedBlockingQueue;
 
 /** {@code prefork [options] [-- app args]}: parse, bind, start the workers, run the loop, clean up. */
 public final class Main {
@@ -55,6 +57,9 @@ public final class Main {
     }
 
     private static int serve(Config config, Log log) throws IOException, InterruptedException {
+        // Handlers only enqueue, so they go in first: a TERM during start-up is handled, not fatal.
+        BlockingQueue<Event> events = new LinkedBlockingQueue<>();
+        Signals.install(events::add, log);
         PidFile pidFile = config.pidFile() == null ? null : PidFile.write(config.pidFile());
         List<Listener> listeners = new ArrayList<>();
         ControlServer control = null;
@@ -67,16 +72,13 @@ public final class Main {
             for (Listener l : listeners) {
                 handoffs.add(new Supervisor.Handoff(l.address(), l.fd()));
             }
-            Supervisor[] holder = new Supervisor[1];
-            control = ControlServer.start(event -> holder[0].post(event), log);
+            control = ControlServer.start(events::add, log);
             WorkerLauncher launcher = new JvmWorkerLauncher(WorkerCommand.build(config),
                     control.socketPath().toString(), config.readyMode(), config.gracefulTimeout());
             Supervisor.Settings settings = new Supervisor.Settings(config.workers(), config.bootTimeout(),
                     config.gracefulTimeout(), Supervisor.Settings.defaults(1).fastStopTimeout(),
                     Supervisor.Settings.defaults(1).maxBootFailures());
-            Supervisor supervisor = new Supervisor(settings, handoffs, launcher, System::nanoTime, log);
-            holder[0] = supervisor;
-            Signals.install(supervisor::post, log);
+            Supervisor supervisor = new Supervisor(settings, handoffs, launcher, System::nanoTime, log, events);
             log.info("starting " + config.workers() + " worker(s): " + config.appClass());
             int code = supervisor.run();
             if (supervisor.failure() != null) {

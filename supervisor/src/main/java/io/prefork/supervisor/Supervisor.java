@@ -55,7 +55,7 @@ public final class Supervisor {
     private final WorkerLauncher launcher;
     private final LongSupplier clock;
     private final Log log;
-    private final BlockingQueue<Event> events = new LinkedBlockingQueue<>();
+    private final BlockingQueue<Event> events;
     private final SecureRandom random = new SecureRandom();
 
     private final List<Slot> slots = new ArrayList<>();
@@ -70,6 +70,16 @@ public final class Supervisor {
     private boolean announcedAllReady;
 
     public Supervisor(Settings settings, List<Handoff> listeners, WorkerLauncher launcher, LongSupplier clock, Log log) {
+        this(settings, listeners, launcher, clock, log, new LinkedBlockingQueue<>());
+    }
+
+    /**
+     * @param events where signal handlers and control readers already post; made before the
+     *               supervisor so nothing that arrives during start-up is lost
+     */
+    public Supervisor(Settings settings, List<Handoff> listeners, WorkerLauncher launcher, LongSupplier clock, Log log,
+                      BlockingQueue<Event> events) {
+        this.events = events;
         this.settings = settings;
         this.listeners = List.copyOf(listeners);
         this.launcher = launcher;

@@ -70,6 +70,31 @@ class StopIT {
     }
 
     @Test
+    void aSupervisorKilledMidDrainStillTakesItsWorkersWithinTwoSeconds() throws Exception {
+        try (RunningSupervisor s = RunningSupervisor.start(dir, "-w", "1", "-b", "127.0.0.1:0")) {
+            int port = s.port();
+            long pid = s.awaitReadyWorkers(1, BOOT).get(1);
+            CompletableFuture<Void> slow = CompletableFuture.runAsync(() -> {
+                try {
+                    Http.get(new java.net.InetSocketAddress("127.0.0.1", port), "/sleep?ms=20000", Duration.ofSeconds(30));
+                } catch (java.io.IOException e) {
+                    // cut off when the orphaned worker halts
+                }
+            });
+            awaitAcceptedByAWorker(port, Map.of(1, pid));
+            s.signal(Linux.SIGTERM);
+            s.awaitLine("pid " + pid + "\\): stopping: the supervisor asked; 30000 ms to finish", BOOT);
+            long killedAt = System.nanoTime();
+            Posix.kill(s.pid(), Linux.SIGKILL);
+            assertTrue(RunningSupervisor.awaitGone(pid, Duration.ofSeconds(10)));
+            long ms = (System.nanoTime() - killedAt) / 1_000_000;
+            assertTrue(ms <= 2000, "a draining worker took " + ms + " ms to follow its dead supervisor");
+            s.awaitLine("pid " + pid + "\\): still stopping, now with 1000 ms left", Duration.ofSeconds(5));
+            slow.get();
+        }
+    }
+
+    @Test
     void intStopsFast() throws Exception {
         try (RunningSupervisor s = RunningSupervisor.start(dir, "-w", "1", "-b", "127.0.0.1:0")) {
             int port = s.port();

@@ -30,6 +30,8 @@ final class WorkerRuntime {
     private final List<StopHandler> stopHandlers = new CopyOnWriteArrayList<>();
     private final AtomicBoolean ready = new AtomicBoolean();
     private final AtomicBoolean stopping = new AtomicBoolean();
+    /** System.nanoTime() by which the worker halts; only ever moves earlier. */
+    private volatile long deadline = Long.MAX_VALUE;
 
     private WorkerRuntime(int id, ControlSocket control, List<String> addresses, List<Integer> fds) {
         this.id = id;
@@ -141,21 +143,27 @@ final class WorkerRuntime {
     /**
      * Runs the stop handlers, then exits 0. With no handler registered, exits at once so the app's
      * own shutdown hooks do the stopping. A watchdog halts the JVM if the deadline passes first.
+     * A second call while stopping can only bring the deadline closer (the supervisor died mid-drain).
      */
     void stop(Duration timeLeft, String reason) {
+        long requested = System.nanoTime() + timeLeft.toNanos();
         if (!stopping.compareAndSet(false, true)) {
+            if (requested < deadline) {
+                deadline = requested;
+                WorkerLog.info("still stopping, now with " + timeLeft.toMillis() + " ms left: " + reason);
+            }
             return;
         }
-        long deadline = System.nanoTime() + timeLeft.toNanos();
+        deadline = requested;
         WorkerLog.info("stopping: " + reason + "; " + timeLeft.toMillis() + " ms to finish");
-        Thread watchdog = new Thread(() -> haltAt(deadline), "prefork-stop-watchdog");
+        Thread watchdog = new Thread(this::haltAtDeadline, "prefork-stop-watchdog");
         watchdog.setDaemon(true);
         watchdog.start();
-        Thread stopper = new Thread(() -> runStopHandlers(deadline), "prefork-stop");
+        Thread stopper = new Thread(this::runStopHandlers, "prefork-stop");
         stopper.start();
     }
 
-    private void runStopHandlers(long deadline) {
+    private void runStopHandlers() {
         if (stopHandlers.isEmpty()) {
             WorkerLog.info("no stop handler registered; exiting, the app's shutdown hooks run");
         }
@@ -171,11 +179,12 @@ final class WorkerRuntime {
         System.exit(0);
     }
 
-    private static void haltAt(long deadline) {
+    private void haltAtDeadline() {
         long left;
         while ((left = deadline - System.nanoTime()) > 0) {
             try {
-                Thread.sleep(Math.max(1, left / 1_000_000));
+                // Short naps: the deadline may move closer while we wait.
+                Thread.sleep(Math.max(1, Math.min(50, left / 1_000_000)));
             } catch (InterruptedException e) {
                 return;
             }
