@@ -16,27 +16,22 @@ final class ProcFs {
 
     /** Inodes of the listening (state 0A) TCP sockets on {@code port}, IPv4 and IPv6. */
     static List<Long> listeningInodes(int port) throws IOException {
+        return new ArrayList<>(tcpInodes(port, "0A"));
+    }
+
+    /** Inodes of the established (state 01) server-side TCP connections on local {@code port}. */
+    static Set<Long> establishedInodes(int port) throws IOException {
+        return new HashSet<>(tcpInodes(port, "01"));
+    }
+
+    private static List<Long> tcpInodes(int port, String state) throws IOException {
         List<Long> inodes = new ArrayList<>();
         String hexPort = String.format(":%04X", port);
         for (String table : new String[] {"/proc/net/tcp", "/proc/net/tcp6"}) {
             for (String line : Files.readAllLines(Path.of(table))) {
                 String[] f = line.trim().split("\\s+");
-                if (f.length > 9 && f[1].endsWith(hexPort) && f[3].equals("0A")) {
-                    inodes.add(Long.parseLong(f[9]));
-                }
-            }
-        }
-        return inodes;
-    }
-
-    /** Inodes of the established server-side TCP connections on local {@code port}. */
-    static Set<Long> establishedInodes(int port) throws IOException {
-        Set<Long> inodes = new HashSet<>();
-        String hexPort = String.format(":%04X", port);
-        for (String table : new String[] {"/proc/net/tcp", "/proc/net/tcp6"}) {
-            for (String line : Files.readAllLines(Path.of(table))) {
-                String[] f = line.trim().split("\\s+");
-                if (f.length > 9 && f[1].endsWith(hexPort) && f[3].equals("01") && !f[9].equals("0")) {
+                // inode 0: a socket no process holds any more (closing, or not yet accepted)
+                if (f.length > 9 && f[1].endsWith(hexPort) && f[3].equals(state) && !f[9].equals("0")) {
                     inodes.add(Long.parseLong(f[9]));
                 }
             }

@@ -27,13 +27,7 @@ class StopIT {
                 "--graceful-timeout", "10")) {
             int port = s.port();
             Map<Integer, Long> workers = s.awaitReadyWorkers(2, BOOT);
-            CompletableFuture<Http.Response> slow = CompletableFuture.supplyAsync(() -> {
-                try {
-                    return Http.get(new java.net.InetSocketAddress("127.0.0.1", port), "/sleep?ms=2000", Duration.ofSeconds(30));
-                } catch (java.io.IOException e) {
-                    throw new java.io.UncheckedIOException(e);
-                }
-            });
+            CompletableFuture<Http.Response> slow = inFlight(port, "/sleep?ms=2000");
             awaitAcceptedByAWorker(port, workers);
             RunningSupervisor.pause(200); // from accepted to inside the handler: Jetty parses and dispatches
 
@@ -74,13 +68,7 @@ class StopIT {
         try (RunningSupervisor s = RunningSupervisor.start(dir, "-w", "1", "-b", "127.0.0.1:0")) {
             int port = s.port();
             long pid = s.awaitReadyWorkers(1, BOOT).get(1);
-            CompletableFuture<Void> slow = CompletableFuture.runAsync(() -> {
-                try {
-                    Http.get(new java.net.InetSocketAddress("127.0.0.1", port), "/sleep?ms=20000", Duration.ofSeconds(30));
-                } catch (java.io.IOException e) {
-                    // cut off when the orphaned worker halts
-                }
-            });
+            CompletableFuture<Http.Response> slow = inFlight(port, "/sleep?ms=20000");
             awaitAcceptedByAWorker(port, Map.of(1, pid));
             s.signal(Linux.SIGTERM);
             s.awaitLine("pid " + pid + "\\): stopping: the supervisor asked; 30000 ms to finish", BOOT);
@@ -90,7 +78,7 @@ class StopIT {
             long ms = (System.nanoTime() - killedAt) / 1_000_000;
             assertTrue(ms <= 2000, "a draining worker took " + ms + " ms to follow its dead supervisor");
             s.awaitLine("pid " + pid + "\\): still stopping, now with 1000 ms left", Duration.ofSeconds(5));
-            slow.get();
+            assertTrue(slow.handle((r, e) -> e != null).get(), "the 20 s request was cut off");
         }
     }
 
@@ -99,21 +87,26 @@ class StopIT {
         try (RunningSupervisor s = RunningSupervisor.start(dir, "-w", "1", "-b", "127.0.0.1:0")) {
             int port = s.port();
             long pid = s.awaitReadyWorkers(1, BOOT).get(1);
-            CompletableFuture<Void> slow = CompletableFuture.runAsync(() -> {
-                try {
-                    Http.get(new java.net.InetSocketAddress("127.0.0.1", port), "/sleep?ms=20000", Duration.ofSeconds(30));
-                } catch (java.io.IOException e) {
-                    // cut off by the fast stop, as expected
-                }
-            });
+            CompletableFuture<Http.Response> slow = inFlight(port, "/sleep?ms=20000");
             awaitAcceptedByAWorker(port, Map.of(1, pid));
             long intAt = System.nanoTime();
             s.signal(Linux.SIGINT);
             assertEquals(0, s.awaitExit(Duration.ofSeconds(15)));
             assertTrue(System.nanoTime() - intAt < Duration.ofSeconds(10).toNanos(), "did not wait for the 20 s request");
             assertTrue(RunningSupervisor.awaitGone(pid, Duration.ofSeconds(5)));
-            slow.get();
+            assertTrue(slow.handle((r, e) -> e != null).get(), "the 20 s request was cut off");
         }
+    }
+
+    /** Sends one request on its own thread; the future fails if the connection dies. */
+    private static CompletableFuture<Http.Response> inFlight(int port, String path) {
+        return CompletableFuture.supplyAsync(() -> {
+            try {
+                return Http.get(new java.net.InetSocketAddress("127.0.0.1", port), path, Duration.ofSeconds(30));
+            } catch (java.io.IOException e) {
+                throw new java.io.UncheckedIOException(e);
+            }
+        });
     }
 
     /** Waits until a worker holds an established connection on the port: the request was accepted. */
