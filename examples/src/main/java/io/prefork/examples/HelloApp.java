@@ -2,13 +2,21 @@ package io.prefork.examples;
 
 import io.prefork.worker.InheritedListener;
 import io.prefork.worker.Prefork;
+import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.security.MessageDigest;
 import java.nio.file.Path;
 import java.time.Duration;
+import java.util.ArrayList;
 import java.util.HexFormat;
+import java.util.List;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.TimeoutException;
 import org.eclipse.jetty.http.HttpHeader;
 import org.eclipse.jetty.io.Content;
+import org.eclipse.jetty.server.AbstractConnector;
+import org.eclipse.jetty.server.Connector;
 import org.eclipse.jetty.server.Handler;
 import org.eclipse.jetty.server.Request;
 import org.eclipse.jetty.server.Response;
@@ -46,7 +54,7 @@ public final class HelloApp {
             for (InheritedListener listener : Prefork.listeners()) {
                 server.addConnector(connectorFor(server, listener));
             }
-            Prefork.onStop(timeLeft -> stop(server, timeLeft));
+            Prefork.onStop(timeLeft -> drain(server, timeLeft));
         } else {
             ServerConnector connector = new ServerConnector(server);
             connector.setHost(args.length > 0 ? args[0] : "127.0.0.1");
@@ -61,21 +69,29 @@ public final class HelloApp {
     }
 
     /** Listener 0 is the JVM's inherited channel; Jetty's connectors pick it up with setInheritChannel. */
-    private static org.eclipse.jetty.server.Connector connectorFor(Server server, InheritedListener listener)
-            throws java.io.IOException {
-        if (listener.isUnix()) {
-            if (listener.index() != 0) {
-                // UnixDomainServerConnector can only take System.inheritedChannel(), i.e. listener 0.
-                throw new IllegalStateException("Jetty serves a unix socket only as the first bind; move "
-                        + listener.address() + " to the first -b");
-            }
-            UnixDomainServerConnector unix = new UnixDomainServerConnector(server);
-            unix.setInheritChannel(true);
-            // Jetty deletes this path when the connector stops. The real socket file belongs to the
-            // supervisor and must outlive this worker, so Jetty gets a path that never exists.
-            unix.setUnixDomainPath(Path.of("/nonexistent/prefork-inherited-socket"));
-            return unix;
+    private static AbstractConnector connectorFor(Server server, InheritedListener listener) throws IOException {
+        AbstractConnector connector = listener.isUnix() ? unixConnector(server, listener) : tcpConnector(server, listener);
+        // During a drain, leave open connections alone: each ends after its next answer (Connection:
+        // close) or at the deadline. Jetty's default closes them after 1 s idle, racing the client.
+        connector.setShutdownIdleTimeout(-1);
+        return connector;
+    }
+
+    private static AbstractConnector unixConnector(Server server, InheritedListener listener) {
+        if (listener.index() != 0) {
+            // UnixDomainServerConnector can only take System.inheritedChannel(), i.e. listener 0.
+            throw new IllegalStateException("Jetty serves a unix socket only as the first bind; move "
+                    + listener.address() + " to the first -b");
         }
+        UnixDomainServerConnector unix = new UnixDomainServerConnector(server);
+        unix.setInheritChannel(true);
+        // Jetty deletes this path when the connector stops. The real socket file belongs to the
+        // supervisor and must outlive this worker, so Jetty gets a path that never exists.
+        unix.setUnixDomainPath(Path.of("/nonexistent/prefork-inherited-socket"));
+        return unix;
+    }
+
+    private static AbstractConnector tcpConnector(Server server, InheritedListener listener) throws IOException {
         ServerConnector tcp = new ServerConnector(server);
         if (listener.index() == 0) {
             tcp.setInheritChannel(true);
@@ -85,9 +101,25 @@ public final class HelloApp {
         return tcp;
     }
 
-    /** Jetty's graceful stop: stop accepting, let requests in flight finish, then stop. */
-    private static void stop(Server server, Duration timeLeft) throws Exception {
-        server.setStopTimeout(Math.max(1, timeLeft.toMillis() - 250));
+    /**
+     * The drain that loses nothing with keep-alive clients: stop accepting (queued connections go to
+     * the other workers), answer every further request with Connection: close (see the handler), wait
+     * until the clients have closed their connections, then stop Jetty; its graceful stop still waits
+     * for requests in flight if the deadline comes first.
+     */
+    private static void drain(Server server, Duration timeLeft) throws Exception {
+        long deadline = System.nanoTime() + timeLeft.toNanos() - TimeUnit.MILLISECONDS.toNanos(250);
+        List<CompletableFuture<Void>> closed = new ArrayList<>();
+        for (Connector connector : server.getConnectors()) {
+            closed.add(((AbstractConnector) connector).shutdown());
+        }
+        try {
+            CompletableFuture.allOf(closed.toArray(CompletableFuture[]::new))
+                    .get(Math.max(0, deadline - System.nanoTime()), TimeUnit.NANOSECONDS);
+        } catch (TimeoutException e) {
+            // connections still open at the deadline: stop anyway
+        }
+        server.setStopTimeout(Math.max(1, TimeUnit.NANOSECONDS.toMillis(deadline - System.nanoTime())));
         server.stop();
     }
 
@@ -95,23 +127,30 @@ public final class HelloApp {
         @Override
         public boolean handle(Request request, Response response, Callback callback) throws Exception {
             response.getHeaders().put("X-Worker-Pid", PID);
+            if (Prefork.isDraining()) {
+                response.getHeaders().put(HttpHeader.CONNECTION, "close");
+            }
+            Callback counted = Callback.from(() -> {
+                Prefork.requestDone();
+                callback.succeeded();
+            }, callback::failed);
             response.getHeaders().put(HttpHeader.CONTENT_TYPE, "text/plain; charset=utf-8");
             Fields query = Request.extractQueryParameters(request);
             switch (Request.getPathInContext(request)) {
-                case "/" -> Content.Sink.write(response, true, "Hello, world!\n", callback);
+                case "/" -> Content.Sink.write(response, true, "Hello, world!\n", counted);
                 case "/sleep" -> {
                     long ms = Long.parseLong(query.getValue("ms") == null ? "0" : query.getValue("ms"));
                     Thread.sleep(ms);
-                    Content.Sink.write(response, true, "slept " + ms + " ms\n", callback);
+                    Content.Sink.write(response, true, "slept " + ms + " ms\n", counted);
                 }
                 case "/cpu" -> {
                     int n = Integer.parseInt(query.getValue("n") == null ? "1000" : query.getValue("n"));
-                    Content.Sink.write(response, true, sha256Rounds(n) + "\n", callback);
+                    Content.Sink.write(response, true, sha256Rounds(n) + "\n", counted);
                 }
                 case "/crash" -> Runtime.getRuntime().halt(1);
                 default -> {
                     response.setStatus(404);
-                    Content.Sink.write(response, true, "not found\n", callback);
+                    Content.Sink.write(response, true, "not found\n", counted);
                 }
             }
             return true;

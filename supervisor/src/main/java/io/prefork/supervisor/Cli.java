@@ -1,12 +1,16 @@
 package io.prefork.supervisor;
 
+import java.io.IOException;
 import java.io.PrintWriter;
+import java.io.Reader;
+import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
+import java.util.Properties;
 import org.apache.commons.cli.CommandLine;
 import org.apache.commons.cli.DefaultParser;
 import org.apache.commons.cli.HelpFormatter;
@@ -18,6 +22,9 @@ import org.apache.commons.cli.ParseException;
 public final class Cli {
     public static final String DEFAULT_APP = "io.prefork.examples.HelloApp";
     public static final String DEFAULT_BIND = "127.0.0.1:8080";
+    public static final String DEFAULT_CTL_SOCKET = "prefork.ctl";
+    /** Options that may be given more than once; in a config file, values are split as noted. */
+    private static final List<String> REPEATABLE = List.of("bind", "jvm-opt");
 
     /** The parse result: a config to run, or a request for help or the version. */
     public record Parsed(Config config, boolean help, boolean version) {
@@ -46,9 +53,25 @@ public final class Cli {
                 .desc("how long workers may drain on a graceful stop before SIGKILL (default 30)").build());
         o.addOption(Option.builder().longOpt("boot-timeout").hasArg().argName("SECONDS")
                 .desc("how long a new worker may take to become READY (default 60)").build());
+        o.addOption(Option.builder().longOpt("timeout").hasArg().argName("SECONDS")
+                .desc("kill a READY worker silent (no heartbeat) this long, after a thread dump; 0 turns it off (default 30)").build());
+        o.addOption(Option.builder().longOpt("max-surge").hasArg().argName("N")
+                .desc("extra workers a rolling restart or recycle may boot at once (default 1)").build());
+        o.addOption(Option.builder().longOpt("max-requests").hasArg().argName("N")
+                .desc("recycle a worker after about this many requests; 0: never (default)").build());
+        o.addOption(Option.builder().longOpt("max-requests-jitter").hasArg().argName("N")
+                .desc("add 0..N to each worker's --max-requests, so they do not all recycle at once").build());
+        o.addOption(Option.builder().longOpt("max-worker-rss").hasArg().argName("MB")
+                .desc("recycle a worker whose resident memory goes over this; 0: never (default)").build());
         o.addOption(Option.builder().longOpt("ready").hasArg().argName("MODE")
                 .desc("auto: READY once the app accepts (default); app: READY when the app calls Prefork.ready()").build());
         o.addOption(Option.builder().longOpt("pid").hasArg().argName("FILE").desc("write the supervisor's pid here").build());
+        o.addOption(Option.builder().longOpt("ctl-socket").hasArg().argName("PATH")
+                .desc("admin socket for 'prefork ctl' (default " + DEFAULT_CTL_SOCKET + " in the working directory)").build());
+        o.addOption(Option.builder().longOpt("log-file").hasArg().argName("FILE")
+                .desc("append the supervisor's and workers' output here instead of stderr; USR1 reopens it").build());
+        o.addOption(Option.builder().longOpt("config").hasArg().argName("FILE")
+                .desc("a properties file with long option names as keys; the command line wins").build());
         o.addOption(Option.builder("h").longOpt("help").desc("show this help").build());
         o.addOption(Option.builder().longOpt("version").desc("show the version").build());
         return o;
@@ -57,7 +80,9 @@ public final class Cli {
     public static void printHelp(PrintWriter out) {
         new HelpFormatter().printHelp(out, 100, "prefork [options] [-- app args...]",
                 "Runs N worker JVMs on listening sockets that the supervisor binds and keeps.\n\n",
-                options(), 2, 4, "\nSignals: TERM graceful stop, INT fast stop.");
+                options(), 2, 4, "\nSignals: TERM graceful stop, INT fast stop, HUP rolling restart, TTIN/TTOU one worker"
+                        + " more/fewer, WINCH stop the workers, USR1 reopen the log file.\n"
+                        + "Admin: prefork ctl [--socket PATH] status [--json] | reload | scale N | stop [--fast]");
         out.flush();
     }
 
@@ -77,55 +102,121 @@ public final class Cli {
         if (cl.hasOption("help") || cl.hasOption("version")) {
             return new Parsed(null, cl.hasOption("help"), cl.hasOption("version"));
         }
-        for (String single : List.of("workers", "app", "app-classpath", "java", "backlog", "graceful-timeout",
-                "boot-timeout", "ready", "pid")) {
-            String[] values = cl.getOptionValues(single);
-            if (values != null && values.length > 1) {
-                throw new UsageException("--" + single + " given more than once");
+        Values v = new Values(cl, configFile(cl.getOptionValue("config")));
+        for (Option option : options().getOptions()) {
+            String[] values = cl.getOptionValues(option.getLongOpt());
+            if (values != null && values.length > 1 && !REPEATABLE.contains(option.getLongOpt())) {
+                throw new UsageException("--" + option.getLongOpt() + " given more than once");
             }
         }
         List<BindAddress> binds = new ArrayList<>();
-        for (String b : cl.getOptionValues("bind") == null ? new String[] {DEFAULT_BIND} : cl.getOptionValues("bind")) {
-            binds.add(BindAddress.parse(b));
+        for (String b : v.all("bind", ",", List.of(DEFAULT_BIND))) {
+            binds.add(BindAddress.parse(b.trim()));
         }
-        String readyMode = cl.getOptionValue("ready", "auto");
+        String readyMode = v.get("ready", "auto");
         if (!readyMode.equals("auto") && !readyMode.equals("app")) {
             throw new UsageException("--ready must be auto or app, got '" + readyMode + "'");
         }
+        String ctl = v.get("ctl-socket", DEFAULT_CTL_SOCKET);
         Config config = new Config(
-                intOption(cl, "workers", Runtime.getRuntime().availableProcessors(), 1, 1024),
+                (int) number(v, "workers", Runtime.getRuntime().availableProcessors(), 1, 1024),
                 binds,
-                cl.getOptionValue("app", DEFAULT_APP),
-                appClasspath(cl.getOptionValue("app-classpath")),
-                javaExecutable(cl.getOptionValue("java")),
-                cl.getOptionValues("jvm-opt") == null ? List.of() : List.of(cl.getOptionValues("jvm-opt")),
-                intOption(cl, "backlog", 2048, 1, 65535),
-                seconds(cl, "graceful-timeout", 30, false),
-                seconds(cl, "boot-timeout", 60, true),
-                cl.hasOption("pid") ? Path.of(cl.getOptionValue("pid")).toAbsolutePath() : null,
+                v.get("app", DEFAULT_APP),
+                appClasspath(v.get("app-classpath", null)),
+                javaExecutable(v.get("java", null)),
+                v.all("jvm-opt", "\\s+", List.of()),
+                (int) number(v, "backlog", 2048, 1, 65535),
+                seconds(v, "graceful-timeout", 30, false),
+                seconds(v, "boot-timeout", 60, true),
+                seconds(v, "timeout", 30, false),
+                (int) number(v, "max-surge", 1, 1, 1024),
+                number(v, "max-requests", 0, 0, Long.MAX_VALUE),
+                number(v, "max-requests-jitter", 0, 0, Integer.MAX_VALUE),
+                number(v, "max-worker-rss", 0, 0, 1L << 30),
+                path(v.get("pid", null)),
+                path(ctl),
+                v.get("ctl-socket", null) != null,
+                path(v.get("log-file", null)),
                 readyMode,
                 appArgs);
         return new Parsed(config, false, false);
     }
 
-    private static int intOption(CommandLine cl, String name, int dflt, int min, int max) throws UsageException {
-        String value = cl.getOptionValue(name);
+    /** Looks an option up on the command line first, then in the config file. */
+    private static final class Values {
+        private final CommandLine cl;
+        private final Properties file;
+
+        Values(CommandLine cl, Properties file) {
+            this.cl = cl;
+            this.file = file;
+        }
+
+        String get(String name, String dflt) {
+            if (cl.hasOption(name)) {
+                return cl.getOptionValue(name);
+            }
+            return file.getProperty(name, dflt);
+        }
+
+        /** A repeatable option: every command-line value, else the file's value split on {@code separator}. */
+        List<String> all(String name, String separator, List<String> dflt) {
+            if (cl.hasOption(name)) {
+                return List.of(cl.getOptionValues(name));
+            }
+            String value = file.getProperty(name);
+            if (value == null || value.isBlank()) {
+                return dflt;
+            }
+            return List.of(value.trim().split(separator));
+        }
+    }
+
+    private static Properties configFile(String name) throws UsageException {
+        Properties p = new Properties();
+        if (name == null) {
+            return p;
+        }
+        try (Reader in = Files.newBufferedReader(Path.of(name), StandardCharsets.UTF_8)) {
+            p.load(in);
+        } catch (IOException | IllegalArgumentException e) {
+            throw new UsageException("cannot read config file " + name + ": "
+                    + (e instanceof IOException io ? Main.reason(io) : e.getMessage()));
+        }
+        for (String key : p.stringPropertyNames()) {
+            Option option = options().getOption(key);
+            if (option == null || key.length() == 1 || NOT_IN_FILE.contains(key)) {
+                throw new UsageException("config file " + name + ": unknown key '" + key + "'");
+            }
+        }
+        return p;
+    }
+
+    private static final List<String> NOT_IN_FILE = List.of("config", "help", "version");
+
+    private static Path path(String name) {
+        return name == null ? null : Path.of(name).toAbsolutePath();
+    }
+
+    private static long number(Values v, String name, long dflt, long min, long max) throws UsageException {
+        String value = v.get(name, null);
         if (value == null) {
             return dflt;
         }
         try {
-            int n = Integer.parseInt(value.trim());
+            long n = Long.parseLong(value.trim());
             if (n >= min && n <= max) {
                 return n;
             }
         } catch (NumberFormatException e) {
             // one message below
         }
-        throw new UsageException("--" + name + " must be a whole number from " + min + " to " + max + ", got '" + value + "'");
+        throw new UsageException("--" + name + " must be a whole number from " + min + " to "
+                + (max == Long.MAX_VALUE ? "any" : Long.toString(max)) + ", got '" + value + "'");
     }
 
-    private static Duration seconds(CommandLine cl, String name, int dflt, boolean positive) throws UsageException {
-        String value = cl.getOptionValue(name);
+    private static Duration seconds(Values v, String name, int dflt, boolean positive) throws UsageException {
+        String value = v.get(name, null);
         if (value == null) {
             return Duration.ofSeconds(dflt);
         }

@@ -4,7 +4,7 @@ import java.nio.file.Path;
 import java.time.Duration;
 import java.util.List;
 
-/** Everything the command line decides. Built by {@link Cli}. */
+/** Everything the command line (and the config file) decides. Built by {@link Cli}. */
 public record Config(
         int workers,
         List<BindAddress> binds,
@@ -15,7 +15,15 @@ public record Config(
         int backlog,
         Duration gracefulTimeout,
         Duration bootTimeout,
+        Duration timeout,
+        int maxSurge,
+        long maxRequests,
+        long maxRequestsJitter,
+        long maxWorkerRssMb,
         Path pidFile,
+        Path ctlSocket,
+        boolean ctlSocketGiven,
+        Path logFile,
         String readyMode,
         List<String> appArgs) {
 

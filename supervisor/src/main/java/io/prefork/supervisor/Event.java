@@ -1,6 +1,8 @@
 package io.prefork.supervisor;
 
 import io.prefork.protocol.ControlMessage;
+import java.util.List;
+import java.util.concurrent.CompletableFuture;
 
 /**
  * Everything that happens to the supervisor arrives as one of these, on one queue, and only the loop
@@ -20,5 +22,9 @@ public sealed interface Event {
     }
 
     record ConnectionClosed(WorkerConnection connection) implements Event {
+    }
+
+    /** A command from the admin socket; the loop completes {@code reply} when it is done. */
+    record AdminRequest(String command, List<String> args, CompletableFuture<AdminReply> reply) implements Event {
     }
 }

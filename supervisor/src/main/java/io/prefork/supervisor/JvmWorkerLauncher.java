@@ -2,7 +2,11 @@ package io.prefork.supervisor;
 
 import io.prefork.protocol.WorkerEnvironment;
 import java.io.File;
+import io.prefork.unix.NativeException;
+import io.prefork.unix.Posix;
 import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
 import java.time.Duration;
 import java.util.List;
 import java.util.Map;
@@ -11,26 +15,37 @@ import java.util.concurrent.CompletableFuture;
 /** Starts each worker as {@code java [opts] -cp <worker libs>:<app> io.prefork.worker.Launcher <app> [args]}. */
 public final class JvmWorkerLauncher implements WorkerLauncher {
     private final List<String> command;
-    private final String controlSocket;
-    private final String readyMode;
-    private final Duration gracefulTimeout;
+    private final Map<String, String> environment;
 
-    public JvmWorkerLauncher(List<String> command, String controlSocket, String readyMode, Duration gracefulTimeout) {
+    /**
+     * @param heartbeat how often workers send HEARTBEAT
+     * @param logFile   the log file workers reopen on REOPEN, or null when they log to the inherited stderr
+     */
+    public JvmWorkerLauncher(List<String> command, String controlSocket, String readyMode, Duration gracefulTimeout,
+                             Duration heartbeat, String logFile) {
         this.command = List.copyOf(command);
-        this.controlSocket = controlSocket;
-        this.readyMode = readyMode;
-        this.gracefulTimeout = gracefulTimeout;
+        Map<String, String> env = new java.util.HashMap<>();
+        env.put(WorkerEnvironment.CONTROL_SOCKET, controlSocket);
+        env.put(WorkerEnvironment.READY_MODE, readyMode);
+        env.put(WorkerEnvironment.GRACEFUL_TIMEOUT_MS, Long.toString(gracefulTimeout.toMillis()));
+        env.put(WorkerEnvironment.HEARTBEAT_MS, Long.toString(heartbeat.toMillis()));
+        if (logFile != null) {
+            env.put(WorkerEnvironment.LOG_FILE, logFile);
+        }
+        this.environment = Map.copyOf(env);
     }
 
     @Override
-    public WorkerProcess launch(int workerId, String token) throws IOException {
+    public WorkerProcess launch(Spec spec) throws IOException {
         ProcessBuilder pb = new ProcessBuilder(command);
         Map<String, String> env = pb.environment();
-        env.put(WorkerEnvironment.CONTROL_SOCKET, controlSocket);
-        env.put(WorkerEnvironment.TOKEN, token);
-        env.put(WorkerEnvironment.WORKER_ID, Integer.toString(workerId));
-        env.put(WorkerEnvironment.READY_MODE, readyMode);
-        env.put(WorkerEnvironment.GRACEFUL_TIMEOUT_MS, Long.toString(gracefulTimeout.toMillis()));
+        env.putAll(environment);
+        env.put(WorkerEnvironment.TOKEN, spec.token());
+        env.put(WorkerEnvironment.WORKER_ID, Integer.toString(spec.workerId()));
+        env.remove(WorkerEnvironment.MAX_REQUESTS);
+        if (spec.maxRequests() > 0) {
+            env.put(WorkerEnvironment.MAX_REQUESTS, Long.toString(spec.maxRequests()));
+        }
         // stdin is replaced by listener 0 in the worker; its logs go straight to our stdout/stderr.
         pb.redirectInput(ProcessBuilder.Redirect.from(new File("/dev/null")));
         pb.redirectOutput(ProcessBuilder.Redirect.INHERIT);
@@ -59,6 +74,32 @@ public final class JvmWorkerLauncher implements WorkerLauncher {
         @Override
         public void kill() {
             process.toHandle().destroyForcibly();
+        }
+
+        @Override
+        public void signal(int signal) {
+            if (process.isAlive()) {
+                try {
+                    Posix.kill(process.pid(), signal);
+                } catch (NativeException e) {
+                    // EPERM cannot happen for our own child; anything else leaves nothing to do
+                }
+            }
+        }
+
+        /** VmRSS from /proc/PID/status. */
+        @Override
+        public long rssBytes() {
+            try {
+                for (String line : Files.readAllLines(Path.of("/proc/" + process.pid() + "/status"))) {
+                    if (line.startsWith("VmRSS:")) {
+                        return Long.parseLong(line.replaceAll("[^0-9]", "")) * 1024;
+                    }
+                }
+            } catch (IOException | NumberFormatException e) {
+                // the process is gone, or a kernel without VmRSS
+            }
+            return -1;
         }
 
         @Override

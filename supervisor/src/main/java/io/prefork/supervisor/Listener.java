@@ -1,13 +1,10 @@
 package io.prefork.supervisor;
 
 import io.prefork.unix.Linux;
-import io.prefork.unix.NativeException;
 import io.prefork.unix.Posix;
 import java.io.IOException;
 import java.nio.file.Files;
-import java.nio.file.LinkOption;
 import java.nio.file.Path;
-import java.nio.file.attribute.BasicFileAttributes;
 
 /**
  * A listening socket the supervisor binds and holds for its whole life. Workers get copies of the fd;
@@ -35,7 +32,7 @@ public final class Listener implements AutoCloseable {
 
     public static Listener open(BindAddress bind, int backlog) throws IOException {
         if (bind.isUnix() && !bind.isAbstract()) {
-            removeStaleSocket(Path.of(bind.unixPath()));
+            UnixSocketFiles.removeStale(Path.of(bind.unixPath()));
         }
         int family = bind.isUnix() ? Linux.AF_UNIX
                 : bind.inet().getAddress() instanceof java.net.Inet6Address ? Linux.AF_INET6 : Linux.AF_INET;
@@ -58,35 +55,6 @@ public final class Listener implements AutoCloseable {
             Posix.close(fd);
             throw e;
         }
-    }
-
-    /**
-     * A socket file left by a dead server is removed; one a live server answers on is not. The
-     * probe is a connect: refused means nobody listens.
-     */
-    private static void removeStaleSocket(Path path) throws IOException {
-        BasicFileAttributes attrs;
-        try {
-            attrs = Files.readAttributes(path, BasicFileAttributes.class, LinkOption.NOFOLLOW_LINKS);
-        } catch (java.nio.file.NoSuchFileException e) {
-            return;
-        }
-        if (!attrs.isOther()) {
-            throw new IOException("unix:" + path + " exists and is not a socket; not touching it");
-        }
-        int probe = Posix.socket(Linux.AF_UNIX);
-        try {
-            Posix.connectUnix(probe, path.toString());
-        } catch (NativeException e) {
-            if (e.errno() == Linux.ECONNREFUSED) {
-                Files.deleteIfExists(path);
-                return;
-            }
-            throw e;
-        } finally {
-            Posix.close(probe);
-        }
-        throw new IOException("unix:" + path + " is in use by a running server");
     }
 
     @Override

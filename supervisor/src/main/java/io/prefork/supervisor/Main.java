@@ -8,6 +8,8 @@ import java.nio.charset.StandardCharsets;
 import java.nio.file.AccessDeniedException;
 import java.nio.file.FileSystemException;
 import java.nio.file.NoSuchFileException;
+import java.nio.file.Path;
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.BlockingQueue;
@@ -46,7 +48,7 @@ public final class Main {
             return ExitCodes.RUNTIME;
         }
         try {
-            return serve(parsed.config(), Log.stderr());
+            return serve(args, parsed.config(), Log.stderr());
         } catch (IOException e) {
             System.err.println("prefork: " + e.getMessage());
             return ExitCodes.RUNTIME;
@@ -56,13 +58,15 @@ public final class Main {
         }
     }
 
-    private static int serve(Config config, Log log) throws IOException, InterruptedException {
+    private static int serve(String[] args, Config config, Log log) throws IOException, InterruptedException {
         // Handlers only enqueue, so they go in first: a TERM during start-up is handled, not fatal.
         BlockingQueue<Event> events = new LinkedBlockingQueue<>();
         Signals.install(events::add, log);
+        Supervisor.LogFile logFile = config.logFile() == null ? null : openLogFile(config.logFile());
         PidFile pidFile = config.pidFile() == null ? null : PidFile.write(config.pidFile());
         List<Listener> listeners = new ArrayList<>();
         ControlServer control = null;
+        AdminServer admin = null;
         try {
             for (BindAddress bind : config.binds()) {
                 listeners.add(openListener(bind, config.backlog()));
@@ -73,12 +77,12 @@ public final class Main {
                 handoffs.add(new Supervisor.Handoff(l.address(), l.fd()));
             }
             control = ControlServer.start(events::add, log);
-            WorkerLauncher launcher = new JvmWorkerLauncher(WorkerCommand.build(config),
-                    control.socketPath().toString(), config.readyMode(), config.gracefulTimeout());
-            Supervisor.Settings settings = new Supervisor.Settings(config.workers(), config.bootTimeout(),
-                    config.gracefulTimeout(), Supervisor.Settings.defaults(1).fastStopTimeout(),
-                    Supervisor.Settings.defaults(1).maxBootFailures());
-            Supervisor supervisor = new Supervisor(settings, handoffs, launcher, System::nanoTime, log, events);
+            admin = openAdmin(config, events, log);
+            Path controlSocket = control.socketPath();
+            Generation first = generation(config, controlSocket);
+            Supervisor supervisor = new Supervisor(first.settings(), handoffs, first.launcher(), System::nanoTime, log, events);
+            supervisor.setReloader(() -> reload(args, config, controlSocket, log));
+            supervisor.setLogFile(logFile);
             log.info("starting " + config.workers() + " worker(s): " + config.appClass());
             int code = supervisor.run();
             if (supervisor.failure() != null) {
@@ -86,6 +90,9 @@ public final class Main {
             }
             return code;
         } finally {
+            if (admin != null) {
+                admin.close();
+            }
             if (control != null) {
                 control.close();
             }
@@ -96,6 +103,57 @@ public final class Main {
                 pidFile.remove();
             }
         }
+    }
+
+    /** What workers run with, from a config: the loop's settings and the command that starts them. */
+    static Generation generation(Config c, Path controlSocket) {
+        Supervisor.Settings settings = new Supervisor.Settings(c.workers(), c.bootTimeout(), c.gracefulTimeout(),
+                Duration.ofSeconds(1), 5, c.timeout(), c.maxSurge(), c.maxRequests(), c.maxRequestsJitter(),
+                c.maxWorkerRssMb() << 20);
+        // A heartbeat a third of the timeout apart (at most 1 s): two may get lost before a false alarm.
+        long heartbeatMs = c.timeout().isZero() ? 1000 : Math.max(100, Math.min(1000, c.timeout().toMillis() / 3));
+        WorkerLauncher launcher = new JvmWorkerLauncher(WorkerCommand.build(c), controlSocket.toString(),
+                c.readyMode(), c.gracefulTimeout(), Duration.ofMillis(heartbeatMs),
+                c.logFile() == null ? null : c.logFile().toString());
+        return new Generation(settings, launcher);
+    }
+
+    /** HUP: the command line as given again, with the config file as it is now on disk. */
+    private static Generation reload(String[] args, Config running, Path controlSocket, Log log) throws UsageException {
+        Config next = Cli.parse(args).config();
+        if (!next.binds().equals(running.binds())) {
+            log.warn("reload: the -b addresses changed; listeners are bound once, so keeping " + running.binds()
+                    + " (restart the supervisor to change them)");
+        }
+        return generation(next, controlSocket);
+    }
+
+    /** The admin socket; the default path is best effort, one given explicitly must work. */
+    private static AdminServer openAdmin(Config config, BlockingQueue<Event> events, Log log) throws IOException {
+        try {
+            AdminServer admin = AdminServer.start(config.ctlSocket(), events::add, log);
+            log.info("admin socket at " + admin.path() + " (prefork ctl)");
+            return admin;
+        } catch (IOException e) {
+            if (config.ctlSocketGiven()) {
+                throw new IOException("cannot create the admin socket " + config.ctlSocket() + ": " + reason(e), e);
+            }
+            log.warn("no admin socket: cannot create " + config.ctlSocket() + ": " + reason(e) + " (see --ctl-socket)");
+            return null;
+        }
+    }
+
+    /** Everything written to stdout and stderr, ours and the workers' (they inherit both), goes to the file. */
+    private static Supervisor.LogFile openLogFile(Path path) throws IOException {
+        Supervisor.LogFile file = () -> {
+            try {
+                Posix.redirectStdoutAndStderr(path.toString());
+            } catch (NativeException e) {
+                throw new IOException("cannot open log file " + path + ": " + e.reason(), e);
+            }
+        };
+        file.reopen();
+        return file;
     }
 
     private static Listener openListener(BindAddress bind, int backlog) throws IOException {

@@ -6,18 +6,26 @@ public final class Worker {
     private final String token;
     private final WorkerProcess process;
     private final long startedAt;
+    private final long requestLimit;
     private WorkerState state = WorkerState.STARTING;
     private WorkerConnection connection;
     private long readyAt = -1;
+    private long lastHeartbeat;
+    private long requests;
     private String bootError;
+    private String killReason;
+    private boolean recycleWanted;
+    private long dumpRequestedAt = -1;
     private boolean terminateSent;
     private boolean killSent;
 
-    Worker(int id, String token, WorkerProcess process, long startedAt) {
+    Worker(int id, String token, WorkerProcess process, long startedAt, long requestLimit) {
         this.id = id;
         this.token = token;
         this.process = process;
         this.startedAt = startedAt;
+        this.requestLimit = requestLimit;
+        this.lastHeartbeat = startedAt;
     }
 
     public int id() {
@@ -72,6 +80,48 @@ public final class Worker {
 
     void markReady(long now) {
         readyAt = now;
+        lastHeartbeat = now;
+    }
+
+    void heartbeat(long now, long requestCount) {
+        lastHeartbeat = now;
+        requests = requestCount;
+    }
+
+    long lastHeartbeat() {
+        return lastHeartbeat;
+    }
+
+    long requests() {
+        return requests;
+    }
+
+    long requestLimit() {
+        return requestLimit;
+    }
+
+    boolean recycleWanted() {
+        return recycleWanted;
+    }
+
+    void wantRecycle() {
+        recycleWanted = true;
+    }
+
+    long dumpRequestedAt() {
+        return dumpRequestedAt;
+    }
+
+    /** Thaws the JVM if it is stopped and asks it for a thread dump (SIGQUIT), which it prints to stdout. */
+    void requestThreadDump(long now) {
+        dumpRequestedAt = now;
+        process.signal(io.prefork.unix.Linux.SIGCONT);
+        process.signal(io.prefork.unix.Linux.SIGQUIT);
+    }
+
+    /** Why the supervisor killed it, for the exit log line; null if it did not. */
+    String killReason() {
+        return killReason;
     }
 
     /** SIGTERM at most once: nginx's "exiting" flag, against gunicorn's double-signal bug. */
@@ -82,9 +132,10 @@ public final class Worker {
         }
     }
 
-    void kill() {
+    void kill(String reason) {
         if (!killSent) {
             killSent = true;
+            killReason = reason;
             process.kill();
         }
     }

@@ -5,8 +5,12 @@ import java.io.IOException;
 /** Starts worker processes; the real one runs {@code java ... io.prefork.worker.Launcher}. */
 public interface WorkerLauncher {
     /**
-     * @param workerId the slot, 1..N
-     * @param token    the one-time secret the worker must present in HELLO
+     * @param workerId    the slot, 1..N
+     * @param token       the one-time secret the worker must present in HELLO
+     * @param maxRequests the worker asks to be recycled after this many requests; 0 means never
      */
-    WorkerProcess launch(int workerId, String token) throws IOException;
+    record Spec(int workerId, String token, long maxRequests) {
+    }
+
+    WorkerProcess launch(Spec spec) throws IOException;
 }

@@ -12,6 +12,12 @@ public interface WorkerProcess {
     /** SIGKILL. */
     void kill();
 
+    /** Any other signal (SIGCONT, SIGQUIT for a thread dump), if the process still runs. */
+    void signal(int signal);
+
+    /** Resident memory in bytes, or -1 if unknown. */
+    long rssBytes();
+
     /** Completes with the exit value (128+N for death by signal N) once the process is reaped. */
     CompletableFuture<Integer> onExit();
 }

@@ -49,6 +49,7 @@ final class RunningSupervisor implements AutoCloseable {
     static RunningSupervisor start(Path dir, String... args) throws IOException {
         Path log = Files.createTempFile(dir, "supervisor-", ".log");
         ProcessBuilder pb = new ProcessBuilder(command(args));
+        pb.directory(dir.toFile()); // the default admin socket, prefork.ctl, lands in the test's own directory
         pb.redirectErrorStream(true);
         pb.redirectOutput(log.toFile());
         pb.redirectInput(ProcessBuilder.Redirect.from(new java.io.File("/dev/null")));

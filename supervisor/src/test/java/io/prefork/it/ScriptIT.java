@@ -23,7 +23,7 @@ class ScriptIT {
         Path log = dir.resolve("script.log");
         ProcessBuilder pb = new ProcessBuilder(RunningSupervisor.HOME.resolve("scripts/prefork").toString(),
                 "-w", "2", "-b", "127.0.0.1:0");
-        pb.redirectErrorStream(true).redirectOutput(log.toFile());
+        pb.directory(dir.toFile()).redirectErrorStream(true).redirectOutput(log.toFile());
         Process p = pb.start();
         try (RunningSupervisor s = RunningSupervisor.adopt(p, log)) {
             int port = s.port();

@@ -34,13 +34,21 @@ final class Fakes {
         final int workerId;
         final String token;
         final CompletableFuture<Integer> exit = new CompletableFuture<>();
+        final List<Integer> signals = new ArrayList<>();
+        final long maxRequests;
+        long rss = 50 << 20;
         int terms;
         int kills;
 
         Process(long pid, int workerId, String token) {
+            this(pid, workerId, token, 0);
+        }
+
+        Process(long pid, int workerId, String token, long maxRequests) {
             this.pid = pid;
             this.workerId = workerId;
             this.token = token;
+            this.maxRequests = maxRequests;
         }
 
         @Override
@@ -59,6 +67,16 @@ final class Fakes {
         }
 
         @Override
+        public void signal(int signal) {
+            signals.add(signal);
+        }
+
+        @Override
+        public long rssBytes() {
+            return rss;
+        }
+
+        @Override
         public CompletableFuture<Integer> onExit() {
             return exit;
         }
@@ -74,11 +92,11 @@ final class Fakes {
         boolean fail;
 
         @Override
-        public WorkerProcess launch(int workerId, String token) throws IOException {
+        public WorkerProcess launch(Spec spec) throws IOException {
             if (fail) {
                 throw new IOException("no such file: /no/java");
             }
-            Process p = new Process(nextPid++, workerId, token);
+            Process p = new Process(nextPid++, spec.workerId(), spec.token(), spec.maxRequests());
             launched.add(p);
             return p;
         }

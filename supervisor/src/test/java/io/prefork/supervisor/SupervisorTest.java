@@ -10,43 +10,13 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import io.prefork.protocol.ControlMessage;
 import io.prefork.protocol.MessageType;
 import io.prefork.protocol.WorkerExitCodes;
-import java.time.Duration;
 import java.util.List;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.Timeout;
 
 /** The supervisor's state machine, driven through fakes: crashes, timeouts and stops in milliseconds. */
-class SupervisorTest {
-    private final Fakes.Clock clock = new Fakes.Clock();
-    private final Fakes.Launcher launcher = new Fakes.Launcher();
-    private final Fakes.Lines lines = new Fakes.Lines();
-    private Supervisor supervisor;
-
-    private Supervisor start(int workers) throws InterruptedException {
-        Supervisor.Settings settings = new Supervisor.Settings(workers, Duration.ofSeconds(10),
-                Duration.ofSeconds(5), Duration.ofSeconds(1), 5);
-        supervisor = new Supervisor(settings, List.of(new Supervisor.Handoff("127.0.0.1:8080", 7),
-                new Supervisor.Handoff("unix:/run/a b.sock", 9)), launcher, clock, lines.log);
-        supervisor.step(0);
-        return supervisor;
-    }
-
-    private boolean step() throws InterruptedException {
-        return supervisor.step(0);
-    }
-
-    /** Plays a worker: hello with its token from its own pid, then READY. */
-    private Fakes.Connection bringUp(Fakes.Process p) throws InterruptedException {
-        Fakes.Connection c = new Fakes.Connection(p.pid);
-        supervisor.post(new Event.Hello(c, p.token));
-        supervisor.post(new Event.Message(c, ControlMessage.of(MessageType.READY)));
-        step();
-        return c;
-    }
-
-    private Worker worker(long pid) {
-        return supervisor.workers().stream().filter(w -> w.pid() == pid).findFirst().orElse(null);
-    }
-
+@Timeout(10)
+class SupervisorTest extends SupervisorTestBase {
     @Test
     void startsOneWorkerPerSlotWithItsOwnToken() throws Exception {
         start(3);
@@ -231,6 +201,7 @@ class SupervisorTest {
         supervisor.post(new Event.SignalReceived("TERM"));
         step();
         assertEquals(ControlMessage.of(MessageType.STOP, "5000"), ready.sent.get(ready.sent.size() - 1));
+        assertTrue(lines.text().contains("READY -> DRAINING (sent STOP: SIGTERM)"), lines.text());
         assertEquals(0, launcher.launched.get(0).terms, "a connected worker is told, not signalled");
         assertEquals(1, starting.terms, "a worker that has not connected gets SIGTERM");
         assertTrue(supervisor.workers().stream().allMatch(w -> w.state() == WorkerState.DRAINING));

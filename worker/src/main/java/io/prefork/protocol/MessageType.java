@@ -13,6 +13,12 @@ public enum MessageType {
     READY,
     /** worker → supervisor: {@code BOOT_ERROR <reason>}, just before the worker exits during boot. */
     BOOT_ERROR,
+    /** worker → supervisor: {@code HEARTBEAT <requests>}, every second; a READY worker silent for --timeout is killed. */
+    HEARTBEAT,
+    /** worker → supervisor: {@code RECYCLE <requests>}: it reached its request limit; replace it (it keeps serving). */
+    RECYCLE,
     /** supervisor → worker: {@code STOP <millis>}: stop accepting, finish in-flight work, exit within millis. */
-    STOP
+    STOP,
+    /** supervisor → worker: reopen the log file (after logrotate moved it). */
+    REOPEN
 }

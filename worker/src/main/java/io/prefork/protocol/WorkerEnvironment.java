@@ -14,6 +14,13 @@ public final class WorkerEnvironment {
     /** The supervisor's --graceful-timeout in ms: what a worker allows itself on a SIGTERM of its own. */
     public static final String GRACEFUL_TIMEOUT_MS = "PREFORK_GRACEFUL_TIMEOUT_MS";
 
+    /** After this many requests (as counted by Prefork.requestDone()) the worker asks to be recycled; absent: never. */
+    public static final String MAX_REQUESTS = "PREFORK_MAX_REQUESTS";
+    /** Milliseconds between heartbeats. */
+    public static final String HEARTBEAT_MS = "PREFORK_HEARTBEAT_MS";
+    /** The supervisor's log file, which the worker's stdout and stderr are appended to; absent: inherited. */
+    public static final String LOG_FILE = "PREFORK_LOG_FILE";
+
     private WorkerEnvironment() {
     }
 }

@@ -36,6 +36,8 @@ public interface LibC {
 
     @ssize_t long recvmsg(int fd, Pointer msg, int flags);
 
+    int open(String path, int flags, int mode);
+
     int shutdown(int fd, int how);
 
     int close(int fd);

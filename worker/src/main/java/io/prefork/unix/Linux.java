@@ -25,6 +25,11 @@ public final class Linux {
     public static final int MSG_CMSG_CLOEXEC = 0x40000000;
     public static final int SHUT_RDWR = 2;
 
+    public static final int O_WRONLY = 01;
+    public static final int O_CREAT = 0100;
+    public static final int O_APPEND = 02000;
+    public static final int O_CLOEXEC = 02000000;
+
     public static final int EINTR = 4;
     public static final int ESRCH = 3;
     public static final int ENOENT = 2;
@@ -35,6 +40,8 @@ public final class Linux {
     public static final int SIGINT = 2;
     public static final int SIGQUIT = 3;
     public static final int SIGKILL = 9;
+    public static final int SIGCONT = 18;
+    public static final int SIGSTOP = 19;
     public static final int SIGTERM = 15;
 
     private Linux() {

@@ -269,6 +269,27 @@ public final class Posix {
         }
     }
 
+    /**
+     * Points fds 1 and 2 (and any {@code extraFds}) at {@code path}, opened for appending: how a
+     * log file is (re)opened so that everything writing to stdout and stderr, the JVM's own thread
+     * dumps included, follows it.
+     */
+    public static void redirectStdoutAndStderr(String path, int... extraFds) throws NativeException {
+        int fd = libc().open(path, Linux.O_WRONLY | Linux.O_CREAT | Linux.O_APPEND | Linux.O_CLOEXEC, 0644);
+        if (fd < 0) {
+            throw failure("open(" + path + ")");
+        }
+        try {
+            dup2(fd, 1);
+            dup2(fd, 2);
+            for (int extra : extraFds) {
+                dup2(fd, extra);
+            }
+        } finally {
+            close(fd);
+        }
+    }
+
     public static int dup(int fd) throws NativeException {
         int copy = libc().dup(fd);
         if (copy < 0) {

@@ -34,7 +34,7 @@ public final class Launcher {
         WorkerRuntime runtime;
         try {
             StdStreams.protect();
-            runtime = WorkerRuntime.connect(id, socket, System.getenv().getOrDefault(WorkerEnvironment.TOKEN, ""));
+            runtime = WorkerRuntime.connect(id, options(), socket, System.getenv().getOrDefault(WorkerEnvironment.TOKEN, ""));
         } catch (IOException | RuntimeException | LinkageError e) {
             WorkerLog.info("cannot start: " + e.getMessage());
             System.exit(WorkerExitCodes.NO_SUPERVISOR);
@@ -47,6 +47,14 @@ public final class Launcher {
             AutoReady.start(runtime);
         }
         runApp(runtime, args[0], Arrays.copyOfRange(args, 1, args.length));
+    }
+
+    private static WorkerRuntime.Options options() {
+        java.util.Map<String, String> env = System.getenv();
+        return new WorkerRuntime.Options(
+                Long.parseLong(env.getOrDefault(WorkerEnvironment.MAX_REQUESTS, "0")),
+                Duration.ofMillis(Long.parseLong(env.getOrDefault(WorkerEnvironment.HEARTBEAT_MS, "1000"))),
+                env.get(WorkerEnvironment.LOG_FILE));
     }
 
     /**

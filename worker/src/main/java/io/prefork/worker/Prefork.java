@@ -47,6 +47,29 @@ public final class Prefork {
     }
 
     /**
+     * Counts one finished request, for {@code ctl status} and for {@code --max-requests} recycling:
+     * at its limit the worker asks the supervisor for a replacement and keeps serving until that
+     * one is READY. Call it once per request, after the response.
+     */
+    public static void requestDone() {
+        WorkerRuntime r = runtime;
+        if (r != null) {
+            r.requestDone();
+        }
+    }
+
+    /**
+     * True once this worker was asked to stop. A server with keep-alive connections should answer
+     * every further request with {@code Connection: close}: the client then reconnects to another
+     * worker. Closing an idle keep-alive connection instead races the client's next request, and
+     * loses it (nginx's reload loses one request per open keep-alive connection that way).
+     */
+    public static boolean isDraining() {
+        WorkerRuntime r = runtime;
+        return r != null && r.isStopping();
+    }
+
+    /**
      * Registers what to do on a graceful stop. Handlers run in order on a prefork thread; when the
      * last returns, the worker exits 0. Without any handler the worker calls System.exit(0), so the
      * app's shutdown hooks run.

@@ -28,6 +28,15 @@ final class StdStreams {
         System.setErr(new PrintStream(new BufferedOutputStream(new FdOutputStream(savedErr), 8192), true));
     }
 
+    /** Appends stdout and stderr, and our copies of them, to {@code path} from now on. */
+    static synchronized void reopen(String path) throws NativeException {
+        if (savedOut < 0) {
+            Posix.redirectStdoutAndStderr(path);
+        } else {
+            Posix.redirectStdoutAndStderr(path, savedOut, savedErr);
+        }
+    }
+
     static synchronized void restore() {
         if (savedOut < 0) {
             return;

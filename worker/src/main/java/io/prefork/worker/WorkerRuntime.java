@@ -14,9 +14,14 @@ import java.util.HashSet;
 import java.util.Set;
 import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.concurrent.atomic.AtomicLong;
 
-/** The worker side of one control connection: listeners, readiness, and the stop sequence. */
+/** The worker side of one control connection: listeners, readiness, heartbeats, and the stop sequence. */
 final class WorkerRuntime {
+    /** What the supervisor told this worker through its environment. */
+    record Options(long maxRequests, Duration heartbeat, String logFile) {
+    }
+
     /**
      * How long a worker may drain once its supervisor has died. Orphans must be gone within 2 s;
      * EOF arrives some 10-100 ms after the death and the JVM needs time to exit, hence 1 s.
@@ -24,17 +29,21 @@ final class WorkerRuntime {
     static final Duration ORPHAN_STOP_TIME = Duration.ofSeconds(1);
 
     private final int id;
+    private final Options options;
     private final ControlSocket control;
     private final List<InheritedListener> listeners;
     private final Set<String> listenerSockets;
     private final List<StopHandler> stopHandlers = new CopyOnWriteArrayList<>();
     private final AtomicBoolean ready = new AtomicBoolean();
     private final AtomicBoolean stopping = new AtomicBoolean();
+    private final AtomicLong requests = new AtomicLong();
+    private final AtomicBoolean recycleAsked = new AtomicBoolean();
     /** System.nanoTime() by which the worker halts; only ever moves earlier. */
     private volatile long deadline = Long.MAX_VALUE;
 
-    private WorkerRuntime(int id, ControlSocket control, List<String> addresses, List<Integer> fds) {
+    private WorkerRuntime(int id, Options options, ControlSocket control, List<String> addresses, List<Integer> fds) {
         this.id = id;
+        this.options = options;
         this.control = control;
         List<InheritedListener> list = new ArrayList<>();
         Set<String> sockets = new HashSet<>();
@@ -47,7 +56,7 @@ final class WorkerRuntime {
     }
 
     /** Says hello with the token, receives the listeners, and makes listener 0 the inherited channel. */
-    static WorkerRuntime connect(int id, String socketPath, String token) throws IOException {
+    static WorkerRuntime connect(int id, Options options, String socketPath, String token) throws IOException {
         ControlSocket control = ControlSocket.connect(socketPath);
         control.send(ControlMessage.of(MessageType.HELLO, token));
         ControlMessage fdsMessage = control.receive();
@@ -63,7 +72,7 @@ final class WorkerRuntime {
                     + fds.size() + " fds arrived");
         }
         Posix.dup2(fds.get(0), 0);
-        return new WorkerRuntime(id, control, fdsMessage.args(), fds);
+        return new WorkerRuntime(id, options, control, fdsMessage.args(), fds);
     }
 
     int id() {
@@ -85,6 +94,19 @@ final class WorkerRuntime {
 
     boolean isStopping() {
         return stopping.get();
+    }
+
+    long requests() {
+        return requests.get();
+    }
+
+    /** Counts one finished request; at the limit, asks the supervisor once for a replacement. */
+    void requestDone() {
+        long n = requests.incrementAndGet();
+        if (options.maxRequests() > 0 && n >= options.maxRequests() && recycleAsked.compareAndSet(false, true)) {
+            WorkerLog.info("served " + n + " requests, the limit; asking to be recycled");
+            sendQuietly(ControlMessage.of(MessageType.RECYCLE, Long.toString(n)));
+        }
     }
 
     void addStopHandler(StopHandler handler) {
@@ -118,6 +140,24 @@ final class WorkerRuntime {
         Thread t = new Thread(this::readControl, "prefork-control");
         t.setDaemon(true);
         t.start();
+        Thread heartbeat = new Thread(this::sendHeartbeats, "prefork-heartbeat");
+        heartbeat.setDaemon(true);
+        heartbeat.start();
+    }
+
+    /**
+     * Proves the JVM is alive: a frozen JVM (SIGSTOP, a GC death spiral, swap) goes silent and the
+     * supervisor replaces it. It says nothing about an app thread stuck in a request.
+     */
+    private void sendHeartbeats() {
+        while (true) {
+            try {
+                Thread.sleep(options.heartbeat().toMillis());
+                control.send(ControlMessage.of(MessageType.HEARTBEAT, Long.toString(requests.get())));
+            } catch (InterruptedException | IOException e) {
+                return; // the control connection is gone; readControl handles that
+            }
+        }
     }
 
     /** Follows the supervisor's commands; end of stream means it died, so the worker must go too. */
@@ -128,6 +168,8 @@ final class WorkerRuntime {
             while ((message = control.receive()) != null) {
                 if (message.type() == MessageType.STOP) {
                     stop(Duration.ofMillis(Long.parseLong(message.arg(0))), "the supervisor asked");
+                } else if (message.type() == MessageType.REOPEN) {
+                    reopenLog();
                 } else {
                     WorkerLog.info("ignoring unexpected control message " + message.type());
                 }
@@ -138,6 +180,18 @@ final class WorkerRuntime {
             control.close();
         }
         stop(ORPHAN_STOP_TIME, gone);
+    }
+
+    private void reopenLog() {
+        if (options.logFile() == null) {
+            return;
+        }
+        try {
+            StdStreams.reopen(options.logFile());
+            WorkerLog.info("reopened " + options.logFile());
+        } catch (IOException e) {
+            WorkerLog.info("cannot reopen " + options.logFile() + ": " + e.getMessage());
+        }
     }
 
     /**

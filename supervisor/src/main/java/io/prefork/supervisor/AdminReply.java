@@ -1,0 +1,12 @@
+package io.prefork.supervisor;
+
+/** The answer to one admin command: text for the operator, and whether it worked. */
+public record AdminReply(boolean ok, String text) {
+    static AdminReply ok(String text) {
+        return new AdminReply(true, text);
+    }
+
+    static AdminReply error(String text) {
+        return new AdminReply(false, text);
+    }
+}

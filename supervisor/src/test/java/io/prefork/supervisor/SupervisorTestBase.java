@@ -1,0 +1,47 @@
+package io.prefork.supervisor;
+
+import io.prefork.protocol.ControlMessage;
+import io.prefork.protocol.MessageType;
+import java.time.Duration;
+import java.util.List;
+
+/** Drives a Supervisor through fakes: a fake clock, fake worker processes, fake control connections. */
+abstract class SupervisorTestBase {
+    final Fakes.Clock clock = new Fakes.Clock();
+    final Fakes.Launcher launcher = new Fakes.Launcher();
+    final Fakes.Lines lines = new Fakes.Lines();
+    Supervisor supervisor;
+
+    Supervisor start(int workers) throws InterruptedException {
+        return start(Supervisor.Settings.defaults(workers)
+                .withTimeouts(Duration.ofSeconds(10), Duration.ofSeconds(5), Duration.ZERO));
+    }
+
+    Supervisor start(Supervisor.Settings settings) throws InterruptedException {
+        supervisor = new Supervisor(settings, List.of(new Supervisor.Handoff("127.0.0.1:8080", 7),
+                new Supervisor.Handoff("unix:/run/a b.sock", 9)), launcher, clock, lines.log);
+        supervisor.step(0);
+        return supervisor;
+    }
+
+    boolean step() throws InterruptedException {
+        return supervisor.step(0);
+    }
+
+    /** Plays a worker: hello with its token from its own pid, then READY. */
+    Fakes.Connection bringUp(Fakes.Process p) throws InterruptedException {
+        Fakes.Connection c = new Fakes.Connection(p.pid);
+        supervisor.post(new Event.Hello(c, p.token));
+        supervisor.post(new Event.Message(c, ControlMessage.of(MessageType.READY)));
+        step();
+        return c;
+    }
+
+    Worker worker(long pid) {
+        return supervisor.workers().stream().filter(w -> w.pid() == pid).findFirst().orElse(null);
+    }
+
+    boolean logged(String text) {
+        return lines.text().contains(text);
+    }
+}
