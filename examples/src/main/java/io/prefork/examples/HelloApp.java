@@ -38,10 +38,12 @@ import org.eclipse.jetty.util.thread.QueuedThreadPool;
  *   <li>{@code GET /cpu?n=N} runs N rounds of SHA-256</li>
  *   <li>{@code GET /crash} ends the JVM at once</li>
  * </ul>
- * Every response carries {@code X-Worker-Pid}.
+ * Every response carries {@code X-Worker-Pid}. A {@code prefork-hello.txt} on the classpath replaces
+ * the greeting: a different build of the same app, for hot-deploy demos.
  */
 public final class HelloApp {
     static final String PID = Long.toString(ProcessHandle.current().pid());
+    static final String GREETING = greeting();
 
     private HelloApp() {
     }
@@ -119,8 +121,33 @@ public final class HelloApp {
         } catch (TimeoutException e) {
             // connections still open at the deadline: stop anyway
         }
+        awaitNoConnections(server, deadline);
         server.setStopTimeout(Math.max(1, TimeUnit.NANOSECONDS.toMillis(deadline - System.nanoTime())));
         server.stop();
+    }
+
+    /**
+     * Jetty's shutdown future counts acceptors and registered connections, but a connection an
+     * acceptor has just taken is registered a moment later, on a selector thread. Stopping in that
+     * gap would reset it, so wait until there has been no connection for a quiet period.
+     */
+    private static void awaitNoConnections(Server server, long deadline) throws InterruptedException {
+        long quietSince = -1;
+        while (System.nanoTime() < deadline) {
+            boolean none = true;
+            for (Connector connector : server.getConnectors()) {
+                none &= connector.getConnectedEndPoints().isEmpty();
+            }
+            long now = System.nanoTime();
+            if (!none) {
+                quietSince = -1;
+            } else if (quietSince < 0) {
+                quietSince = now;
+            } else if (now - quietSince >= TimeUnit.MILLISECONDS.toNanos(100)) {
+                return;
+            }
+            Thread.sleep(10);
+        }
     }
 
     static final class HelloHandler extends Handler.Abstract {
@@ -137,7 +164,7 @@ public final class HelloApp {
             response.getHeaders().put(HttpHeader.CONTENT_TYPE, "text/plain; charset=utf-8");
             Fields query = Request.extractQueryParameters(request);
             switch (Request.getPathInContext(request)) {
-                case "/" -> Content.Sink.write(response, true, "Hello, world!\n", counted);
+                case "/" -> Content.Sink.write(response, true, GREETING, counted);
                 case "/sleep" -> {
                     long ms = Long.parseLong(query.getValue("ms") == null ? "0" : query.getValue("ms"));
                     Thread.sleep(ms);
@@ -154,6 +181,14 @@ public final class HelloApp {
                 }
             }
             return true;
+        }
+    }
+
+    private static String greeting() {
+        try (var in = HelloApp.class.getResourceAsStream("/prefork-hello.txt")) {
+            return in == null ? "Hello, world!\n" : new String(in.readAllBytes(), StandardCharsets.UTF_8);
+        } catch (IOException e) {
+            throw new IllegalStateException("cannot read prefork-hello.txt", e);
         }
     }
 

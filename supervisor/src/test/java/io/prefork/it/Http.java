@@ -59,6 +59,17 @@ final class Http {
         }
     }
 
+    /** Sends one request on its own thread; the future fails if the connection dies. */
+    static java.util.concurrent.CompletableFuture<Response> inFlight(int port, String path) {
+        return java.util.concurrent.CompletableFuture.supplyAsync(() -> {
+            try {
+                return get(new InetSocketAddress("127.0.0.1", port), path, Duration.ofSeconds(90));
+            } catch (IOException e) {
+                throw new java.io.UncheckedIOException(e);
+            }
+        }, IO);
+    }
+
     static SocketAddress unix(Path path) {
         return UnixDomainSocketAddress.of(path);
     }

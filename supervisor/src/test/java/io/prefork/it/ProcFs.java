@@ -57,6 +57,23 @@ final class ProcFs {
         return inodes;
     }
 
+    /** Waits until one of {@code pids} holds an established connection on the port: a request was accepted. */
+    static void awaitAccepted(int port, java.util.Collection<Long> pids) throws IOException {
+        long deadline = System.nanoTime() + java.time.Duration.ofSeconds(20).toNanos();
+        while (System.nanoTime() < deadline) {
+            Set<Long> established = establishedInodes(port);
+            for (long pid : pids) {
+                Set<Long> held = socketInodes(pid);
+                held.retainAll(established);
+                if (!held.isEmpty()) {
+                    return;
+                }
+            }
+            RunningSupervisor.pause(10);
+        }
+        throw new AssertionError("no worker of " + pids + " accepted the request");
+    }
+
     /** utime + stime of a live process, in clock ticks (1/100 s here). */
     static long cpuTicks(long pid) throws IOException {
         String stat = Files.readString(Path.of("/proc/" + pid + "/stat"));

@@ -30,7 +30,7 @@ final class RunningSupervisor implements AutoCloseable {
     private static final Pattern EXITED = Pattern.compile("worker (\\d+) \\(pid (\\d+)\\): \\w+ -> EXITED");
 
     final Process process;
-    final Path log;
+    private Path log;
 
     private RunningSupervisor(Process process, Path log) {
         this.process = process;
@@ -38,12 +38,35 @@ final class RunningSupervisor implements AutoCloseable {
     }
 
     static List<String> command(String... args) {
+        return commandFor("io.prefork.supervisor.Main", args);
+    }
+
+    static List<String> commandFor(String mainClass, String... args) {
         List<String> cmd = new ArrayList<>(List.of(
                 Path.of(System.getProperty("java.home"), "bin", "java").toString(),
                 "-cp", HOME.resolve("supervisor/target/prefork-supervisor.jar") + ":" + HOME.resolve("supervisor/target/lib/*"),
-                "io.prefork.supervisor.Main"));
+                mainClass));
         cmd.addAll(List.of(args));
         return cmd;
+    }
+
+    /** What {@code prefork ctl} printed and returned. */
+    record CtlResult(int code, String out, String err) {
+    }
+
+    /** Runs {@code prefork ctl --socket <dir>/prefork.ctl args...} as its own JVM. */
+    static CtlResult ctl(Path dir, String... args) throws IOException, InterruptedException {
+        List<String> all = new ArrayList<>(List.of("--socket", dir.resolve("prefork.ctl").toString()));
+        all.addAll(List.of(args));
+        Path out = Files.createTempFile(dir, "ctl-out-", ".txt");
+        Path err = Files.createTempFile(dir, "ctl-err-", ".txt");
+        Process p = new ProcessBuilder(commandFor("io.prefork.supervisor.Ctl", all.toArray(String[]::new)))
+                .redirectOutput(out.toFile()).redirectError(err.toFile()).start();
+        if (!p.waitFor(120, TimeUnit.SECONDS)) {
+            p.destroyForcibly();
+            fail("prefork ctl " + all + " did not finish within 120 s");
+        }
+        return new CtlResult(p.exitValue(), Files.readString(out), Files.readString(err));
     }
 
     static RunningSupervisor start(Path dir, String... args) throws IOException {
@@ -63,6 +86,11 @@ final class RunningSupervisor implements AutoCloseable {
 
     long pid() {
         return process.pid();
+    }
+
+    /** Read this file from now on (the supervisor was told --log-file). */
+    void watchLog(Path file) {
+        log = file;
     }
 
     String logText() {

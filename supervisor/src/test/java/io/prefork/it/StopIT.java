@@ -27,9 +27,8 @@ class StopIT {
                 "--graceful-timeout", "10")) {
             int port = s.port();
             Map<Integer, Long> workers = s.awaitReadyWorkers(2, BOOT);
-            CompletableFuture<Http.Response> slow = inFlight(port, "/sleep?ms=2000");
-            awaitAcceptedByAWorker(port, workers);
-            RunningSupervisor.pause(200); // from accepted to inside the handler: Jetty parses and dispatches
+            CompletableFuture<Http.Response> slow = Http.inFlight(port, "/sleep?ms=2000");
+            ProcFs.awaitAccepted(port, workers.values());
 
             long termAt = System.nanoTime();
             s.signal(Linux.SIGTERM);
@@ -68,8 +67,8 @@ class StopIT {
         try (RunningSupervisor s = RunningSupervisor.start(dir, "-w", "1", "-b", "127.0.0.1:0")) {
             int port = s.port();
             long pid = s.awaitReadyWorkers(1, BOOT).get(1);
-            CompletableFuture<Http.Response> slow = inFlight(port, "/sleep?ms=20000");
-            awaitAcceptedByAWorker(port, Map.of(1, pid));
+            CompletableFuture<Http.Response> slow = Http.inFlight(port, "/sleep?ms=20000");
+            ProcFs.awaitAccepted(port, java.util.List.of(pid));
             s.signal(Linux.SIGTERM);
             s.awaitLine("pid " + pid + "\\): stopping: the supervisor asked; 30000 ms to finish", BOOT);
             long killedAt = System.nanoTime();
@@ -87,8 +86,8 @@ class StopIT {
         try (RunningSupervisor s = RunningSupervisor.start(dir, "-w", "1", "-b", "127.0.0.1:0")) {
             int port = s.port();
             long pid = s.awaitReadyWorkers(1, BOOT).get(1);
-            CompletableFuture<Http.Response> slow = inFlight(port, "/sleep?ms=20000");
-            awaitAcceptedByAWorker(port, Map.of(1, pid));
+            CompletableFuture<Http.Response> slow = Http.inFlight(port, "/sleep?ms=20000");
+            ProcFs.awaitAccepted(port, java.util.List.of(pid));
             long intAt = System.nanoTime();
             s.signal(Linux.SIGINT);
             assertEquals(0, s.awaitExit(Duration.ofSeconds(15)));
@@ -98,31 +97,4 @@ class StopIT {
         }
     }
 
-    /** Sends one request on its own thread; the future fails if the connection dies. */
-    private static CompletableFuture<Http.Response> inFlight(int port, String path) {
-        return CompletableFuture.supplyAsync(() -> {
-            try {
-                return Http.get(new java.net.InetSocketAddress("127.0.0.1", port), path, Duration.ofSeconds(30));
-            } catch (java.io.IOException e) {
-                throw new java.io.UncheckedIOException(e);
-            }
-        });
-    }
-
-    /** Waits until a worker holds an established connection on the port: the request was accepted. */
-    private static void awaitAcceptedByAWorker(int port, Map<Integer, Long> workers) throws Exception {
-        long deadline = System.nanoTime() + Duration.ofSeconds(20).toNanos();
-        while (System.nanoTime() < deadline) {
-            java.util.Set<Long> established = ProcFs.establishedInodes(port);
-            for (long pid : workers.values()) {
-                java.util.Set<Long> held = ProcFs.socketInodes(pid);
-                held.retainAll(established);
-                if (!held.isEmpty()) {
-                    return;
-                }
-            }
-            RunningSupervisor.pause(10);
-        }
-        throw new AssertionError("no worker accepted the request");
-    }
 }

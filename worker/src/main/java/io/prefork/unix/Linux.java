@@ -37,11 +37,16 @@ public final class Linux {
     public static final int ECONNREFUSED = 111;
     public static final int EADDRINUSE = 98;
 
+    public static final int SIGHUP = 1;
     public static final int SIGINT = 2;
     public static final int SIGQUIT = 3;
     public static final int SIGKILL = 9;
+    public static final int SIGUSR1 = 10;
     public static final int SIGCONT = 18;
     public static final int SIGSTOP = 19;
+    public static final int SIGTTIN = 21;
+    public static final int SIGTTOU = 22;
+    public static final int SIGWINCH = 28;
     public static final int SIGTERM = 15;
 
     private Linux() {

@@ -67,7 +67,7 @@ public final class Launcher {
                 System.getenv().getOrDefault(WorkerEnvironment.GRACEFUL_TIMEOUT_MS, "30000")));
         for (String name : new String[] {"TERM", "INT"}) {
             try {
-                Signal.handle(new Signal(name), s -> runtime.stop(timeLeft, "SIG" + name));
+                Signal.handle(new Signal(name), s -> runtime.stop(timeLeft, Duration.ZERO, "SIG" + name));
             } catch (IllegalArgumentException e) {
                 WorkerLog.info("cannot handle SIG" + name + ": " + e.getMessage());
             }

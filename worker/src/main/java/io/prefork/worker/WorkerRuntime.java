@@ -27,6 +27,7 @@ final class WorkerRuntime {
      * EOF arrives some 10-100 ms after the death and the JVM needs time to exit, hence 1 s.
      */
     static final Duration ORPHAN_STOP_TIME = Duration.ofSeconds(1);
+    static final Duration SUPERVISOR_KILL_GRACE = Duration.ofSeconds(2);
 
     private final int id;
     private final Options options;
@@ -38,8 +39,10 @@ final class WorkerRuntime {
     private final AtomicBoolean stopping = new AtomicBoolean();
     private final AtomicLong requests = new AtomicLong();
     private final AtomicBoolean recycleAsked = new AtomicBoolean();
-    /** System.nanoTime() by which the worker halts; only ever moves earlier. */
+    /** System.nanoTime() by which the stop handlers must be done; only ever moves earlier. */
     private volatile long deadline = Long.MAX_VALUE;
+    /** System.nanoTime() at which the watchdog halts the JVM; only ever moves earlier. */
+    private volatile long haltAt = Long.MAX_VALUE;
 
     private WorkerRuntime(int id, Options options, ControlSocket control, List<String> addresses, List<Integer> fds) {
         this.id = id;
@@ -167,7 +170,9 @@ final class WorkerRuntime {
             ControlMessage message;
             while ((message = control.receive()) != null) {
                 if (message.type() == MessageType.STOP) {
-                    stop(Duration.ofMillis(Long.parseLong(message.arg(0))), "the supervisor asked");
+                    // The supervisor kills at the deadline itself; halting ourselves a little later is
+                    // only a backstop, so a stuck worker is seen (and logged) as killed by its supervisor.
+                    stop(Duration.ofMillis(Long.parseLong(message.arg(0))), SUPERVISOR_KILL_GRACE, "the supervisor asked");
                 } else if (message.type() == MessageType.REOPEN) {
                     reopenLog();
                 } else {
@@ -179,7 +184,7 @@ final class WorkerRuntime {
         } finally {
             control.close();
         }
-        stop(ORPHAN_STOP_TIME, gone);
+        stop(ORPHAN_STOP_TIME, Duration.ZERO, gone);
     }
 
     private void reopenLog() {
@@ -196,21 +201,24 @@ final class WorkerRuntime {
 
     /**
      * Runs the stop handlers, then exits 0. With no handler registered, exits at once so the app's
-     * own shutdown hooks do the stopping. A watchdog halts the JVM if the deadline passes first.
-     * A second call while stopping can only bring the deadline closer (the supervisor died mid-drain).
+     * own shutdown hooks do the stopping. A watchdog halts the JVM {@code haltGrace} after the
+     * deadline if the handlers are not done by then. A second call while stopping can only bring
+     * both closer (the supervisor died mid-drain).
      */
-    void stop(Duration timeLeft, String reason) {
+    void stop(Duration timeLeft, Duration haltGrace, String reason) {
         long requested = System.nanoTime() + timeLeft.toNanos();
         if (!stopping.compareAndSet(false, true)) {
-            if (requested < deadline) {
-                deadline = requested;
+            if (requested + haltGrace.toNanos() < haltAt) {
+                deadline = Math.min(deadline, requested);
+                haltAt = requested + haltGrace.toNanos();
                 WorkerLog.info("still stopping, now with " + timeLeft.toMillis() + " ms left: " + reason);
             }
             return;
         }
         deadline = requested;
+        haltAt = requested + haltGrace.toNanos();
         WorkerLog.info("stopping: " + reason + "; " + timeLeft.toMillis() + " ms to finish");
-        Thread watchdog = new Thread(this::haltAtDeadline, "prefork-stop-watchdog");
+        Thread watchdog = new Thread(this::haltWhenDue, "prefork-stop-watchdog");
         watchdog.setDaemon(true);
         watchdog.start();
         Thread stopper = new Thread(this::runStopHandlers, "prefork-stop");
@@ -233,9 +241,9 @@ final class WorkerRuntime {
         System.exit(0);
     }
 
-    private void haltAtDeadline() {
+    private void haltWhenDue() {
         long left;
-        while ((left = deadline - System.nanoTime()) > 0) {
+        while ((left = haltAt - System.nanoTime()) > 0) {
             try {
                 // Short naps: the deadline may move closer while we wait.
                 Thread.sleep(Math.max(1, Math.min(50, left / 1_000_000)));

@@ -1,0 +1,74 @@
+package io.prefork.it;
+
+import java.io.IOException;
+import java.io.InputStream;
+import java.io.OutputStream;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.StandardCopyOption;
+import java.util.List;
+import java.util.jar.JarEntry;
+import java.util.jar.JarInputStream;
+import java.util.jar.JarOutputStream;
+import javax.tools.JavaCompiler;
+import javax.tools.ToolProvider;
+
+/** App builds for hot-deploy tests: the example with another greeting, or one whose main throws. */
+final class Jars {
+    static final Path EXAMPLES = RunningSupervisor.HOME.resolve("examples/target/prefork-examples.jar");
+
+    private Jars() {
+    }
+
+    /** The example app, answering {@code greeting} on {@code /}. */
+    static Path exampleWithGreeting(Path dir, String name, String greeting) throws IOException {
+        Path jar = dir.resolve(name);
+        try (JarInputStream in = new JarInputStream(Files.newInputStream(EXAMPLES));
+             JarOutputStream out = new JarOutputStream(Files.newOutputStream(jar))) {
+            JarEntry e;
+            while ((e = in.getNextJarEntry()) != null) {
+                out.putNextEntry(new JarEntry(e.getName()));
+                in.transferTo(out);
+                out.closeEntry();
+            }
+            out.putNextEntry(new JarEntry("prefork-hello.txt"));
+            out.write(greeting.getBytes(StandardCharsets.UTF_8));
+            out.closeEntry();
+        }
+        return jar;
+    }
+
+    /** A build of {@code io.prefork.examples.HelloApp} whose main throws: a broken release. */
+    static Path brokenHelloApp(Path dir) throws IOException {
+        Path src = dir.resolve("broken-src/io/prefork/examples/HelloApp.java");
+        Files.createDirectories(src.getParent());
+        Files.writeString(src, "package io.prefork.examples;\npublic class HelloApp {\n"
+                + "    public static void main(String[] args) { throw new IllegalStateException(\"broken build\"); }\n}\n");
+        Path classes = Files.createDirectories(dir.resolve("broken-classes"));
+        JavaCompiler javac = ToolProvider.getSystemJavaCompiler();
+        if (javac.run(null, null, null, "-d", classes.toString(), src.toString()) != 0) {
+            throw new IOException("could not compile the broken app");
+        }
+        Path jar = dir.resolve("broken.jar");
+        try (OutputStream file = Files.newOutputStream(jar); JarOutputStream out = new JarOutputStream(file)) {
+            out.putNextEntry(new JarEntry("io/prefork/examples/HelloApp.class"));
+            try (InputStream in = Files.newInputStream(classes.resolve("io/prefork/examples/HelloApp.class"))) {
+                in.transferTo(out);
+            }
+            out.closeEntry();
+        }
+        return jar;
+    }
+
+    /** Deploys like a release script should: rename over the old jar, never overwrite it in place. */
+    static void deploy(Path build, Path appJar) throws IOException {
+        Path temp = appJar.resolveSibling(appJar.getFileName() + ".new");
+        Files.copy(build, temp, StandardCopyOption.REPLACE_EXISTING);
+        Files.move(temp, appJar, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
+    }
+
+    static List<String> appArgs(Path appJar) {
+        return List.of("--app-classpath", appJar.toString());
+    }
+}

@@ -1,0 +1,228 @@
+package io.prefork.it;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import io.prefork.unix.Linux;
+import io.prefork.unix.Posix;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.HashSet;
+import java.util.Map;
+import java.util.Set;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.Timeout;
+import org.junit.jupiter.api.io.TempDir;
+
+/** Operating a live server: rolling restarts, deploys, scaling, liveness, recycling, ctl. */
+@Timeout(180)
+class OperateIT {
+    private static final Duration BOOT = Duration.ofSeconds(90);
+    private static final Pattern ROLL_DONE = Pattern.compile("rolling restart done: (\\d+) worker\\(s\\) replaced");
+
+    @TempDir
+    Path dir;
+
+    @Test
+    void threeHupRollsUnderLoadFailNoRequest() throws Exception {
+        try (RunningSupervisor s = RunningSupervisor.start(dir, "-w", "2", "-b", "127.0.0.1:0")) {
+            int port = s.port();
+            Map<Integer, Long> before = s.awaitReadyWorkers(2, BOOT);
+            try (Load load = Load.start(port, 2, 2, 75)) {
+                for (int roll = 0; roll < 3; roll++) {
+                    s.signal(Linux.SIGHUP);
+                    assertEquals("2", s.awaitMatch(ROLL_DONE, roll, BOOT).group(1));
+                    Map<Integer, Long> after = s.awaitReadyWorkers(2, BOOT);
+                    Set<Long> common = new HashSet<>(after.values());
+                    common.retainAll(before.values());
+                    assertTrue(common.isEmpty(), "every worker pid is new after roll " + (roll + 1) + ": " + before + " -> " + after);
+                    before = after;
+                }
+                load.close();
+                System.out.println("3 HUP rolls under load: " + load.summary());
+                assertEquals(java.util.List.of(), load.failures(), load.summary());
+                assertTrue(load.rate() >= 200, "load was " + load.summary());
+            }
+        }
+    }
+
+    @Test
+    void aNewJarAndHupSwitchTheResponsesWithoutAFailedRequest() throws Exception {
+        Path appJar = dir.resolve("app.jar");
+        Jars.deploy(Jars.exampleWithGreeting(dir, "v1.jar", "Hello from v1\n"), appJar);
+        try (RunningSupervisor s = RunningSupervisor.start(dir, "-w", "2", "-b", "127.0.0.1:0",
+                "--app-classpath", appJar.toString())) {
+            int port = s.port();
+            s.awaitReadyWorkers(2, BOOT);
+            try (Load load = Load.start(port, 2, 2, 75)) {
+                assertTrue(load.awaitBody("Hello from v1\n", BOOT));
+                Jars.deploy(Jars.exampleWithGreeting(dir, "v2.jar", "Hello from v2\n"), appJar);
+                s.signal(Linux.SIGHUP);
+                s.awaitMatch(ROLL_DONE, 0, BOOT);
+                assertTrue(load.awaitBody("Hello from v2\n", BOOT), "the new build answers");
+                long switched = System.nanoTime();
+                RunningSupervisor.pause(500);
+                assertTrue(load.bodies.get("Hello from v1\n") < switched, "and only the new build");
+                load.close();
+                System.out.println("hot deploy under load: " + load.summary());
+                assertEquals(java.util.List.of(), load.failures(), load.summary());
+            }
+        }
+    }
+
+    @Test
+    void aRollOntoABrokenJarAbortsAndTheOldWorkersKeepServing() throws Exception {
+        Path appJar = dir.resolve("app.jar");
+        Jars.deploy(Jars.EXAMPLES, appJar);
+        try (RunningSupervisor s = RunningSupervisor.start(dir, "-w", "2", "-b", "127.0.0.1:0",
+                "--app-classpath", appJar.toString())) {
+            int port = s.port();
+            Map<Integer, Long> old = s.awaitReadyWorkers(2, BOOT);
+            try (Load load = Load.start(port, 2, 2, 75)) {
+                Jars.deploy(Jars.brokenHelloApp(dir), appJar);
+                RunningSupervisor.CtlResult reload = RunningSupervisor.ctl(dir, "reload");
+                assertEquals(1, reload.code(), reload.toString());
+                assertTrue(reload.err().startsWith("prefork ctl: rolling restart aborted: worker 1 (pid "), reload.err());
+                assertTrue(reload.err().contains("failed to boot: the app's main threw java.lang.IllegalStateException: broken build;"
+                        + " the old workers keep serving"), reload.err());
+                assertEquals(old, s.readyWorkers(), "the old workers are still the READY ones");
+                assertTrue(s.process.isAlive());
+                assertEquals(200, Http.get(port, "/").status());
+                load.close();
+                System.out.println("aborted roll under load: " + load.summary());
+                assertEquals(java.util.List.of(), load.failures(), load.summary());
+            }
+        }
+    }
+
+    @Test
+    void ttinTtouAndCtlScaleChangeTheWorkerCount() throws Exception {
+        try (RunningSupervisor s = RunningSupervisor.start(dir, "-w", "2", "-b", "127.0.0.1:0")) {
+            s.awaitReadyWorkers(2, BOOT);
+            s.signal(Linux.SIGTTIN);
+            s.awaitReadyWorkers(3, BOOT);
+            s.signal(Linux.SIGTTOU);
+            s.awaitLine("worker 3 \\(pid \\d+\\): DRAINING -> EXITED", BOOT);
+            assertEquals(Set.of(1, 2), s.readyWorkers().keySet());
+            // One at a time: the kernel merges a signal sent while the same one is still pending.
+            s.signal(Linux.SIGTTOU);
+            s.awaitLine("workers: 2 -> 1 \\(SIGTTOU\\)", BOOT);
+            s.signal(Linux.SIGTTOU);
+            s.awaitLine("SIGTTOU: already at 1 worker\\(s\\), and the floor is 1", BOOT);
+            assertEquals(Set.of(1), awaitCount(s, 1));
+
+            RunningSupervisor.CtlResult scale = RunningSupervisor.ctl(dir, "scale", "4");
+            assertEquals(0, scale.code(), scale.toString());
+            assertEquals("workers: 1 -> 4\n", scale.out());
+            assertEquals(Set.of(1, 2, 3, 4), s.awaitReadyWorkers(4, BOOT).keySet());
+        }
+    }
+
+    @Test
+    void aStoppedWorkerIsFoundDumpedKilledAndReplaced() throws Exception {
+        try (RunningSupervisor s = RunningSupervisor.start(dir, "-w", "1", "-b", "127.0.0.1:0", "--timeout", "3")) {
+            int port = s.port();
+            long pid = s.awaitReadyWorkers(1, BOOT).get(1);
+            long stoppedAt = System.nanoTime();
+            Posix.kill(pid, Linux.SIGSTOP);
+            s.awaitLine("worker 1 \\(pid " + pid + "\\): no heartbeat for \\d+ ms \\(--timeout 3 s\\)", Duration.ofSeconds(10));
+            assertTrue(System.nanoTime() - stoppedAt < Duration.ofSeconds(6).toNanos(), "found within --timeout (+ a heartbeat)");
+            s.awaitLine("Full thread dump", Duration.ofSeconds(10));
+            s.awaitLine("worker 1 \\(pid " + pid + "\\): READY -> EXITED \\(killed by SIGKILL: no heartbeat for 3 s\\)", Duration.ofSeconds(10));
+            long replacement = awaitNewPid(s, 1, pid);
+            assertEquals(replacement, Http.get(port, "/").workerPid());
+        }
+    }
+
+    @Test
+    void maxRequestsRecyclesEachWorkerAt50To60RequestsWithoutAFailedRequest() throws Exception {
+        try (RunningSupervisor s = RunningSupervisor.start(dir, "-w", "2", "-b", "127.0.0.1:0",
+                "--max-requests", "50", "--max-requests-jitter", "10")) {
+            int port = s.port();
+            s.awaitReadyWorkers(2, BOOT);
+            try (Load load = Load.start(port, 2, 2, 60)) {
+                s.awaitMatch(Pattern.compile("replaced by pid"), 3, BOOT); // four recycles done
+                load.close();
+                System.out.println("recycling under load: " + load.summary());
+                assertEquals(java.util.List.of(), load.failures(), load.summary());
+            }
+            Matcher m = Pattern.compile("served (\\d+) requests \\(limit (\\d+)\\); recycling").matcher(s.logText());
+            int recycles = 0;
+            while (m.find()) {
+                int served = Integer.parseInt(m.group(1));
+                assertEquals(m.group(2), m.group(1));
+                assertTrue(served >= 50 && served <= 60, "recycled after " + served + " requests");
+                recycles++;
+            }
+            assertTrue(recycles >= 4, s.logText());
+        }
+    }
+
+    @Test
+    void aWorkerStuckInALongRequestIsKilledAtTheGracefulTimeout() throws Exception {
+        try (RunningSupervisor s = RunningSupervisor.start(dir, "-w", "1", "-b", "127.0.0.1:0",
+                "--graceful-timeout", "2", "--app", "io.prefork.it.apps.StuckApp",
+                "--app-classpath", RunningSupervisor.TEST_APPS)) {
+            int port = s.port();
+            long pid = s.awaitReadyWorkers(1, BOOT).get(1);
+            Http.inFlight(port, "/");
+            ProcFs.awaitAccepted(port, java.util.List.of(pid));
+            long termAt = System.nanoTime();
+            s.signal(Linux.SIGTERM);
+            assertEquals(0, s.awaitExit(Duration.ofSeconds(15)));
+            long ms = (System.nanoTime() - termAt) / 1_000_000;
+            assertTrue(ms >= 2000 && ms < 8000, "stopped " + ms + " ms after TERM");
+            assertTrue(s.logText().contains("worker 1 (pid " + pid + "): still running at the stop deadline; sending SIGKILL"));
+            assertTrue(s.logText().contains("DRAINING -> EXITED (killed by SIGKILL: still running at the stop deadline)"));
+        }
+    }
+
+    @Test
+    void ctlStatusListsEveryWorker() throws Exception {
+        try (RunningSupervisor s = RunningSupervisor.start(dir, "-w", "2", "-b", "127.0.0.1:0")) {
+            int port = s.port();
+            Map<Integer, Long> ready = s.awaitReadyWorkers(2, BOOT);
+            for (int i = 0; i < 10; i++) {
+                Http.get(port, "/");
+            }
+            RunningSupervisor.pause(1500); // request counts travel with the heartbeat, once a second
+            RunningSupervisor.CtlResult json = RunningSupervisor.ctl(dir, "status", "--json");
+            assertEquals(0, json.code(), json.toString());
+            long requests = 0;
+            for (Map.Entry<Integer, Long> w : ready.entrySet()) {
+                Matcher m = Pattern.compile("\\{\"id\":" + w.getKey() + ",\"pid\":" + w.getValue()
+                        + ",\"state\":\"READY\",\"role\":\"active\",\"uptime_ms\":(\\d+),\"requests\":(\\d+),\"restarts\":0,\"rss_bytes\":(\\d+)}")
+                        .matcher(json.out());
+                assertTrue(m.find(), json.out());
+                assertTrue(Long.parseLong(m.group(1)) > 0 && Long.parseLong(m.group(3)) > 10 << 20);
+                requests += Long.parseLong(m.group(2));
+            }
+            assertEquals(10, requests, json.out());
+            RunningSupervisor.CtlResult table = RunningSupervisor.ctl(dir, "status");
+            assertTrue(table.out().startsWith("ID   PID      STATE     ROLE"), table.out());
+            assertEquals(3, table.out().lines().count(), table.out());
+        }
+    }
+
+    private static Set<Integer> awaitCount(RunningSupervisor s, int n) {
+        long deadline = System.nanoTime() + BOOT.toNanos();
+        while (System.nanoTime() < deadline && s.readyWorkers().size() != n) {
+            RunningSupervisor.pause(20);
+        }
+        return s.readyWorkers().keySet();
+    }
+
+    private static long awaitNewPid(RunningSupervisor s, int id, long oldPid) {
+        long deadline = System.nanoTime() + BOOT.toNanos();
+        while (System.nanoTime() < deadline) {
+            Long pid = s.readyWorkers().get(id);
+            if (pid != null && pid != oldPid) {
+                return pid;
+            }
+            RunningSupervisor.pause(20);
+        }
+        throw new AssertionError("no new READY worker " + id + ":\n" + s.logText());
+    }
+}
