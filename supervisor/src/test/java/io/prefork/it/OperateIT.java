@@ -59,8 +59,9 @@ class OperateIT {
             try (Load load = Load.start(port, 2, 2, 75)) {
                 assertTrue(load.awaitBody("Hello from v1\n", BOOT));
                 Jars.deploy(Jars.exampleWithGreeting(dir, "v2.jar", "Hello from v2\n"), appJar);
-                s.signal(Linux.SIGHUP);
-                s.awaitMatch(ROLL_DONE, 0, BOOT);
+                RunningSupervisor.CtlResult reload = RunningSupervisor.ctl(dir, "reload");
+                assertEquals(0, reload.code(), reload.toString());
+                assertEquals("rolling restart done: 2 worker(s) replaced\n", reload.out(), "ctl reload waits for the roll");
                 assertTrue(load.awaitBody("Hello from v2\n", BOOT), "the new build answers");
                 long switched = System.nanoTime();
                 RunningSupervisor.pause(500);
@@ -203,6 +204,26 @@ class OperateIT {
             RunningSupervisor.CtlResult table = RunningSupervisor.ctl(dir, "status");
             assertTrue(table.out().startsWith("ID   PID      STATE     ROLE"), table.out());
             assertEquals(3, table.out().lines().count(), table.out());
+            assertEquals("rw-------", java.nio.file.attribute.PosixFilePermissions.toString(
+                    java.nio.file.Files.getPosixFilePermissions(dir.resolve("prefork.ctl"))), "owner only");
+
+            RunningSupervisor.CtlResult stop = RunningSupervisor.ctl(dir, "stop");
+            assertEquals(0, stop.code(), stop.toString());
+            assertEquals(0, s.awaitExit(BOOT));
+            assertTrue(s.logText().contains("graceful stop (ctl stop)"));
+        }
+    }
+
+    @Test
+    void aWorkerOverTheMemoryLimitIsRecycled() throws Exception {
+        try (RunningSupervisor s = RunningSupervisor.start(dir, "-w", "1", "-b", "127.0.0.1:0", "--max-worker-rss", "1")) {
+            int port = s.port();
+            long first = s.awaitReadyWorkers(1, BOOT).get(1);
+            s.awaitLine("worker 1 \\(pid " + first + "\\): resident memory \\d+ MiB is over --max-worker-rss 1 MiB", BOOT);
+            s.awaitLine("READY -> DRAINING \\(sent STOP: replaced by pid \\d+\\)", BOOT);
+            long next = awaitNewPid(s, 1, first);
+            assertEquals(200, Http.get(port, "/").status());
+            assertTrue(next != first);
         }
     }
 

@@ -95,6 +95,20 @@ class SignalsIT {
     }
 
     @Test
+    void aSignalIgnoredAtStartIsNamedInAWarning() throws Exception {
+        // What nohup does to HUP: the JVM then cannot handle it, and must say so.
+        java.util.List<String> cmd = new java.util.ArrayList<>(java.util.List.of("sh", "-c", "trap '' HUP; exec \"$0\" \"$@\""));
+        cmd.addAll(RunningSupervisor.command("-w", "1", "-b", "127.0.0.1:0"));
+        Path log = dir.resolve("nohup.log");
+        Process p = new ProcessBuilder(cmd).directory(dir.toFile()).redirectErrorStream(true).redirectOutput(log.toFile()).start();
+        try (RunningSupervisor s = RunningSupervisor.adopt(p, log)) {
+            s.awaitLine("WARN SIGHUP was ignored when prefork started \\(nohup or a background job\\?\\); it will have no effect", BOOT);
+            s.awaitReadyWorkers(1, BOOT);
+            assertFalse(s.logText().contains("SIGTERM was ignored"), "only the ignored one is named");
+        }
+    }
+
+    @Test
     void usr1ReopensTheLogFileAfterItWasRotated() throws Exception {
         Path logFile = dir.resolve("prefork.log");
         try (RunningSupervisor s = RunningSupervisor.start(dir, "-w", "1", "-b", "127.0.0.1:0",
