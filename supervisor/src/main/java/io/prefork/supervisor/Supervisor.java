@@ -3,12 +3,7 @@ package io.prefork.supervisor;
 import io.prefork.protocol.ControlMessage;
 import io.prefork.protocol.MessageType;
 import java.io.IOException;
-import java.nio.charset.StandardCharsets;
-import java.security.MessageDigest;
-import java.security.SecureRandom;
 import java.time.Duration;
-import java.util.ArrayList;
-import java.util.HexFormat;
 import java.util.List;
 import java.util.concurrent.BlockingQueue;
 import java.util.concurrent.CompletableFuture;
@@ -18,8 +13,10 @@ import java.util.function.LongSupplier;
 
 /**
  * The supervisor's event loop. One thread calls {@link #run()} (or {@link #step} in tests) and is
- * the only one that reads or changes workers, slots, the roll and the stop state; everyone else
- * {@link #post}s an {@link Event}.
+ * the only one that reads or changes the pool, the roll and the stop state; everyone else
+ * {@link #post}s an {@link Event}. Beside it: {@link WorkerPool} (who runs where),
+ * {@link HealthChecks} (timed checks), {@link Rolls} (reloads and rolling restarts) and
+ * {@link Shutdown} (the stop escalation).
  */
 public final class Supervisor {
     /** How the supervisor behaves; the CLI fills it, tests shrink the times. */
@@ -56,36 +53,21 @@ public final class Supervisor {
         void reopen() throws IOException;
     }
 
-    enum Phase { RUNNING, STOPPING, DONE }
-
     private static final long MAX_WAIT_NANOS = TimeUnit.SECONDS.toNanos(1);
-    /** After SIGKILL the kernel needs a moment to tear a JVM down; past this something is badly wrong. */
-    private static final long REAP_AFTER_KILL_NANOS = TimeUnit.SECONDS.toNanos(5);
-    /** Time a silent worker gets to print its thread dump before SIGKILL. */
-    private static final long DUMP_GRACE_NANOS = TimeUnit.SECONDS.toNanos(1);
-    private static final long RSS_CHECK_NANOS = TimeUnit.SECONDS.toNanos(1);
 
     private final List<Handoff> listeners;
     private final LongSupplier clock;
     private final Log log;
     private final BlockingQueue<Event> events;
-    private final SecureRandom random = new SecureRandom();
+    private final WorkerPool pool;
+    private final HealthChecks health;
+    private final Shutdown shutdown;
     private Settings settings;
     private WorkerLauncher launcher;
-    private Reloader reloader;
     private LogFile logFile;
 
-    private final List<Slot> slots = new ArrayList<>();
-    /** Every process started and not yet reaped: slot holders and retiring workers alike. */
-    private final List<Worker> workers = new ArrayList<>();
-    private RollingRestart roll;
-    private final List<CompletableFuture<AdminReply>> nextRollWaiters = new ArrayList<>();
-    private boolean rollAgain;
-    private Phase phase = Phase.RUNNING;
-    private boolean fastStop;
-    private long killAt = Long.MAX_VALUE;
-    private long giveUpAt = Long.MAX_VALUE;
-    private long lastRssCheck;
+    private final Rolls rolls;
+    private boolean done;
     private int consecutiveBootFailures;
     private int exitCode = ExitCodes.OK;
     private String failure;
@@ -107,15 +89,41 @@ public final class Supervisor {
         this.launcher = launcher;
         this.clock = clock;
         this.log = log;
-        long now = clock.getAsLong();
-        for (int id = 1; id <= settings.workers(); id++) {
-            slots.add(new Slot(id, now));
-        }
+        this.pool = new WorkerPool(settings.workers(), clock.getAsLong(), events::add);
+        this.health = new HealthChecks(log);
+        this.shutdown = new Shutdown(log);
+        this.rolls = new Rolls(pool, new Rolls.Loop() {
+            @Override
+            public Generation current() {
+                return new Generation(Supervisor.this.settings, Supervisor.this.launcher);
+            }
+
+            @Override
+            public void apply(Generation generation) {
+                Supervisor.this.settings = generation.settings();
+                Supervisor.this.launcher = generation.launcher();
+            }
+
+            @Override
+            public boolean startSuccessor(Slot slot, long now, String why) {
+                return Supervisor.this.startSuccessor(slot, now, why);
+            }
+
+            @Override
+            public void retire(Worker worker, String why) {
+                Supervisor.this.retire(worker, why);
+            }
+
+            @Override
+            public void resize(int n, String why) {
+                Supervisor.this.resize(n, why);
+            }
+        }, log);
     }
 
     /** Set before {@link #run()}: without one, a reload restarts the workers with the same configuration. */
     public void setReloader(Reloader reloader) {
-        this.reloader = reloader;
+        rolls.setReloader(reloader);
     }
 
     public void setLogFile(LogFile logFile) {
@@ -143,17 +151,18 @@ public final class Supervisor {
             event = events.poll();
         }
         long now = clock.getAsLong();
-        if (phase == Phase.RUNNING) {
-            killWorkersNotReadyInTime(now);
-            killUnresponsiveWorkers(now);
-            checkMemory(now);
+        if (shutdown.started()) {
+            if (!done && shutdown.tick(now, pool.workers())) {
+                done = true;
+                exitCode = shutdown.unreaped() ? ExitCodes.RUNTIME : exitCode;
+            }
+        } else {
+            health.run(now, settings, pool);
             startDueWorkers(now);
-            advanceRoll(now);
+            rolls.advance(now);
             startRecycles(now);
-        } else if (phase == Phase.STOPPING) {
-            continueStopping(now);
         }
-        return phase != Phase.DONE;
+        return !done;
     }
 
     private void handle(Event event) {
@@ -179,15 +188,15 @@ public final class Supervisor {
     /** Maps each signal to its action; the README's Signals table lists the same, in the same order. */
     private void onSignal(String name) {
         switch (name) {
-            case "TERM" -> stop(phase != Phase.RUNNING, "SIGTERM");  // graceful; a second TERM makes it fast
+            case "TERM" -> stop(shutdown.started(), "SIGTERM");  // graceful; a second TERM makes it fast
             case "INT" -> stop(true, "SIGINT");
-            case "HUP" -> reload("SIGHUP", null);
-            case "TTIN" -> resize(slots.size() + 1, "SIGTTIN");
+            case "HUP" -> rolls.reload("SIGHUP", null);
+            case "TTIN" -> resize(pool.size() + 1, "SIGTTIN");
             case "TTOU" -> {
-                if (slots.size() <= 1) {
-                    log.warn("SIGTTOU: already at " + slots.size() + " worker(s), and the floor is 1");
+                if (pool.size() <= 1) {
+                    log.warn("SIGTTOU: already at " + pool.size() + " worker(s), and the floor is 1");
                 } else {
-                    resize(slots.size() - 1, "SIGTTOU");
+                    resize(pool.size() - 1, "SIGTTOU");
                 }
             }
             case "WINCH" -> resize(0, "SIGWINCH");
@@ -198,29 +207,11 @@ public final class Supervisor {
 
     // ---- starting, replacing and losing workers ----
 
-    private Worker launch(int slotId, long now) throws IOException {
-        String token = HexFormat.of().formatHex(nextToken());
-        long limit = settings.maxRequests() <= 0 ? 0
-                : settings.maxRequests() + (settings.maxRequestsJitter() <= 0 ? 0
-                : random.nextInt((int) Math.min(Integer.MAX_VALUE - 1, settings.maxRequestsJitter()) + 1));
-        WorkerProcess process = launcher.launch(new WorkerLauncher.Spec(slotId, token, limit));
-        Worker worker = new Worker(slotId, token, process, now, limit);
-        workers.add(worker);
-        process.onExit().thenAccept(value -> post(new Event.WorkerExited(worker, value)));
-        return worker;
-    }
-
-    private byte[] nextToken() {
-        byte[] token = new byte[16];
-        random.nextBytes(token);
-        return token;
-    }
-
     private void startDueWorkers(long now) {
-        for (Slot slot : slots) {
+        for (Slot slot : pool.slots()) {
             if (slot.active == null && slot.successor == null && now >= slot.startAt) {
                 try {
-                    slot.active = launch(slot.id, now);
+                    slot.active = pool.launch(launcher, settings, slot.id, now);
                     log.info(slot.active + ": started, " + WorkerState.STARTING);
                 } catch (IOException e) {
                     log.error("worker " + slot.id + ": cannot start a JVM: " + e.getMessage());
@@ -235,14 +226,11 @@ public final class Supervisor {
     /** Boots a second worker for the slot; it takes over when READY (rolling restart, recycle). */
     private boolean startSuccessor(Slot slot, long now, String why) {
         try {
-            slot.successor = launch(slot.id, now);
+            slot.successor = pool.launch(launcher, settings, slot.id, now);
             log.info(slot.successor + ": started to replace " + slot.active + " (" + why + ")");
             return true;
         } catch (IOException e) {
             log.error("worker " + slot.id + ": cannot start a JVM: " + e.getMessage());
-            if (roll != null && roll.isBooting(slot.id)) {
-                abortRoll("cannot start a JVM: " + e.getMessage());
-            }
             return false;
         }
     }
@@ -255,9 +243,7 @@ public final class Supervisor {
         if (old != null) {
             retire(old, "replaced by pid " + successor.pid());
         }
-        if (roll != null && roll.isBooting(slot.id)) {
-            roll.replacedOne(slot.id);
-        }
+        rolls.replaced(slot.id);
     }
 
     private void onWorkerExit(Worker worker, int exitValue) {
@@ -267,9 +253,9 @@ public final class Supervisor {
         long now = clock.getAsLong();
         String cause = ExitStatus.describe(exitValue) + (worker.killReason() == null ? "" : ": " + worker.killReason());
         worker.transitionTo(WorkerState.EXITED, cause, log);
-        workers.remove(worker);
-        Slot slot = slotHolding(worker);
-        if (slot == null || phase != Phase.RUNNING) {
+        pool.reaped(worker);
+        Slot slot = pool.slotHolding(worker);
+        if (slot == null || shutdown.started()) {
             return; // retired, or we are stopping: an exit we asked for
         }
         String reason = worker.bootError() != null ? worker.bootError() : cause;
@@ -292,8 +278,8 @@ public final class Supervisor {
     }
 
     private void successorFailed(Slot slot, Worker successor, String reason, long now) {
-        if (roll != null && roll.isBooting(slot.id)) {
-            abortRoll(successor + " failed to boot: " + reason);
+        if (rolls.isBooting(slot.id)) {
+            rolls.abort(successor + " failed to boot: " + reason);
         } else {
             Duration delay = slot.backoff.afterExit(Duration.ZERO);
             slot.recycleNotBefore = now + delay.toNanos();
@@ -324,84 +310,13 @@ public final class Supervisor {
         return true;
     }
 
-    private Slot slotHolding(Worker w) {
-        for (Slot slot : slots) {
-            if (slot.holds(w)) {
-                return slot;
-            }
-        }
-        return null;
-    }
-
-    private Slot slotWithId(int id) {
-        return id >= 1 && id <= slots.size() ? slots.get(id - 1) : null;
-    }
-
-    // ---- health: boot deadline, heartbeats, memory, request limits ----
-
-    private void killWorkersNotReadyInTime(long now) {
-        for (Worker w : workers) {
-            boolean booting = w.state() == WorkerState.STARTING || w.state() == WorkerState.BOOTING;
-            if (booting && !w.killSent() && now - w.startedAt() >= settings.bootTimeout().toNanos()) {
-                String reason = "not READY within --boot-timeout " + seconds(settings.bootTimeout()) + " s";
-                log.warn(w + ": " + reason + "; killing it");
-                w.setBootError(reason);
-                w.kill(reason);
-            }
-        }
-    }
-
-    /**
-     * A READY worker that stops sending heartbeats is frozen (SIGSTOP, swap, a GC spiral). It is
-     * thawed and asked for a thread dump first, so the operator sees where it hung, then killed.
-     */
-    private void killUnresponsiveWorkers(long now) {
-        if (settings.timeout().isZero()) {
-            return;
-        }
-        for (Worker w : workers) {
-            long silent = now - w.lastHeartbeat();
-            if (w.state() != WorkerState.READY || w.killSent()) {
-                continue;
-            }
-            if (w.dumpRequestedAt() < 0 && silent > settings.timeout().toNanos()) {
-                log.warn(w + ": no heartbeat for " + TimeUnit.NANOSECONDS.toMillis(silent) + " ms (--timeout "
-                        + seconds(settings.timeout()) + " s); its thread dump follows on stdout, then SIGKILL");
-                w.requestThreadDump(now);
-            } else if (w.dumpRequestedAt() >= 0 && now - w.dumpRequestedAt() >= DUMP_GRACE_NANOS) {
-                w.kill("no heartbeat for " + seconds(settings.timeout()) + " s");
-            }
-        }
-    }
-
-    private void checkMemory(long now) {
-        if (settings.maxRssBytes() <= 0 || now - lastRssCheck < RSS_CHECK_NANOS) {
-            return;
-        }
-        lastRssCheck = now;
-        for (Slot slot : slots) {
-            Worker w = slot.active;
-            if (w != null && w.state() == WorkerState.READY && !w.recycleWanted()) {
-                long rss = w.process().rssBytes();
-                if (rss > settings.maxRssBytes()) {
-                    log.info(w + ": resident memory " + (rss >> 20) + " MiB is over --max-worker-rss "
-                            + (settings.maxRssBytes() >> 20) + " MiB; recycling once a replacement is READY");
-                    w.wantRecycle();
-                }
-            }
-        }
-    }
-
     /** Replaces workers that asked (request limit) or grew (memory), within the surge budget. */
     private void startRecycles(long now) {
-        if (roll != null) {
+        if (rolls.active()) {
             return; // the roll replaces every worker anyway
         }
-        int booting = 0;
-        for (Slot slot : slots) {
-            booting += slot.successor == null ? 0 : 1;
-        }
-        for (Slot slot : slots) {
+        int booting = pool.successorsBooting();
+        for (Slot slot : pool.slots()) {
             Worker w = slot.active;
             if (booting < settings.maxSurge() && w != null && w.recycleWanted() && w.state() == WorkerState.READY
                     && slot.successor == null && now >= slot.recycleNotBefore
@@ -411,121 +326,16 @@ public final class Supervisor {
         }
     }
 
-    // ---- rolling restart and resizing ----
-
-    private void reload(String why, CompletableFuture<AdminReply> waiter) {
-        if (roll != null) {
-            rollAgain = true;
-            if (waiter != null) {
-                nextRollWaiters.add(waiter);
-            }
-            log.info(why + ": a rolling restart is under way; another one follows it");
-            return;
-        }
-        Generation previous = new Generation(settings, launcher);
-        if (reloader != null) {
-            try {
-                Generation next = reloader.reload();
-                settings = next.settings();
-                launcher = next.launcher();
-            } catch (UsageException e) {
-                log.error(why + ": configuration not reloaded, keeping the running one: " + e.getMessage());
-                if (waiter != null) {
-                    waiter.complete(AdminReply.error("configuration not reloaded: " + e.getMessage()));
-                }
-                return;
-            }
-        }
-        List<Integer> toReplace = new ArrayList<>();
-        for (Slot slot : slots) {
-            if (slot.active != null && slot.id <= settings.workers()) {
-                toReplace.add(slot.id);
-            }
-        }
-        resize(settings.workers(), why);
-        roll = new RollingRestart(why, previous, toReplace);
-        roll.addWaiter(waiter);
-        log.info("rolling restart (" + why + "): replacing " + toReplace.size() + " worker(s), "
-                + settings.maxSurge() + " at a time; each old one stops once its successor is READY");
-    }
-
-    private void advanceRoll(long now) {
-        while (roll != null) {
-            Integer id;
-            while ((id = roll.next(settings.maxSurge())) != null) {
-                Slot slot = slotWithId(id);
-                if (slot == null || slot.active == null || slot.successor != null) {
-                    roll.forget(id); // gone, empty (restarts with the new configuration anyway), or already being replaced
-                } else {
-                    startSuccessor(slot, now, roll.reason);
-                    if (roll == null) {
-                        return; // starting it failed and aborted the roll
-                    }
-                }
-            }
-            if (!roll.isDone()) {
-                return;
-            }
-            String done = "rolling restart done: " + roll.replaced() + " worker(s) replaced";
-            log.info(done);
-            roll.finish(AdminReply.ok(done));
-            roll = null;
-            if (rollAgain) {
-                startQueuedRoll(); // and go round again to start its first successors now
-            }
-        }
-    }
-
-    /** A reload asked for during a roll runs after it, with the configuration as it is then. */
-    private void startQueuedRoll() {
-        rollAgain = false;
-        List<CompletableFuture<AdminReply>> waiters = List.copyOf(nextRollWaiters);
-        nextRollWaiters.clear();
-        reload("queued reload", null);
-        for (CompletableFuture<AdminReply> waiter : waiters) {
-            if (roll != null) {
-                roll.addWaiter(waiter);
-            } else {
-                waiter.complete(AdminReply.error("the queued reload did not start; see the supervisor's log"));
-            }
-        }
-    }
-
-    private void abortRoll(String reason) {
-        String text = "rolling restart aborted: " + reason + "; the old workers keep serving";
-        log.error(text);
-        for (int id : roll.booting()) {
-            Slot slot = slotWithId(id);
-            if (slot != null && slot.successor != null) {
-                Worker successor = slot.successor;
-                slot.successor = null;
-                retire(successor, "rolling restart aborted");
-            }
-        }
-        settings = roll.previous.settings();
-        launcher = roll.previous.launcher();
-        roll.finish(AdminReply.error(text));
-        roll = null;
-        rollAgain = false;
-        nextRollWaiters.forEach(w -> w.complete(AdminReply.error(text)));
-        nextRollWaiters.clear();
-    }
+    // ---- resizing ----
 
     /** Grows (new slots start now) or shrinks (the highest slots' workers drain) to {@code n} slots. */
     private void resize(int n, String why) {
-        if (n == slots.size()) {
+        if (n == pool.size()) {
             return;
         }
-        log.info("workers: " + slots.size() + " -> " + n + " (" + why + ")");
-        long now = clock.getAsLong();
-        while (slots.size() < n) {
-            slots.add(new Slot(slots.size() + 1, now));
-        }
-        while (slots.size() > n) {
-            Slot gone = slots.remove(slots.size() - 1);
-            if (roll != null) {
-                roll.forget(gone.id);
-            }
+        log.info("workers: " + pool.size() + " -> " + n + " (" + why + ")");
+        for (Slot gone : pool.resize(n, clock.getAsLong())) {
+            rolls.forget(gone.id);
             retire(gone.successor, why);
             retire(gone.active, why);
         }
@@ -534,19 +344,19 @@ public final class Supervisor {
 
     /** Takes a worker out of service: graceful stop; its exit is then expected. */
     private void retire(Worker w, String why) {
-        if (w != null && w.state() != WorkerState.EXITED) {
-            askToStop(w, settings.gracefulTimeout(), why);
+        if (w != null) {
+            w.askToStop(settings.gracefulTimeout(), why, log);
         }
     }
 
     // ---- the control channel ----
 
     private void onHello(WorkerConnection connection, String token) {
-        Worker worker = workerWithToken(token);
+        Worker worker = pool.withToken(token);
         String refusal = worker == null ? "unknown token"
                 : worker.state() != WorkerState.STARTING ? "token already used"
                 : worker.pid() != connection.peerPid() ? "token belongs to pid " + worker.pid()
-                : phase != Phase.RUNNING ? "shutting down"
+                : shutdown.started() ? "shutting down"
                 : null;
         if (refusal != null) {
             log.warn("control: refused a connection from pid " + connection.peerPid()
@@ -568,27 +378,8 @@ public final class Supervisor {
         worker.transitionTo(WorkerState.BOOTING, "sent " + fds.length + " listener(s)", log);
     }
 
-    private Worker workerWithToken(String token) {
-        byte[] given = token.getBytes(StandardCharsets.UTF_8);
-        for (Worker w : workers) {
-            if (MessageDigest.isEqual(given, w.token().getBytes(StandardCharsets.UTF_8))) {
-                return w;
-            }
-        }
-        return null;
-    }
-
-    private Worker workerOn(WorkerConnection connection) {
-        for (Worker w : workers) {
-            if (w.connection() == connection) {
-                return w;
-            }
-        }
-        return null;
-    }
-
     private void onMessage(WorkerConnection connection, ControlMessage message) {
-        Worker worker = workerOn(connection);
+        Worker worker = pool.on(connection);
         if (worker == null) {
             return; // the worker already exited; its last words do not matter
         }
@@ -618,22 +409,14 @@ public final class Supervisor {
         worker.markReady(now);
         worker.transitionTo(WorkerState.READY, "ready in " + Duration.ofNanos(now - worker.startedAt()).toMillis() + " ms", log);
         consecutiveBootFailures = 0;
-        Slot slot = slotHolding(worker);
+        Slot slot = pool.slotHolding(worker);
         if (slot != null && slot.successor == worker) {
             promote(slot, worker);
         }
-        if (!announcedAllReady && readyCount() == slots.size() && !slots.isEmpty()) {
+        if (!announcedAllReady && pool.size() > 0 && pool.readyCount() == pool.size()) {
             announcedAllReady = true;
-            log.info("all " + slots.size() + " workers are READY");
+            log.info("all " + pool.size() + " workers are READY");
         }
-    }
-
-    int readyCount() {
-        int n = 0;
-        for (Slot slot : slots) {
-            n += slot.active != null && slot.active.state() == WorkerState.READY ? 1 : 0;
-        }
-        return n;
     }
 
     private void reopenLogs() {
@@ -648,7 +431,7 @@ public final class Supervisor {
             log.error("SIGUSR1: cannot reopen the log file: " + e.getMessage());
             return;
         }
-        for (Worker w : workers) {
+        for (Worker w : pool.workers()) {
             if (w.connection() != null) {
                 try {
                     w.connection().send(ControlMessage.of(MessageType.REOPEN));
@@ -661,13 +444,15 @@ public final class Supervisor {
 
     // ---- admin commands ----
 
+    /** Returns the reply, or null when a later event completes it (a reload answers when its roll ends). */
     private AdminReply onAdmin(String command, List<String> args, CompletableFuture<AdminReply> reply) {
         switch (command) {
             case "status":
-                return AdminReply.ok(args.contains("--json") ? StatusReport.json(status()) : StatusReport.table(status()));
+                List<StatusReport.Row> rows = pool.status(clock.getAsLong());
+                return AdminReply.ok(args.contains("--json") ? StatusReport.json(rows) : StatusReport.table(rows));
             case "reload":
-                reload("ctl reload", reply);
-                return null; // the roll completes the reply when it ends
+                rolls.reload("ctl reload", reply);
+                return null;
             case "scale":
                 return scale(args);
             case "stop":
@@ -684,7 +469,7 @@ public final class Supervisor {
             if (n < 1 || n > 1024) {
                 return AdminReply.error("scale needs a number of workers from 1 to 1024, got " + n);
             }
-            int from = slots.size();
+            int from = pool.size();
             resize(n, "ctl scale");
             return AdminReply.ok("workers: " + from + " -> " + n);
         } catch (NumberFormatException e) {
@@ -692,112 +477,28 @@ public final class Supervisor {
         }
     }
 
-    List<StatusReport.Row> status() {
-        long now = clock.getAsLong();
-        List<StatusReport.Row> rows = new ArrayList<>();
-        for (Worker w : workers) {
-            Slot slot = slotHolding(w);
-            String role = slot == null ? "retiring" : slot.successor == w ? "successor" : "active";
-            rows.add(new StatusReport.Row(w.id(), w.pid(), w.state(), role, Duration.ofNanos(now - w.startedAt()),
-                    w.requests(), slot == null ? 0 : slot.restarts, w.process().rssBytes()));
-        }
-        return rows;
-    }
-
     // ---- stopping ----
 
-    /**
-     * Graceful: each worker gets STOP with the time left and drains; whatever is left at the
-     * deadline gets SIGKILL. Fast: SIGTERM now, SIGKILL after {@code fastStopTimeout}.
-     */
     private void stop(boolean fast, String why) {
-        long now = clock.getAsLong();
-        if (phase == Phase.RUNNING) {
-            phase = Phase.STOPPING;
-            killAt = now + settings.gracefulTimeout().toNanos();
-            log.info((fast ? "fast stop (" : "graceful stop (") + why + ")"
-                    + (fast ? "" : ": workers have " + seconds(settings.gracefulTimeout()) + " s to finish"));
-            if (roll != null) {
-                roll.finish(AdminReply.error("rolling restart cut short: the supervisor is stopping"));
-                roll = null;
-            }
-            for (Worker w : workers) {
-                askToStop(w, settings.gracefulTimeout(), why);
-            }
-        } else if (fast && !fastStop) {
-            log.info("fast stop (" + why + ")");
-        }
-        if (fast && !fastStop) {
-            fastStop = true;
-            killAt = Math.min(killAt, now + settings.fastStopTimeout().toNanos());
-            for (Worker w : workers) {
-                w.terminate();
-            }
-        }
-    }
-
-    private void askToStop(Worker w, Duration timeLeft, String why) {
-        if (w.state() == WorkerState.DRAINING) {
-            return;
-        }
-        if (w.connection() != null) {
-            try {
-                w.connection().send(ControlMessage.of(MessageType.STOP, Long.toString(timeLeft.toMillis())));
-                w.transitionTo(WorkerState.DRAINING, "sent STOP: " + why, log);
-                return;
-            } catch (IOException e) {
-                log.warn(w + ": could not send STOP (" + e.getMessage() + "); sending SIGTERM");
-            }
-        }
-        w.terminate();
-        w.transitionTo(WorkerState.DRAINING, "SIGTERM: " + why, log);
-    }
-
-    private void continueStopping(long now) {
-        if (workers.isEmpty()) {
-            phase = Phase.DONE;
-            log.info("all workers are gone; exiting");
-            return;
-        }
-        if (now >= killAt && giveUpAt == Long.MAX_VALUE) {
-            for (Worker w : workers) {
-                log.warn(w + ": still running at the stop deadline; sending SIGKILL");
-                w.kill("still running at the stop deadline");
-            }
-            giveUpAt = now + REAP_AFTER_KILL_NANOS;
-        }
-        if (now >= giveUpAt) {
-            log.error("workers still not reaped after SIGKILL: " + workers + "; exiting anyway");
-            exitCode = ExitCodes.RUNTIME;
-            phase = Phase.DONE;
-        }
+        rolls.cancel();
+        shutdown.request(fast, why, settings, pool.workers(), clock.getAsLong());
     }
 
     /** How long the loop may sleep before a timer is due. */
     private long waitNanos() {
         long now = clock.getAsLong();
         long next = now + MAX_WAIT_NANOS;
-        if (phase == Phase.RUNNING) {
-            for (Slot slot : slots) {
+        if (shutdown.started()) {
+            next = Math.min(next, shutdown.nextDue());
+        } else {
+            for (Slot slot : pool.slots()) {
                 if (slot.active == null && slot.successor == null) {
                     next = Math.min(next, slot.startAt);
                 }
             }
-            for (Worker w : workers) {
-                if (!w.wasReady()) {
-                    next = Math.min(next, w.startedAt() + settings.bootTimeout().toNanos());
-                } else if (w.dumpRequestedAt() >= 0) {
-                    next = Math.min(next, w.dumpRequestedAt() + DUMP_GRACE_NANOS);
-                }
-            }
-        } else {
-            next = Math.min(next, Math.min(killAt, giveUpAt));
+            next = HealthChecks.nextDue(next, settings, pool.workers());
         }
         return Math.max(1, next - now);
-    }
-
-    private static String seconds(Duration d) {
-        return d.toMillis() % 1000 == 0 ? Long.toString(d.toSeconds()) : Double.toString(d.toMillis() / 1000.0);
     }
 
     /** Why the supervisor gave up, or null. */
@@ -806,14 +507,14 @@ public final class Supervisor {
     }
 
     List<Worker> workers() {
-        return List.copyOf(workers);
+        return List.copyOf(pool.workers());
     }
 
     int slotCount() {
-        return slots.size();
+        return pool.size();
     }
 
-    Phase phase() {
-        return phase;
+    int readyCount() {
+        return pool.readyCount();
     }
 }

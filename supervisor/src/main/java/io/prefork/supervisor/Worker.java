@@ -1,5 +1,10 @@
 package io.prefork.supervisor;
 
+import io.prefork.protocol.ControlMessage;
+import io.prefork.protocol.MessageType;
+import java.io.IOException;
+import java.time.Duration;
+
 /** The supervisor's record of one worker process. Only the loop thread touches it. */
 public final class Worker {
     private final int id;
@@ -142,6 +147,27 @@ public final class Worker {
 
     boolean killSent() {
         return killSent;
+    }
+
+    /**
+     * Graceful stop: STOP with the time left over the control channel, or SIGTERM if it has not
+     * connected (or the channel broke). Only once: a DRAINING worker is not asked again.
+     */
+    void askToStop(Duration timeLeft, String why, Log log) {
+        if (state == WorkerState.DRAINING || state == WorkerState.EXITED) {
+            return;
+        }
+        if (connection != null) {
+            try {
+                connection.send(ControlMessage.of(MessageType.STOP, Long.toString(timeLeft.toMillis())));
+                transitionTo(WorkerState.DRAINING, "sent STOP: " + why, log);
+                return;
+            } catch (IOException e) {
+                log.warn(this + ": could not send STOP (" + e.getMessage() + "); sending SIGTERM");
+            }
+        }
+        terminate();
+        transitionTo(WorkerState.DRAINING, "SIGTERM: " + why, log);
     }
 
     /** Moves to {@code next} if that is legal, and logs the transition with id, pid and why. */

@@ -1,0 +1,97 @@
+package io.prefork.supervisor;
+
+import java.util.List;
+import java.util.concurrent.TimeUnit;
+
+/**
+ * The loop's timed checks on worker health: a boot that takes too long, a READY worker gone silent,
+ * a worker grown too big. They only kill or mark workers; the exits that follow go through the loop.
+ */
+final class HealthChecks {
+    /** Time a silent worker gets to print its thread dump before SIGKILL. */
+    static final long DUMP_GRACE_NANOS = TimeUnit.SECONDS.toNanos(1);
+    private static final long RSS_CHECK_NANOS = TimeUnit.SECONDS.toNanos(1);
+
+    private final Log log;
+    private long lastRssCheck;
+
+    HealthChecks(Log log) {
+        this.log = log;
+    }
+
+    void run(long now, Supervisor.Settings settings, WorkerPool pool) {
+        killWorkersNotReadyInTime(now, settings, pool.workers());
+        killUnresponsiveWorkers(now, settings, pool.workers());
+        checkMemory(now, settings, pool.slots());
+    }
+
+    private void killWorkersNotReadyInTime(long now, Supervisor.Settings settings, List<Worker> workers) {
+        for (Worker w : workers) {
+            boolean booting = w.state() == WorkerState.STARTING || w.state() == WorkerState.BOOTING;
+            if (booting && !w.killSent() && now - w.startedAt() >= settings.bootTimeout().toNanos()) {
+                String reason = "not READY within --boot-timeout " + seconds(settings.bootTimeout().toMillis()) + " s";
+                log.warn(w + ": " + reason + "; killing it");
+                w.setBootError(reason);
+                w.kill(reason);
+            }
+        }
+    }
+
+    /**
+     * A READY worker that stops sending heartbeats is frozen (SIGSTOP, swap, a GC spiral). It is
+     * thawed and asked for a thread dump first, so the operator sees where it hung, then killed.
+     */
+    private void killUnresponsiveWorkers(long now, Supervisor.Settings settings, List<Worker> workers) {
+        if (settings.timeout().isZero()) {
+            return;
+        }
+        String timeout = seconds(settings.timeout().toMillis());
+        for (Worker w : workers) {
+            long silent = now - w.lastHeartbeat();
+            if (w.state() != WorkerState.READY || w.killSent()) {
+                continue;
+            }
+            if (w.dumpRequestedAt() < 0 && silent > settings.timeout().toNanos()) {
+                log.warn(w + ": no heartbeat for " + TimeUnit.NANOSECONDS.toMillis(silent) + " ms (--timeout "
+                        + timeout + " s); its thread dump follows on stdout, then SIGKILL");
+                w.requestThreadDump(now);
+            } else if (w.dumpRequestedAt() >= 0 && now - w.dumpRequestedAt() >= DUMP_GRACE_NANOS) {
+                w.kill("no heartbeat for " + timeout + " s");
+            }
+        }
+    }
+
+    private void checkMemory(long now, Supervisor.Settings settings, List<Slot> slots) {
+        if (settings.maxRssBytes() <= 0 || now - lastRssCheck < RSS_CHECK_NANOS) {
+            return;
+        }
+        lastRssCheck = now;
+        for (Slot slot : slots) {
+            Worker w = slot.active;
+            if (w != null && w.state() == WorkerState.READY && !w.recycleWanted()) {
+                long rss = w.process().rssBytes();
+                if (rss > settings.maxRssBytes()) {
+                    log.info(w + ": resident memory " + (rss >> 20) + " MiB is over --max-worker-rss "
+                            + (settings.maxRssBytes() >> 20) + " MiB; recycling once a replacement is READY");
+                    w.wantRecycle();
+                }
+            }
+        }
+    }
+
+    /** The next time one of these checks is due. */
+    static long nextDue(long next, Supervisor.Settings settings, List<Worker> workers) {
+        for (Worker w : workers) {
+            if (!w.wasReady()) {
+                next = Math.min(next, w.startedAt() + settings.bootTimeout().toNanos());
+            } else if (w.dumpRequestedAt() >= 0) {
+                next = Math.min(next, w.dumpRequestedAt() + DUMP_GRACE_NANOS);
+            }
+        }
+        return next;
+    }
+
+    static String seconds(long millis) {
+        return millis % 1000 == 0 ? Long.toString(millis / 1000) : Double.toString(millis / 1000.0);
+    }
+}
