@@ -68,6 +68,7 @@ public final class Main {
         ControlServer control = null;
         AdminServer admin = null;
         try {
+            admin = openAdmin(config, events, log);
             for (BindAddress bind : config.binds()) {
                 listeners.add(openListener(bind, config.backlog()));
                 log.info("listening on " + listeners.get(listeners.size() - 1).address());
@@ -77,7 +78,6 @@ public final class Main {
                 handoffs.add(new Supervisor.Handoff(l.address(), l.fd()));
             }
             control = ControlServer.start(events::add, log);
-            admin = openAdmin(config, events, log);
             Path controlSocket = control.socketPath();
             Generation first = generation(config, controlSocket);
             Supervisor supervisor = new Supervisor(first.settings(), handoffs, first.launcher(), System::nanoTime, log, events);
