@@ -49,6 +49,8 @@ public final class Cli {
                 .desc("an option for the worker JVMs, e.g. --jvm-opt=-Xmx256m; repeatable").build());
         o.addOption(Option.builder().longOpt("backlog").hasArg().argName("N")
                 .desc("listen backlog (default 2048)").build());
+        o.addOption(Option.builder().longOpt("balance").hasArg().argName("MODE")
+                .desc("shared: one socket, idle workers accept (default); reuseport: one SO_REUSEPORT socket per worker").build());
         o.addOption(Option.builder().longOpt("graceful-timeout").hasArg().argName("SECONDS")
                 .desc("how long workers may drain on a graceful stop before SIGKILL (default 30)").build());
         o.addOption(Option.builder().longOpt("boot-timeout").hasArg().argName("SECONDS")
@@ -118,6 +120,10 @@ public final class Cli {
             throw new UsageException("--ready must be auto or app, got '" + readyMode + "'");
         }
         String ctl = v.get("ctl-socket", DEFAULT_CTL_SOCKET);
+        String balance = v.get("balance", "shared");
+        if (!balance.equals("shared") && !balance.equals("reuseport")) {
+            throw new UsageException("--balance must be shared or reuseport, got '" + balance + "'");
+        }
         Config config = new Config(
                 (int) number(v, "workers", Runtime.getRuntime().availableProcessors(), 1, 1024),
                 binds,
@@ -126,6 +132,7 @@ public final class Cli {
                 javaExecutable(v.get("java", null)),
                 v.all("jvm-opt", "\\s+", List.of()),
                 (int) number(v, "backlog", 2048, 1, 65535),
+                balance.equals("shared") ? Listeners.Balance.SHARED : Listeners.Balance.REUSEPORT,
                 seconds(v, "graceful-timeout", 30, false),
                 seconds(v, "boot-timeout", 60, true),
                 seconds(v, "timeout", 30, false),

@@ -13,6 +13,7 @@ public record Config(
         String java,
         List<String> jvmOpts,
         int backlog,
+        Listeners.Balance balance,
         Duration gracefulTimeout,
         Duration bootTimeout,
         Duration timeout,

@@ -31,6 +31,11 @@ public final class Listener implements AutoCloseable {
     }
 
     public static Listener open(BindAddress bind, int backlog) throws IOException {
+        return open(bind, backlog, false);
+    }
+
+    /** With {@code reusePort}, SO_REUSEPORT: several sockets on one port, the kernel spreads connections. */
+    public static Listener open(BindAddress bind, int backlog, boolean reusePort) throws IOException {
         if (bind.isUnix() && !bind.isAbstract()) {
             UnixSocketFiles.removeStale(Path.of(bind.unixPath()));
         }
@@ -43,6 +48,9 @@ public final class Listener implements AutoCloseable {
                 Posix.bindUnix(fd, bind.unixPath());
             } else {
                 Posix.setIntOption(fd, Linux.SOL_SOCKET, Linux.SO_REUSEADDR, 1, "SO_REUSEADDR");
+                if (reusePort) {
+                    Posix.setIntOption(fd, Linux.SOL_SOCKET, Linux.SO_REUSEPORT, 1, "SO_REUSEPORT");
+                }
                 if (family == Linux.AF_INET6) {
                     Posix.setIntOption(fd, Linux.IPPROTO_IPV6, Linux.IPV6_V6ONLY, 1, "IPV6_V6ONLY");
                 }
@@ -54,6 +62,19 @@ public final class Listener implements AutoCloseable {
         } catch (IOException | RuntimeException e) {
             Posix.close(fd);
             throw e;
+        }
+    }
+
+    /** The bound TCP address, port included; null for a Unix socket. */
+    public java.net.SocketAddress socketAddress() throws IOException {
+        return bind.isUnix() ? null : Posix.localInetAddress(fd);
+    }
+
+    void closeQuietly() {
+        try {
+            close();
+        } catch (IOException e) {
+            // closing at exit or on a scale-down: nothing left to do with it
         }
     }
 

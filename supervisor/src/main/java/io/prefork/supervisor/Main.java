@@ -10,7 +10,6 @@ import java.nio.file.FileSystemException;
 import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
 import java.time.Duration;
-import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.BlockingQueue;
 import java.util.concurrent.LinkedBlockingQueue;
@@ -64,23 +63,35 @@ public final class Main {
         Signals.install(events::add, log);
         Supervisor.LogFile logFile = config.logFile() == null ? null : openLogFile(config.logFile());
         PidFile pidFile = config.pidFile() == null ? null : PidFile.write(config.pidFile());
-        List<Listener> listeners = new ArrayList<>();
+        Listeners listeners = null;
         ControlServer control = null;
         AdminServer admin = null;
         try {
             admin = openAdmin(config, events, log);
-            for (BindAddress bind : config.binds()) {
-                listeners.add(openListener(bind, config.backlog()));
-                log.info("listening on " + listeners.get(listeners.size() - 1).address());
+            listeners = Listeners.open(config.binds(), config.backlog(), config.balance());
+            for (Listener l : listeners.first()) {
+                log.info("listening on " + l.address() + (config.balance() == Listeners.Balance.REUSEPORT && !l.address()
+                        .startsWith("unix:") ? " (SO_REUSEPORT, one socket per worker)" : ""));
             }
-            List<Supervisor.Handoff> handoffs = new ArrayList<>();
-            for (Listener l : listeners) {
-                handoffs.add(new Supervisor.Handoff(l.address(), l.fd()));
+            Listeners sockets = listeners;
+            Supervisor.ListenerSource source = new Supervisor.ListenerSource() {
+                @Override
+                public List<Supervisor.Handoff> forSlot(int slotId) throws IOException {
+                    return sockets.forSlot(slotId);
+                }
+
+                @Override
+                public void slotRemoved(int slotId) {
+                    sockets.slotRemoved(slotId);
+                }
+            };
+            if (admin != null) {
+                log.info("admin socket at " + admin.path() + " (prefork ctl)");
             }
             control = ControlServer.start(events::add, log);
             Path controlSocket = control.socketPath();
             Generation first = generation(config, controlSocket);
-            Supervisor supervisor = new Supervisor(first.settings(), handoffs, first.launcher(), System::nanoTime, log, events);
+            Supervisor supervisor = new Supervisor(first.settings(), source, first.launcher(), System::nanoTime, log, events);
             supervisor.setReloader(() -> reload(args, config, controlSocket, log));
             supervisor.setLogFile(logFile);
             log.info("starting " + config.workers() + " worker(s): " + config.appClass());
@@ -96,8 +107,8 @@ public final class Main {
             if (control != null) {
                 control.close();
             }
-            for (Listener l : listeners) {
-                l.close();
+            if (listeners != null) {
+                listeners.close();
             }
             if (pidFile != null) {
                 pidFile.remove();
@@ -128,12 +139,13 @@ public final class Main {
         return generation(next, controlSocket);
     }
 
-    /** The admin socket; the default path is best effort, one given explicitly must work. */
+    /**
+     * The admin socket, opened before the listeners so a bad --ctl-socket fails alone; the default
+     * path is best effort, one given explicitly must work.
+     */
     private static AdminServer openAdmin(Config config, BlockingQueue<Event> events, Log log) throws IOException {
         try {
-            AdminServer admin = AdminServer.start(config.ctlSocket(), events::add, log);
-            log.info("admin socket at " + admin.path() + " (prefork ctl)");
-            return admin;
+            return AdminServer.start(config.ctlSocket(), events::add, log);
         } catch (IOException e) {
             if (config.ctlSocketGiven()) {
                 throw new IOException("cannot create the admin socket " + config.ctlSocket() + ": " + reason(e), e);
@@ -154,14 +166,6 @@ public final class Main {
         };
         file.reopen();
         return file;
-    }
-
-    private static Listener openListener(BindAddress bind, int backlog) throws IOException {
-        try {
-            return Listener.open(bind, backlog);
-        } catch (IOException e) {
-            throw new IOException("cannot listen on " + bind + ": " + reason(e), e);
-        }
     }
 
     /** The part of an IOException a user needs; the JDK's file exceptions carry only the path. */

@@ -43,6 +43,15 @@ public final class Supervisor {
     public record Handoff(String address, int fd) {
     }
 
+    /** Which listening sockets each worker slot gets (the same for all, or its own with reuseport). */
+    public interface ListenerSource {
+        List<Handoff> forSlot(int slotId) throws IOException;
+
+        /** The slot is gone; sockets that were only its own may close. */
+        default void slotRemoved(int slotId) {
+        }
+    }
+
     /** Re-reads the configuration on a reload: the command line as given, plus the config file. */
     public interface Reloader {
         Generation reload() throws UsageException;
@@ -55,7 +64,7 @@ public final class Supervisor {
 
     private static final long MAX_WAIT_NANOS = TimeUnit.SECONDS.toNanos(1);
 
-    private final List<Handoff> listeners;
+    private final ListenerSource listeners;
     private final LongSupplier clock;
     private final Log log;
     private final BlockingQueue<Event> events;
@@ -74,18 +83,18 @@ public final class Supervisor {
     private boolean announcedAllReady;
 
     public Supervisor(Settings settings, List<Handoff> listeners, WorkerLauncher launcher, LongSupplier clock, Log log) {
-        this(settings, listeners, launcher, clock, log, new LinkedBlockingQueue<>());
+        this(settings, slotId -> listeners, launcher, clock, log, new LinkedBlockingQueue<>());
     }
 
     /**
      * @param events where signal handlers and control readers already post; made before the
      *               supervisor so nothing that arrives during start-up is lost
      */
-    public Supervisor(Settings settings, List<Handoff> listeners, WorkerLauncher launcher, LongSupplier clock, Log log,
+    public Supervisor(Settings settings, ListenerSource listeners, WorkerLauncher launcher, LongSupplier clock, Log log,
                       BlockingQueue<Event> events) {
         this.events = events;
         this.settings = settings;
-        this.listeners = List.copyOf(listeners);
+        this.listeners = listeners;
         this.launcher = launcher;
         this.clock = clock;
         this.log = log;
@@ -338,6 +347,7 @@ public final class Supervisor {
             rolls.forget(gone.id);
             retire(gone.successor, why);
             retire(gone.active, why);
+            listeners.slotRemoved(gone.id);
         }
         announcedAllReady = false;
     }
@@ -364,9 +374,11 @@ public final class Supervisor {
             connection.close();
             return;
         }
-        int[] fds = listeners.stream().mapToInt(Handoff::fd).toArray();
-        String[] addresses = listeners.stream().map(Handoff::address).toArray(String[]::new);
+        int[] fds;
         try {
+            List<Handoff> handoffs = listeners.forSlot(worker.id());
+            fds = handoffs.stream().mapToInt(Handoff::fd).toArray();
+            String[] addresses = handoffs.stream().map(Handoff::address).toArray(String[]::new);
             connection.sendWithFds(ControlMessage.of(MessageType.FDS, addresses), fds);
         } catch (IOException e) {
             log.warn(worker + ": could not send the listeners: " + e.getMessage() + "; killing it");

@@ -30,6 +30,7 @@ class BadInputIT {
     private Result run(String... args) throws Exception {
         Path err = Files.createTempFile(dir, "stderr-", ".txt");
         Process p = new ProcessBuilder(RunningSupervisor.command(args))
+                .directory(dir.toFile())
                 .redirectError(err.toFile())
                 .redirectOutput(ProcessBuilder.Redirect.DISCARD)
                 .start();

@@ -55,6 +55,7 @@ class CliTest {
         assertTrue(error("--boot-timeout", "0").startsWith("--boot-timeout must be a number of seconds above 0"));
         assertTrue(error("--graceful-timeout", "-1").startsWith("--graceful-timeout must be a number of seconds"));
         assertEquals("--ready must be auto or app, got 'soon'", error("--ready", "soon", "--app-classpath", "x"));
+        assertEquals("--balance must be shared or reuseport, got 'rr'", error("--balance", "rr", "--app-classpath", "x"));
         assertEquals("--workers given more than once", error("-w", "1", "-w", "2"));
         assertEquals("unexpected argument 'stray' (app arguments go after --)", error("stray"));
         assertEquals("--java /no/such/java: not an executable file", error("--java", "/no/such/java", "--app-classpath", "x"));

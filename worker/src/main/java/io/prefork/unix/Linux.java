@@ -14,6 +14,7 @@ public final class Linux {
 
     public static final int SOL_SOCKET = 1;
     public static final int SO_REUSEADDR = 2;
+    public static final int SO_REUSEPORT = 15;
     public static final int SO_PEERCRED = 17;
     public static final int SO_RCVTIMEO = 20;
     public static final int IPPROTO_IPV6 = 41;

@@ -1,0 +1,680 @@
+import java.io.IOException;
+import java.io.InputStream;
+import java.io.OutputStream;
+import java.net.InetSocketAddress;
+import java.net.Socket;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.time.Instant;
+import java.time.ZoneOffset;
+import java.time.format.DateTimeFormatter;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import java.util.concurrent.TimeUnit;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
+
+/**
+ * prefork's benchmark suite; scripts/bench runs it (java scripts/Bench.java). JDK only, loopback only,
+ * every run bounded. Each figure is a median of several runs, and each comparison is a ratio taken
+ * side by side in the same round, because a shared 2-core machine is noisy.
+ *
+ * Scenarios: 1 data-path overhead (prefork 1 and 2 workers, and 2 with --balance reuseport, against
+ * the same Jetty app as one plain JVM), 2 balance (shared and reuseport), 3 replacement latency after
+ * kill -9, 4 rolling restart under load, 5 footprint and cold start.
+ * Output: a Markdown table on stdout, and under bench/results/<time>/: results.json, results.md and
+ * the gnuplot charts.
+ */
+public final class Bench {
+    static final Path ROOT = Path.of(System.getProperty("bench.root", ".")).toAbsolutePath().normalize();
+    static final String JAVA = Path.of(System.getProperty("java.home"), "bin", "java").toString();
+    static final List<Process> STARTED = new ArrayList<>();
+    static final int ROUNDS = Integer.getInteger("bench.rounds", 3);
+    static final int SECONDS = Integer.getInteger("bench.seconds", 5);
+    static final String CPU = "/cpu?n=1000";
+    static Path out;
+    static Path lua;
+
+    public static void main(String[] args) throws Exception {
+        Runtime.getRuntime().addShutdownHook(new Thread(Bench::killAll));
+        String stamp = DateTimeFormatter.ofPattern("yyyyMMdd-HHmmss").withZone(ZoneOffset.UTC).format(Instant.now());
+        out = Files.createDirectories(ROOT.resolve("bench/results/" + stamp));
+        lua = writeLua();
+        Map<String, Object> json = new LinkedHashMap<>();
+        json.put("machine", machine());
+        long began = System.nanoTime();
+        try {
+            Server plain = Server.plain();
+            Server one = Server.prefork("w1", "-w", "1");
+            Server two = Server.prefork("w2", "-w", "2");
+            Server reuse = Server.prefork("w2r", "-w", "2", "--balance", "reuseport");
+            json.put("data_path", dataPath(List.of(plain, one, two, reuse)));
+            json.put("balance", Map.of("shared", balance(two), "reuseport", balance(reuse)));
+            plain.stop();
+            one.stop();
+            reuse.stop();
+            json.put("replacement", replacement(two));
+            json.put("rolling_restart", rollingRestart(two));
+            json.put("footprint", footprint(two));
+            two.stop();
+            json.put("cold_start", coldStart());
+        } finally {
+            killAll();
+        }
+        json.put("elapsed_s", (System.nanoTime() - began) / 1_000_000_000L);
+        Files.writeString(out.resolve("results.json"), Json.write(json) + "\n");
+        String md = Report.markdown(json);
+        Files.writeString(out.resolve("results.md"), md);
+        System.out.println(md);
+        Report.charts(json, out);
+        System.out.println("raw figures and charts: " + ROOT.relativize(out));
+    }
+
+    // ---- 1. data path ----
+
+    /** The first server is the plain JVM; every other one is compared with it, round by round. */
+    static Map<String, Object> dataPath(List<Server> servers) throws Exception {
+        for (Server s : servers) {
+            // Warm-up long enough for C2 in every JVM: 2 s split over two workers left them half
+            // compiled and halved their throughput (measured).
+            wrk(s.port, "/", 8, false);
+            wrk(s.port, CPU, 8, false);
+        }
+        Map<String, Object> result = new LinkedHashMap<>();
+        for (String path : List.of("/", CPU)) {
+            Map<String, List<Wrk>> runs = new LinkedHashMap<>();
+            Map<String, List<Double>> ratios = new LinkedHashMap<>();
+            for (int round = 0; round < ROUNDS; round++) {
+                Map<String, Wrk> thisRound = new LinkedHashMap<>();
+                for (Server s : servers) {
+                    Wrk w = wrk(s.port, path, SECONDS, false);
+                    thisRound.put(s.name, w);
+                    runs.computeIfAbsent(s.name, k -> new ArrayList<>()).add(w);
+                }
+                for (Server s : servers.subList(1, servers.size())) {
+                    ratios.computeIfAbsent(s.name + "/plain", k -> new ArrayList<>())
+                            .add(thisRound.get(s.name).rps / thisRound.get("plain").rps);
+                }
+            }
+            Map<String, Object> byServer = new LinkedHashMap<>();
+            runs.forEach((name, list) -> byServer.put(name, Map.of(
+                    "rps", median(list.stream().map(w -> w.rps).toList()),
+                    "p50_ms", median(list.stream().map(w -> w.p50ms).toList()),
+                    "p99_ms", median(list.stream().map(w -> w.p99ms).toList()),
+                    "errors", list.stream().mapToLong(w -> w.errors).sum(),
+                    "runs_rps", list.stream().map(w -> round1(w.rps)).toList())));
+            ratios.forEach((name, list) -> byServer.put("ratio " + name, Map.of("median", median(list),
+                    "runs", list.stream().map(Bench::round3).toList())));
+            result.put(path, byServer);
+        }
+        return result;
+    }
+
+    // ---- 2. balance ----
+
+    static Map<String, Object> balance(Server two) throws Exception {
+        List<Double> largest = new ArrayList<>();
+        List<Double> cv = new ArrayList<>();
+        List<Object> splits = new ArrayList<>();
+        for (int round = 0; round < ROUNDS; round++) {
+            Wrk w = wrk(two.port, "/", SECONDS, true);
+            List<Long> counts = new ArrayList<>(w.perPid.values());
+            long total = counts.stream().mapToLong(Long::longValue).sum();
+            double mean = total / (double) counts.size();
+            double var = counts.stream().mapToDouble(c -> (c - mean) * (c - mean)).sum() / counts.size();
+            largest.add(counts.stream().mapToLong(Long::longValue).max().orElse(0) / (double) total);
+            cv.add(Math.sqrt(var) / mean);
+            splits.add(counts);
+        }
+        return Map.of("largest_share", median(largest), "cv", median(cv), "splits", splits);
+    }
+
+    // ---- 3. replacement latency ----
+
+    /**
+     * kill -9 of a worker, 10 times, alternating the two slots. Each slot is hit 5 times in a few
+     * seconds, so its crash backoff doubles (100, 200, 400... ms, reset after 30 s of service): that
+     * is crash-loop protection, not start-up cost, so it is reported apart. What the start-up costs
+     * is spawn to READY, from the supervisor's own "ready in N ms".
+     */
+    static Map<String, Object> replacement(Server two) throws Exception {
+        List<Double> toReady = new ArrayList<>();
+        List<Double> toServed = new ArrayList<>();
+        List<Double> backoff = new ArrayList<>();
+        List<Double> boot = new ArrayList<>();
+        for (int i = 0; i < 10; i++) {
+            Map<Integer, Long> ready = two.awaitReady(2);
+            int id = 1 + (i % 2);
+            long victim = ready.get(id);
+            int readyBefore = two.count(READY);
+            int restartsBefore = two.count(RESTART);
+            Instant killedAt = Instant.now();
+            long killedNanos = System.nanoTime();
+            kill(victim, 9);
+            Matcher m = two.awaitMatch(READY, readyBefore);
+            long replacement = Long.parseLong(m.group(3));
+            toReady.add(Duration.between(killedAt, Instant.parse(m.group(1))).toNanos() / 1e6);
+            boot.add(Double.parseDouble(m.group(4)));
+            backoff.add(Double.parseDouble(two.awaitMatch(RESTART, restartsBefore).group(1)));
+            long servedNanos = awaitServedBy(two.port, replacement);
+            toServed.add((servedNanos - killedNanos) / 1e6);
+            two.awaitReady(2);
+            Thread.sleep(300);
+        }
+        List<Double> net = new ArrayList<>();
+        for (int i = 0; i < toReady.size(); i++) {
+            net.add(toReady.get(i) - backoff.get(i));
+        }
+        return Map.of("mode", "plain (no spare, no CDS)", "spawn_to_ready_ms", median(boot),
+                "kill_to_ready_minus_backoff_ms", median(net), "first_kill_to_ready_ms", round1(toReady.get(0)),
+                "first_kill_to_served_ms", round1(toServed.get(0)),
+                "runs_ready_ms", toReady.stream().map(Bench::round1).toList(),
+                "runs_served_ms", toServed.stream().map(Bench::round1).toList(),
+                "runs_backoff_ms", backoff.stream().map(Bench::round1).toList(),
+                "runs_spawn_to_ready_ms", boot.stream().map(Bench::round1).toList());
+    }
+
+    static final Pattern RESTART = Pattern.compile("worker \\d+: restarting in (\\d+) ms");
+    static final Pattern READY = Pattern.compile(
+            "(\\S+) prefork\\[\\d+\\] INFO worker (\\d+) \\(pid (\\d+)\\): BOOTING -> READY \\(ready in (\\d+) ms\\)");
+
+    static long awaitServedBy(int port, long pid) throws Exception {
+        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(30);
+        while (System.nanoTime() < deadline) {
+            long p = getPid(port);
+            if (p == pid) {
+                return System.nanoTime();
+            }
+        }
+        throw new IllegalStateException("replacement " + pid + " never served");
+    }
+
+    // ---- 4. rolling restart under load ----
+
+    static Map<String, Object> rollingRestart(Server two) throws Exception {
+        List<Double> ratios = new ArrayList<>();
+        List<Long> failed = new ArrayList<>();
+        List<Double> steady = new ArrayList<>();
+        int seconds = 2 * SECONDS + 2;
+        for (int round = 0; round < ROUNDS; round++) {
+            two.awaitReady(2);
+            Wrk base = wrk(two.port, "/", seconds, false);
+            int rollsBefore = two.count(ROLL_DONE);
+            Thread hup = new Thread(() -> {
+                sleep(2000);
+                kill(two.process.pid(), 1);
+            });
+            hup.start();
+            Wrk during = wrk(two.port, "/", seconds, false);
+            hup.join();
+            two.awaitMatch(ROLL_DONE, rollsBefore);
+            if (two.count(ROLL_DONE) <= rollsBefore) {
+                throw new IllegalStateException("the roll did not finish");
+            }
+            ratios.add(during.rps / base.rps);
+            failed.add(during.errors);
+            steady.add(base.rps);
+        }
+        return Map.of("window_s", seconds, "failed_requests", failed, "throughput_ratio", median(ratios),
+                "ratios", ratios.stream().map(Bench::round3).toList(), "steady_rps", median(steady));
+    }
+
+    static final Pattern ROLL_DONE = Pattern.compile("rolling restart done");
+
+    // ---- 5. footprint ----
+
+    static Map<String, Object> footprint(Server two) throws Exception {
+        two.awaitReady(2);
+        Thread.sleep(5000); // let the compiler finish what the earlier scenarios started
+        long pid = two.process.pid();
+        long t0 = cpuTicks(pid);
+        Thread.sleep(20_000);
+        double idleCpu = (cpuTicks(pid) - t0) * 10 / 20_000.0 * 100; // 10 ms ticks over 20 s, in % of one core
+        long t1 = cpuTicks(pid);
+        long churnStart = System.nanoTime();
+        for (int i = 0; i < 5; i++) {
+            Map<Integer, Long> ready = two.awaitReady(2);
+            kill(ready.get(1 + i % 2), 9);
+            Thread.sleep(500);
+        }
+        two.awaitReady(2);
+        double churnSeconds = (System.nanoTime() - churnStart) / 1e9;
+        double churnCpu = (cpuTicks(pid) - t1) / 100.0 / churnSeconds * 100;
+        Map<Integer, Long> now = two.awaitReady(2);
+        long worker = now.values().iterator().next();
+        Thread.sleep(1000);
+        return Map.of("supervisor_rss_mib", kib(pid, "VmRSS") / 1024.0, "supervisor_pss_mib", pss(pid) / 1024.0,
+                "supervisor_idle_cpu_pct", round3(idleCpu),
+                "supervisor_cpu_during_churn_pct", round1(churnCpu), "churn", "5 kill -9 of a worker in " + round1(churnSeconds) + " s",
+                "worker_rss_mib", kib(worker, "VmRSS") / 1024.0, "worker_pss_mib", pss(worker) / 1024.0);
+    }
+
+    static Map<String, Object> coldStart() throws Exception {
+        List<Double> prefork = new ArrayList<>();
+        List<Double> plain = new ArrayList<>();
+        for (int round = 0; round < ROUNDS; round++) {
+            int port = freePort();
+            long start = System.nanoTime();
+            Process p = start("cold-plain", List.of(JAVA, "-cp", plainClasspath(), "io.prefork.examples.HelloApp", "127.0.0.1",
+                    Integer.toString(port)));
+            plain.add(untilFirst200(port, start));
+            stop(p);
+            port = freePort();
+            start = System.nanoTime();
+            p = start("cold-prefork", List.of(ROOT.resolve("scripts/prefork").toString(), "-w", "2", "-b", "127.0.0.1:" + port,
+                    "--ctl-socket", out.resolve("cold.ctl").toString()));
+            prefork.add(untilFirst200(port, start));
+            stop(p);
+        }
+        return Map.of("prefork_w2_ms", median(prefork), "plain_ms", median(plain),
+                "runs_prefork_ms", prefork.stream().map(Bench::round1).toList(), "runs_plain_ms", plain.stream().map(Bench::round1).toList());
+    }
+
+    static double untilFirst200(int port, long start) throws Exception {
+        long deadline = start + TimeUnit.SECONDS.toNanos(60);
+        while (System.nanoTime() < deadline) {
+            try {
+                if (getPid(port) > 0) {
+                    return (System.nanoTime() - start) / 1e6;
+                }
+            } catch (IOException e) {
+                Thread.sleep(5);
+            }
+        }
+        throw new IllegalStateException("no 200 on port " + port + " within 60 s");
+    }
+
+    // ---- servers ----
+
+    static final class Server {
+        final String name;
+        final Process process;
+        final Path log;
+        final int port;
+
+        Server(String name, Process process, Path log, int port) {
+            this.name = name;
+            this.process = process;
+            this.log = log;
+            this.port = port;
+        }
+
+        static Server plain() throws Exception {
+            int port = freePort();
+            Process p = start("plain", List.of(JAVA, "-cp", plainClasspath(), "io.prefork.examples.HelloApp", "127.0.0.1",
+                    Integer.toString(port)));
+            untilFirst200(port, System.nanoTime());
+            return new Server("plain", p, out.resolve("plain.log"), port);
+        }
+
+        static Server prefork(String name, String... args) throws Exception {
+            List<String> cmd = new ArrayList<>(List.of(ROOT.resolve("scripts/prefork").toString(), "-b", "127.0.0.1:0",
+                    "--ctl-socket", out.resolve(name + ".ctl").toString()));
+            cmd.addAll(List.of(args));
+            Process p = start(name, cmd);
+            Server s = new Server(name, p, out.resolve(name + ".log"), 0);
+            Matcher m = s.awaitMatch(Pattern.compile("listening on 127\\.0\\.0\\.1:(\\d+)"), 0);
+            Server ready = new Server(name, p, s.log, Integer.parseInt(m.group(1)));
+            ready.awaitReady(Integer.parseInt(args[1]));
+            return ready;
+        }
+
+        String text() {
+            try {
+                return Files.readString(log);
+            } catch (IOException e) {
+                return "";
+            }
+        }
+
+        int count(Pattern p) {
+            Matcher m = p.matcher(text());
+            int n = 0;
+            while (m.find()) {
+                n++;
+            }
+            return n;
+        }
+
+        Matcher awaitMatch(Pattern p, int skip) throws Exception {
+            long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(90);
+            while (System.nanoTime() < deadline) {
+                Matcher m = p.matcher(text());
+                int seen = 0;
+                while (m.find()) {
+                    if (seen++ >= skip) {
+                        return m;
+                    }
+                }
+                Thread.sleep(5);
+            }
+            throw new IllegalStateException(name + ": no /" + p + "/ #" + (skip + 1) + " in " + log);
+        }
+
+        Map<Integer, Long> awaitReady(int n) throws Exception {
+            long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(90);
+            while (System.nanoTime() < deadline) {
+                Map<Integer, Long> ready = new LinkedHashMap<>();
+                Matcher r = READY.matcher(text());
+                while (r.find()) {
+                    ready.put(Integer.parseInt(r.group(2)), Long.parseLong(r.group(3)));
+                }
+                Matcher e = Pattern.compile("worker (\\d+) \\(pid (\\d+)\\): \\w+ -> (EXITED|DRAINING)").matcher(text());
+                while (e.find()) {
+                    ready.remove(Integer.parseInt(e.group(1)), Long.parseLong(e.group(2)));
+                }
+                if (ready.size() >= n) {
+                    return ready;
+                }
+                Thread.sleep(10);
+            }
+            throw new IllegalStateException(name + ": " + n + " workers not READY; see " + log);
+        }
+
+        void stop() throws Exception {
+            Bench.stop(process);
+        }
+    }
+
+    static String plainClasspath() {
+        return ROOT.resolve("examples/target/prefork-examples.jar") + ":" + ROOT.resolve("worker/target/prefork-worker.jar");
+    }
+
+    static Process start(String name, List<String> cmd) throws IOException {
+        Process p = new ProcessBuilder(cmd).directory(out.toFile()).redirectErrorStream(true)
+                .redirectOutput(ProcessBuilder.Redirect.appendTo(out.resolve(name + ".log").toFile())).start();
+        STARTED.add(p);
+        return p;
+    }
+
+    /** TERM, then wait: a prefork supervisor drains and takes its workers with it. */
+    static void stop(Process p) throws Exception {
+        p.toHandle().destroy();
+        if (!p.waitFor(40, TimeUnit.SECONDS)) {
+            p.descendants().forEach(ProcessHandle::destroyForcibly);
+            p.destroyForcibly();
+        }
+    }
+
+    static void killAll() {
+        for (Process p : STARTED) {
+            p.descendants().forEach(ProcessHandle::destroyForcibly);
+            p.destroyForcibly();
+        }
+    }
+
+    static void kill(long pid, int signal) {
+        try {
+            new ProcessBuilder("kill", "-" + signal, Long.toString(pid)).start().waitFor();
+        } catch (IOException | InterruptedException e) {
+            throw new IllegalStateException(e);
+        }
+    }
+
+    // ---- wrk ----
+
+    /** One wrk run: requests/s, latency percentiles in ms, failures (socket errors + non-2xx), per-pid counts. */
+    record Wrk(double rps, double p50ms, double p99ms, long errors, Map<String, Long> perPid) {
+    }
+
+    static Wrk wrk(int port, String path, int seconds, boolean countPids) throws Exception {
+        List<String> cmd = new ArrayList<>(List.of("wrk", "-t2", "-c32", "-d" + seconds + "s", "--timeout", "5s", "-s",
+                lua.resolve(countPids ? "balance.lua" : "stats.lua").toString(), "http://127.0.0.1:" + port + path));
+        Process p = new ProcessBuilder(cmd).redirectErrorStream(true).start();
+        String text = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+        if (!p.waitFor(seconds + 30L, TimeUnit.SECONDS) || p.exitValue() != 0) {
+            throw new IllegalStateException("wrk failed: " + text);
+        }
+        Matcher s = Pattern.compile("STATS requests=(\\d+) duration_us=(\\d+) p50_us=(\\d+) p99_us=(\\d+) "
+                + "connect=(\\d+) read=(\\d+) write=(\\d+) status=(\\d+) timeout=(\\d+)").matcher(text);
+        if (!s.find()) {
+            throw new IllegalStateException("no STATS line from wrk: " + text);
+        }
+        long[] f = new long[9];
+        for (int i = 0; i < 9; i++) {
+            f[i] = Long.parseLong(s.group(i + 1));
+        }
+        Map<String, Long> pids = new LinkedHashMap<>();
+        Matcher m = Pattern.compile("PID (\\d+) (\\d+)").matcher(text);
+        while (m.find()) {
+            pids.put(m.group(1), Long.parseLong(m.group(2)));
+        }
+        return new Wrk(f[0] / (f[1] / 1e6), f[2] / 1000.0, f[3] / 1000.0, f[4] + f[5] + f[6] + f[7] + f[8], pids);
+    }
+
+    static Path writeLua() throws IOException {
+        Path dir = Files.createDirectories(out.resolve("lua"));
+        String done = """
+                function done(summary, latency, requests)
+                  io.write(string.format("STATS requests=%d duration_us=%d p50_us=%d p99_us=%d connect=%d read=%d write=%d status=%d timeout=%d\\n",
+                    summary.requests, summary.duration, latency:percentile(50), latency:percentile(99),
+                    summary.errors.connect, summary.errors.read, summary.errors.write, summary.errors.status, summary.errors.timeout))
+                  if threads then
+                    local total = {}
+                    for _, t in ipairs(threads) do
+                      for pid, n in pairs(t:get("counts")) do total[pid] = (total[pid] or 0) + n end
+                    end
+                    for pid, n in pairs(total) do io.write(string.format("PID %s %d\\n", pid, n)) end
+                  end
+                end
+                """;
+        Files.writeString(dir.resolve("stats.lua"), done);
+        Files.writeString(dir.resolve("balance.lua"), """
+                threads = {}
+                function setup(thread) table.insert(threads, thread) end
+                function init(args) counts = {} end
+                function response(status, headers, body)
+                  local pid = headers["X-Worker-Pid"]
+                  if pid then counts[pid] = (counts[pid] or 0) + 1 end
+                end
+                """ + done);
+        return dir;
+    }
+
+    // ---- small helpers ----
+
+    static long getPid(int port) throws IOException {
+        try (Socket s = new Socket()) {
+            s.connect(new InetSocketAddress("127.0.0.1", port), 2000);
+            s.setSoTimeout(5000);
+            OutputStream o = s.getOutputStream();
+            o.write("GET / HTTP/1.1\r\nHost: b\r\nConnection: close\r\n\r\n".getBytes(StandardCharsets.US_ASCII));
+            InputStream in = s.getInputStream();
+            String r = new String(in.readAllBytes(), StandardCharsets.ISO_8859_1);
+            Matcher m = Pattern.compile("(?i)x-worker-pid: (\\d+)").matcher(r);
+            return r.startsWith("HTTP/1.1 200") && m.find() ? Long.parseLong(m.group(1)) : -1;
+        }
+    }
+
+    static int freePort() throws IOException {
+        try (java.net.ServerSocket s = new java.net.ServerSocket(0, 1, java.net.InetAddress.getByName("127.0.0.1"))) {
+            return s.getLocalPort();
+        }
+    }
+
+    static long cpuTicks(long pid) throws IOException {
+        String stat = Files.readString(Path.of("/proc/" + pid + "/stat"));
+        String[] f = stat.substring(stat.lastIndexOf(')') + 2).split(" ");
+        return Long.parseLong(f[11]) + Long.parseLong(f[12]);
+    }
+
+    static long kib(long pid, String field) throws IOException {
+        for (String line : Files.readAllLines(Path.of("/proc/" + pid + "/status"))) {
+            if (line.startsWith(field + ":")) {
+                return Long.parseLong(line.replaceAll("[^0-9]", ""));
+            }
+        }
+        return -1;
+    }
+
+    static long pss(long pid) throws IOException {
+        for (String line : Files.readAllLines(Path.of("/proc/" + pid + "/smaps_rollup"))) {
+            if (line.startsWith("Pss:")) {
+                return Long.parseLong(line.replaceAll("[^0-9]", ""));
+            }
+        }
+        return -1;
+    }
+
+    static Map<String, Object> machine() throws IOException {
+        String cpu = Files.readAllLines(Path.of("/proc/cpuinfo")).stream().filter(l -> l.startsWith("model name"))
+                .findFirst().map(l -> l.substring(l.indexOf(':') + 2)).orElse("?");
+        String load = Files.readString(Path.of("/proc/loadavg")).trim();
+        return Map.of("cpus", Runtime.getRuntime().availableProcessors(), "cpu", cpu, "jdk", System.getProperty("java.vm.name")
+                + " " + System.getProperty("java.version"), "kernel", System.getProperty("os.version"),
+                "loadavg_at_start", load, "wrk", "-t2 -c32 -d" + SECONDS + "s, keep-alive", "rounds", ROUNDS);
+    }
+
+    static void sleep(long ms) {
+        try {
+            Thread.sleep(ms);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
+    }
+
+    static double median(List<Double> xs) {
+        double[] a = xs.stream().mapToDouble(Double::doubleValue).sorted().toArray();
+        double m = a.length % 2 == 1 ? a[a.length / 2] : (a[a.length / 2 - 1] + a[a.length / 2]) / 2;
+        return round3(m);
+    }
+
+    static double round1(double x) {
+        return Math.round(x * 10) / 10.0;
+    }
+
+    static double round3(double x) {
+        return Math.round(x * 1000) / 1000.0;
+    }
+
+    /** Just enough JSON for maps, lists, strings and numbers. */
+    static final class Json {
+        static String write(Object o) {
+            if (o instanceof Map<?, ?> m) {
+                StringBuilder b = new StringBuilder("{");
+                m.forEach((k, v) -> b.append(b.length() > 1 ? "," : "").append(write(k.toString())).append(':').append(write(v)));
+                return b.append('}').toString();
+            }
+            if (o instanceof List<?> l) {
+                StringBuilder b = new StringBuilder("[");
+                l.forEach(v -> b.append(b.length() > 1 ? "," : "").append(write(v)));
+                return b.append(']').toString();
+            }
+            if (o instanceof Number || o instanceof Boolean) {
+                return o.toString();
+            }
+            return "\"" + o.toString().replace("\\", "\\\\").replace("\"", "\\\"") + "\"";
+        }
+    }
+
+    /** The Markdown table and the gnuplot charts. */
+    static final class Report {
+        @SuppressWarnings("unchecked")
+        static Map<String, Object> map(Object o) {
+            return (Map<String, Object>) o;
+        }
+
+        static String markdown(Map<String, Object> j) {
+            StringBuilder b = new StringBuilder("| scenario | figure | value |\n|---|---|---|\n");
+            Map<String, Object> dp = map(j.get("data_path"));
+            for (String path : List.of("/", CPU)) {
+                Map<String, Object> d = map(dp.get(path));
+                for (String s : List.of("plain", "w1", "w2", "w2r")) {
+                    Map<String, Object> r = map(d.get(s));
+                    b.append(String.format(Locale.ROOT, "| data path `%s` | %s: req/s, p50, p99 | %.0f, %.2f ms, %.2f ms |%n",
+                            path, s, r.get("rps"), r.get("p50_ms"), r.get("p99_ms")));
+                }
+                for (String s : List.of("w1", "w2", "w2r")) {
+                    b.append(String.format(Locale.ROOT, "| data path `%s` | ratio %s / plain (median of %d rounds) | %s |%n",
+                            path, s, ROUNDS, map(d.get("ratio " + s + "/plain")).get("median")));
+                }
+            }
+            for (String mode : List.of("shared", "reuseport")) {
+                Map<String, Object> bal = map(map(j.get("balance")).get(mode));
+                b.append("| balance, 2 workers, ").append(mode).append(" | largest share; CV (medians); splits | ")
+                        .append(bal.get("largest_share")).append("; ").append(bal.get("cv")).append("; ")
+                        .append(bal.get("splits")).append(" |\n");
+            }
+            Map<String, Object> rep = map(j.get("replacement"));
+            b.append("| replacement after kill -9 (").append(rep.get("mode")).append(") | median of 10: spawn to READY;"
+                    + " kill to READY less the backoff | ").append(rep.get("spawn_to_ready_ms")).append(" ms; ")
+                    .append(rep.get("kill_to_ready_minus_backoff_ms")).append(" ms |\n");
+            b.append("| replacement, first kill (backoff 100 ms) | kill to READY; kill to first request served | ")
+                    .append(rep.get("first_kill_to_ready_ms")).append(" ms; ").append(rep.get("first_kill_to_served_ms")).append(" ms |\n");
+            Map<String, Object> roll = map(j.get("rolling_restart"));
+            b.append("| rolling restart under wrk | failed requests per run; throughput during / steady | ")
+                    .append(roll.get("failed_requests")).append("; ").append(roll.get("throughput_ratio")).append(" |\n");
+            Map<String, Object> f = map(j.get("footprint"));
+            b.append(String.format(Locale.ROOT, "| supervisor | RSS; PSS; idle CPU; CPU during churn | %.1f MiB; %.1f MiB; %s%%; %s%% |%n",
+                    f.get("supervisor_rss_mib"), f.get("supervisor_pss_mib"), f.get("supervisor_idle_cpu_pct"),
+                    f.get("supervisor_cpu_during_churn_pct")));
+            b.append(String.format(Locale.ROOT, "| worker (hello, idle) | RSS; PSS | %.1f MiB; %.1f MiB |%n",
+                    f.get("worker_rss_mib"), f.get("worker_pss_mib")));
+            Map<String, Object> c = map(j.get("cold_start"));
+            b.append("| cold start to first 200 | prefork -w 2; plain JVM | ").append(c.get("prefork_w2_ms")).append(" ms; ")
+                    .append(c.get("plain_ms")).append(" ms |\n");
+            return b.toString();
+        }
+
+        static void charts(Map<String, Object> j, Path dir) throws Exception {
+            Map<String, Object> dp = map(j.get("data_path"));
+            StringBuilder tp = new StringBuilder();
+            for (String path : List.of("/", CPU)) {
+                Map<String, Object> d = map(dp.get(path));
+                tp.append('"').append(path).append('"');
+                for (String s : List.of("plain", "w1", "w2", "w2r")) {
+                    tp.append(' ').append(map(d.get(s)).get("rps"));
+                }
+                tp.append('\n');
+            }
+            Files.writeString(dir.resolve("throughput.dat"), tp);
+            Map<String, Object> rep = map(j.get("replacement"));
+            List<?> ready = (List<?>) rep.get("runs_ready_ms");
+            List<?> served = (List<?>) rep.get("runs_served_ms");
+            List<?> backoff = (List<?>) rep.get("runs_backoff_ms");
+            StringBuilder rp = new StringBuilder();
+            for (int i = 0; i < ready.size(); i++) {
+                rp.append(i + 1).append(' ').append(ready.get(i)).append(' ').append(served.get(i))
+                        .append(' ').append(backoff.get(i)).append('\n');
+            }
+            Files.writeString(dir.resolve("replacement.dat"), rp);
+            String gp = """
+                    set terminal pngcairo size 900,420 font ",10"
+                    set output 'throughput.png'
+                    set title "Requests/s, wrk -t2 -c32 (median of rounds): the same Jetty app as one JVM and under prefork"
+                    set style data histograms
+                    set style histogram clustered gap 1
+                    set style fill solid 0.8 border -1
+                    set ylabel "requests/s"
+                    set yrange [0:*]
+                    set key top right
+                    plot 'throughput.dat' using 2:xtic(1) title "plain JVM", '' using 3 title "prefork, 1 worker", '' using 4 title "prefork, 2 workers", '' using 5 title "prefork, 2 workers, reuseport"
+                    set output 'replacement.png'
+                    set title "After kill -9 (slots alternate, so each slot's crash backoff doubles): ms until READY, until served"
+                    set style data linespoints
+                    set xlabel "run"
+                    set ylabel "ms after the kill"
+                    set xrange [0.5:10.5]
+                    set key top left
+                    plot 'replacement.dat' using 1:2 title "READY", '' using 1:3 title "first request served", '' using 1:4 title "of which crash backoff"
+                    """;
+            Files.writeString(dir.resolve("charts.gp"), gp);
+            Process p = new ProcessBuilder("gnuplot", "charts.gp").directory(dir.toFile()).inheritIO().start();
+            if (!p.waitFor(60, TimeUnit.SECONDS) || p.exitValue() != 0) {
+                System.err.println("gnuplot failed; the figures are in results.json");
+            }
+        }
+    }
+
+    static {
+        Locale.setDefault(Locale.ROOT);
+    }
+
+    private Bench() {
+    }
+}

@@ -1,0 +1,108 @@
+package io.prefork.supervisor;
+
+import java.io.IOException;
+import java.net.InetSocketAddress;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+
+/**
+ * Every listening socket the supervisor holds, and which of them each worker slot gets.
+ *
+ * <p>{@code shared}: one socket per {@code -b}, handed to every worker; idle workers compete in
+ * accept(), so a busy worker takes no new connections. {@code reuseport}: for TCP binds, one
+ * SO_REUSEPORT socket per slot on the same port, and the kernel spreads connections evenly by hash,
+ * busy or not. The supervisor keeps every slot's socket open, so when a worker dies the connections
+ * queued on its socket wait for the slot's next worker instead of being reset. Unix binds are
+ * always shared. Loop thread only, after start-up.
+ */
+final class Listeners implements AutoCloseable {
+    enum Balance { SHARED, REUSEPORT }
+
+    private final List<BindAddress> binds;
+    private final int backlog;
+    private final Balance balance;
+    /** The first socket of each bind: the shared one, or slot 1's; it fixes the port for the others. */
+    private final List<Listener> first = new ArrayList<>();
+    private final Map<Integer, List<Listener>> bySlot = new HashMap<>();
+
+    private Listeners(List<BindAddress> binds, int backlog, Balance balance) {
+        this.binds = List.copyOf(binds);
+        this.backlog = backlog;
+        this.balance = balance;
+    }
+
+    /** Binds every address once (as slot 1's socket in reuseport mode). */
+    static Listeners open(List<BindAddress> binds, int backlog, Balance balance) throws IOException {
+        Listeners listeners = new Listeners(binds, backlog, balance);
+        try {
+            for (BindAddress bind : binds) {
+                listeners.first.add(listeners.bind(bind, bind.inet() == null ? 0 : bind.inet().getPort()));
+            }
+        } catch (IOException e) {
+            listeners.close();
+            throw e;
+        }
+        return listeners;
+    }
+
+    List<Listener> first() {
+        return first;
+    }
+
+    private boolean perSlot(BindAddress bind) {
+        return balance == Balance.REUSEPORT && !bind.isUnix();
+    }
+
+    private Listener bind(BindAddress bind, int port) throws IOException {
+        try {
+            if (!perSlot(bind)) {
+                return Listener.open(bind, backlog, false);
+            }
+            BindAddress atPort = new BindAddress(new InetSocketAddress(bind.inet().getAddress(), port), null);
+            return Listener.open(atPort, backlog, true);
+        } catch (IOException e) {
+            throw new IOException("cannot listen on " + bind + ": " + Main.reason(e), e);
+        }
+    }
+
+    /** The sockets slot {@code slotId} gets, in -b order; a new slot's reuseport sockets are bound now. */
+    List<Supervisor.Handoff> forSlot(int slotId) throws IOException {
+        List<Supervisor.Handoff> handoffs = new ArrayList<>();
+        for (int i = 0; i < binds.size(); i++) {
+            BindAddress bind = binds.get(i);
+            Listener listener = first.get(i);
+            if (perSlot(bind) && slotId != 1) {
+                List<Listener> own = bySlot.computeIfAbsent(slotId, id -> new ArrayList<>());
+                while (own.size() <= i) {
+                    own.add(null);
+                }
+                if (own.get(i) == null) {
+                    own.set(i, bind(bind, ((InetSocketAddress) first.get(i).socketAddress()).getPort()));
+                }
+                listener = own.get(i);
+            }
+            handoffs.add(new Supervisor.Handoff(listener.address(), listener.fd()));
+        }
+        return handoffs;
+    }
+
+    /**
+     * A slot went away (scaled down). Its reuseport sockets close: connections still queued on them
+     * are reset, unless net.ipv4.tcp_migrate_req=1 moves them to the other sockets of the port.
+     */
+    void slotRemoved(int slotId) {
+        List<Listener> own = bySlot.remove(slotId);
+        if (own != null) {
+            own.forEach(Listener::closeQuietly);
+        }
+    }
+
+    @Override
+    public void close() {
+        bySlot.values().forEach(list -> list.forEach(Listener::closeQuietly));
+        bySlot.clear();
+        first.forEach(Listener::closeQuietly);
+    }
+}
