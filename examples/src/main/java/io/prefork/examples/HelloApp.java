@@ -53,10 +53,16 @@ public final class HelloApp {
         // GracefulHandler makes Server.stop() wait for requests in flight instead of cutting them.
         server.setHandler(new GracefulHandler(new HelloHandler()));
         if (Prefork.isSupervised()) {
-            for (InheritedListener listener : Prefork.listeners()) {
-                server.addConnector(connectorFor(server, listener));
-            }
             Prefork.onStop(timeLeft -> drain(server, timeLeft));
+            // Everything but the connectors starts first: a hot spare (--spares) gets this far before
+            // it has sockets, and a promotion then costs only the connectors below.
+            server.start();
+            for (InheritedListener listener : Prefork.listeners()) {
+                AbstractConnector connector = connectorFor(server, listener);
+                server.addConnector(connector);
+                server.manage(connector); // added to a running server, Jetty would leave it unmanaged
+                connector.start();
+            }
         } else {
             ServerConnector connector = new ServerConnector(server);
             connector.setHost(args.length > 0 ? args[0] : "127.0.0.1");
@@ -64,8 +70,8 @@ public final class HelloApp {
             server.addConnector(connector);
             server.setStopTimeout(30_000);
             server.setStopAtShutdown(true);
+            server.start();
         }
-        server.start();
         Prefork.ready();
         server.join();
     }

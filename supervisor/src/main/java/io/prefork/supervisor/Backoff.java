@@ -3,9 +3,10 @@ package io.prefork.supervisor;
 import java.time.Duration;
 
 /**
- * Delay before restarting a worker slot after an unplanned exit: {@code initial}, doubling with each
- * consecutive failure, capped at {@code max}. A worker that served for {@code resetAfter} resets it.
- * Unbounded exponential backoff is not a thing (Einhorn's comment, and ours).
+ * Delay before restarting a worker slot after an unplanned exit: none after an isolated failure,
+ * then {@code initial}, doubling with each consecutive failure, capped at {@code max}. A worker that
+ * served for {@code resetAfter} resets it. Unbounded exponential backoff is not a thing (Einhorn's
+ * comment, and ours).
  */
 public final class Backoff {
     private final Duration initial;
@@ -28,7 +29,7 @@ public final class Backoff {
         if (served.compareTo(resetAfter) >= 0) {
             failures = 0;
         }
-        Duration delay = failures >= 30 ? max : initial.multipliedBy(1L << failures);
+        Duration delay = failures == 0 ? Duration.ZERO : failures > 30 ? max : initial.multipliedBy(1L << (failures - 1));
         failures++;
         return delay.compareTo(max) > 0 ? max : delay;
     }

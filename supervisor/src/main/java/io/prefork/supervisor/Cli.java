@@ -59,6 +59,8 @@ public final class Cli {
                 .desc("kill a READY worker silent (no heartbeat) this long, after a thread dump; 0 turns it off (default 30)").build());
         o.addOption(Option.builder().longOpt("max-surge").hasArg().argName("N")
                 .desc("extra workers a rolling restart or recycle may boot at once (default 1)").build());
+        o.addOption(Option.builder().longOpt("spares").hasArg().argName("K")
+                .desc("keep K hot spares: JVMs booted up to Prefork.listeners(), promoted at once when a worker is needed").build());
         o.addOption(Option.builder().longOpt("max-requests").hasArg().argName("N")
                 .desc("recycle a worker after about this many requests; 0: never (default)").build());
         o.addOption(Option.builder().longOpt("max-requests-jitter").hasArg().argName("N")
@@ -137,6 +139,7 @@ public final class Cli {
                 seconds(v, "boot-timeout", 60, true),
                 seconds(v, "timeout", 30, false),
                 (int) number(v, "max-surge", 1, 1, 1024),
+                (int) number(v, "spares", 0, 0, 64),
                 number(v, "max-requests", 0, 0, Long.MAX_VALUE),
                 number(v, "max-requests-jitter", 0, 0, Integer.MAX_VALUE),
                 number(v, "max-worker-rss", 0, 0, 1L << 30),

@@ -18,6 +18,7 @@ public record Config(
         Duration bootTimeout,
         Duration timeout,
         int maxSurge,
+        int spares,
         long maxRequests,
         long maxRequestsJitter,
         long maxWorkerRssMb,

@@ -22,20 +22,25 @@ public final class Supervisor {
     /** How the supervisor behaves; the CLI fills it, tests shrink the times. */
     public record Settings(int workers, Duration bootTimeout, Duration gracefulTimeout, Duration fastStopTimeout,
                            int maxBootFailures, Duration timeout, int maxSurge, long maxRequests,
-                           long maxRequestsJitter, long maxRssBytes) {
+                           long maxRequestsJitter, long maxRssBytes, int spares) {
         public static Settings defaults(int workers) {
             return new Settings(workers, Duration.ofSeconds(60), Duration.ofSeconds(30), Duration.ofSeconds(1), 5,
-                    Duration.ofSeconds(30), 1, 0, 0, 0);
+                    Duration.ofSeconds(30), 1, 0, 0, 0, 0);
         }
 
         public Settings withTimeouts(Duration boot, Duration graceful, Duration heartbeat) {
             return new Settings(workers, boot, graceful, fastStopTimeout, maxBootFailures, heartbeat, maxSurge,
-                    maxRequests, maxRequestsJitter, maxRssBytes);
+                    maxRequests, maxRequestsJitter, maxRssBytes, spares);
         }
 
         public Settings withRecycling(int surge, long requests, long jitter, long rssBytes) {
             return new Settings(workers, bootTimeout, gracefulTimeout, fastStopTimeout, maxBootFailures, timeout, surge,
-                    requests, jitter, rssBytes);
+                    requests, jitter, rssBytes, spares);
+        }
+
+        public Settings withSpares(int n) {
+            return new Settings(workers, bootTimeout, gracefulTimeout, fastStopTimeout, maxBootFailures, timeout, maxSurge,
+                    maxRequests, maxRequestsJitter, maxRssBytes, n);
         }
     }
 
@@ -81,6 +86,8 @@ public final class Supervisor {
     private int exitCode = ExitCodes.OK;
     private String failure;
     private boolean announcedAllReady;
+    private final Backoff spareBackoff = Backoff.standard();
+    private long sparesNotBefore;
 
     public Supervisor(Settings settings, List<Handoff> listeners, WorkerLauncher launcher, LongSupplier clock, Log log) {
         this(settings, slotId -> listeners, launcher, clock, log, new LinkedBlockingQueue<>());
@@ -170,6 +177,7 @@ public final class Supervisor {
             startDueWorkers(now);
             rolls.advance(now);
             startRecycles(now);
+            replenishSpares(now);
         }
         return !done;
     }
@@ -219,6 +227,11 @@ public final class Supervisor {
     private void startDueWorkers(long now) {
         for (Slot slot : pool.slots()) {
             if (slot.active == null && slot.successor == null && now >= slot.startAt) {
+                Worker spare = promoteSpare(slot, now, "worker " + slot.id + " had none");
+                if (spare != null) {
+                    slot.active = spare;
+                    continue;
+                }
                 try {
                     slot.active = pool.launch(launcher, settings, slot.id, now);
                     log.info(slot.active + ": started, " + WorkerState.STARTING);
@@ -234,6 +247,11 @@ public final class Supervisor {
 
     /** Boots a second worker for the slot; it takes over when READY (rolling restart, recycle). */
     private boolean startSuccessor(Slot slot, long now, String why) {
+        Worker spare = promoteSpare(slot, now, "to replace " + slot.active + " (" + why + ")");
+        if (spare != null) {
+            slot.successor = spare;
+            return true;
+        }
         try {
             slot.successor = pool.launch(launcher, settings, slot.id, now);
             log.info(slot.successor + ": started to replace " + slot.active + " (" + why + ")");
@@ -241,6 +259,53 @@ public final class Supervisor {
         } catch (IOException e) {
             log.error("worker " + slot.id + ": cannot start a JVM: " + e.getMessage());
             return false;
+        }
+    }
+
+    /**
+     * Hands a connected spare the slot's sockets: it only has to open its connectors and say READY.
+     * Returns null if there is none (or it could not take them), and the caller starts a JVM.
+     */
+    private Worker promoteSpare(Slot slot, long now, String why) {
+        Worker spare = pool.takeSpare();
+        if (spare == null) {
+            return null;
+        }
+        try {
+            sendListeners(spare, MessageType.PROMOTE, slot.id);
+        } catch (IOException e) {
+            log.warn(spare + ": could not promote it: " + e.getMessage() + "; killing it");
+            spare.kill("could not be promoted");
+            return null;
+        }
+        spare.promoteTo(slot.id, now);
+        spare.transitionTo(WorkerState.BOOTING, "promoted from spare " + why, log);
+        return spare;
+    }
+
+    /** FDS at the handshake; PROMOTE, which also names the slot, for a spare. */
+    private void sendListeners(Worker worker, MessageType type, int slotId) throws IOException {
+        List<Handoff> handoffs = listeners.forSlot(slotId);
+        int[] fds = handoffs.stream().mapToInt(Handoff::fd).toArray();
+        List<String> args = new java.util.ArrayList<>();
+        if (type == MessageType.PROMOTE) {
+            args.add(Integer.toString(slotId));
+        }
+        handoffs.forEach(h -> args.add(h.address()));
+        worker.connection().sendWithFds(new ControlMessage(type, args), fds);
+    }
+
+    /** Keeps --spares workers booted and waiting; a spare that dies before promotion backs the next off. */
+    private void replenishSpares(long now) {
+        while (pool.spares().size() < settings.spares() && now >= sparesNotBefore) {
+            try {
+                Worker spare = pool.launchSpare(launcher, settings, now);
+                log.info(spare + ": started as a hot spare");
+            } catch (IOException e) {
+                log.error("spare: cannot start a JVM: " + e.getMessage());
+                sparesNotBefore = now + spareBackoff.afterExit(Duration.ZERO).toNanos();
+                return;
+            }
         }
     }
 
@@ -262,7 +327,10 @@ public final class Supervisor {
         long now = clock.getAsLong();
         String cause = ExitStatus.describe(exitValue) + (worker.killReason() == null ? "" : ": " + worker.killReason());
         worker.transitionTo(WorkerState.EXITED, cause, log);
-        pool.reaped(worker);
+        if (pool.reaped(worker)) {
+            spareExited(worker, cause, now);
+            return;
+        }
         Slot slot = pool.slotHolding(worker);
         if (slot == null || shutdown.started()) {
             return; // retired, or we are stopping: an exit we asked for
@@ -283,6 +351,17 @@ public final class Supervisor {
         if (slot.successor == null) {
             Duration served = worker.wasReady() ? Duration.ofNanos(now - worker.readyAt()) : Duration.ZERO;
             scheduleRestart(slot, slot.backoff.afterExit(served), now);
+        }
+    }
+
+    private void spareExited(Worker spare, String cause, long now) {
+        if (shutdown.started() || spare.state() == WorkerState.DRAINING) {
+            return;
+        }
+        String reason = spare.bootError() != null ? spare.bootError() : cause;
+        log.warn(spare + ": failed before it was promoted: " + reason);
+        if (!countBootFailure(reason)) {
+            sparesNotBefore = now + spareBackoff.afterExit(Duration.ZERO).toNanos();
         }
     }
 
@@ -374,20 +453,21 @@ public final class Supervisor {
             connection.close();
             return;
         }
-        int[] fds;
+        worker.attach(connection);
         try {
-            List<Handoff> handoffs = listeners.forSlot(worker.id());
-            fds = handoffs.stream().mapToInt(Handoff::fd).toArray();
-            String[] addresses = handoffs.stream().map(Handoff::address).toArray(String[]::new);
-            connection.sendWithFds(ControlMessage.of(MessageType.FDS, addresses), fds);
+            if (worker.isSpare()) {
+                connection.send(ControlMessage.of(MessageType.SPARE));
+                worker.transitionTo(WorkerState.SPARE, "boots without sockets until promoted", log);
+                return;
+            }
+            sendListeners(worker, MessageType.FDS, worker.id());
         } catch (IOException e) {
             log.warn(worker + ": could not send the listeners: " + e.getMessage() + "; killing it");
             connection.close();
             worker.kill("could not send the listeners");
             return;
         }
-        worker.attach(connection);
-        worker.transitionTo(WorkerState.BOOTING, "sent " + fds.length + " listener(s)", log);
+        worker.transitionTo(WorkerState.BOOTING, "sent its listener(s)", log);
     }
 
     private void onMessage(WorkerConnection connection, ControlMessage message) {
@@ -407,6 +487,11 @@ public final class Supervisor {
                     worker.wantRecycle();
                 }
                 case BOOT_ERROR -> worker.setBootError(message.arg(0));
+                case PARKED -> {
+                    worker.markParked();
+                    log.info(worker + ": parked, its app booted and waits for sockets ("
+                            + Duration.ofNanos(now - worker.startedAt()).toMillis() + " ms after start)");
+                }
                 default -> log.warn(worker + ": unexpected control message " + message.type());
             }
         } catch (IOException | NumberFormatException e) {

@@ -7,10 +7,12 @@ import java.time.Duration;
 
 /** The supervisor's record of one worker process. Only the loop thread touches it. */
 public final class Worker {
-    private final int id;
+    /** The slot; 0 while the worker is a hot spare. */
+    private int id;
     private final String token;
     private final WorkerProcess process;
-    private final long startedAt;
+    /** Since when it runs: its start, or for a promoted spare, its promotion. */
+    private long startedAt;
     private final long requestLimit;
     private WorkerState state = WorkerState.STARTING;
     private WorkerConnection connection;
@@ -21,6 +23,7 @@ public final class Worker {
     private String killReason;
     private boolean recycleWanted;
     private long dumpRequestedAt = -1;
+    private boolean parked;
     private boolean terminateSent;
     private boolean killSent;
 
@@ -81,6 +84,24 @@ public final class Worker {
 
     void attach(WorkerConnection c) {
         connection = c;
+    }
+
+    boolean isSpare() {
+        return id == 0;
+    }
+
+    /** A spare becomes the worker of slot {@code slotId}; from here on it is logged as such. */
+    void promoteTo(int slotId, long now) {
+        id = slotId;
+        startedAt = now;
+    }
+
+    boolean parked() {
+        return parked;
+    }
+
+    void markParked() {
+        parked = true;
     }
 
     void markReady(long now) {
@@ -184,6 +205,6 @@ public final class Worker {
 
     @Override
     public String toString() {
-        return "worker " + id + " (pid " + pid() + ")";
+        return (id == 0 ? "spare" : "worker " + id) + " (pid " + pid() + ")";
     }
 }

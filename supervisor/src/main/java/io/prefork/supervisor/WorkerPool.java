@@ -17,6 +17,8 @@ import java.util.function.Consumer;
 final class WorkerPool {
     private final List<Slot> slots = new ArrayList<>();
     private final List<Worker> workers = new ArrayList<>();
+    /** Hot spares: booted, connected, no sockets yet. Also in {@link #workers}. */
+    private final List<Worker> spares = new ArrayList<>();
     private final Consumer<Event> events;
     private final SecureRandom random = new SecureRandom();
 
@@ -38,6 +40,29 @@ final class WorkerPool {
         return slots.size();
     }
 
+    List<Worker> spares() {
+        return spares;
+    }
+
+    /** Starts a hot spare: slot 0 until it is promoted. */
+    Worker launchSpare(WorkerLauncher launcher, Supervisor.Settings settings, long now) throws IOException {
+        Worker spare = launch(launcher, settings, 0, now);
+        spares.add(spare);
+        return spare;
+    }
+
+    /** Takes a spare that can be promoted now: one whose app already waits for its sockets, if any. */
+    Worker takeSpare() {
+        Worker best = null;
+        for (Worker w : spares) {
+            if (w.state() == WorkerState.SPARE && (best == null || (w.parked() && !best.parked()))) {
+                best = w;
+            }
+        }
+        spares.remove(best);
+        return best;
+    }
+
     /** Starts a worker for slot {@code slotId}, with a fresh token and its own request limit. */
     Worker launch(WorkerLauncher launcher, Supervisor.Settings settings, int slotId, long now) throws IOException {
         byte[] secret = new byte[16];
@@ -55,8 +80,10 @@ final class WorkerPool {
         return max <= 0 ? 0 : random.nextInt((int) Math.min(Integer.MAX_VALUE - 1, max) + 1);
     }
 
-    void reaped(Worker worker) {
+    /** Returns true if it was a spare. */
+    boolean reaped(Worker worker) {
         workers.remove(worker);
+        return spares.remove(worker);
     }
 
     /** Grows with empty slots that start at once, or shrinks from the top; returns the slots removed. */
@@ -124,7 +151,7 @@ final class WorkerPool {
         List<StatusReport.Row> rows = new ArrayList<>();
         for (Worker w : workers) {
             Slot slot = slotHolding(w);
-            String role = slot == null ? "retiring" : slot.successor == w ? "successor" : "active";
+            String role = spares.contains(w) ? "spare" : slot == null ? "retiring" : slot.successor == w ? "successor" : "active";
             rows.add(new StatusReport.Row(w.id(), w.pid(), w.state(), role, Duration.ofNanos(now - w.startedAt()),
                     w.requests(), slot == null ? 0 : slot.restarts, w.process().rssBytes()));
         }

@@ -7,9 +7,9 @@ import org.junit.jupiter.api.Test;
 
 class BackoffTest {
     @Test
-    void doublesFrom100MsAndCapsAt30s() {
+    void noneForAnIsolatedFailureThenDoublesFrom100MsAndCapsAt30s() {
         Backoff b = Backoff.standard();
-        long[] expected = {100, 200, 400, 800, 1600, 3200, 6400, 12800, 25600, 30000, 30000};
+        long[] expected = {0, 100, 200, 400, 800, 1600, 3200, 6400, 12800, 25600, 30000, 30000};
         for (long ms : expected) {
             assertEquals(Duration.ofMillis(ms), b.afterExit(Duration.ZERO));
         }
@@ -23,8 +23,8 @@ class BackoffTest {
         Backoff b = Backoff.standard();
         b.afterExit(Duration.ZERO);
         b.afterExit(Duration.ZERO);
-        assertEquals(Duration.ofMillis(400), b.afterExit(Duration.ofMillis(29_999)));
-        assertEquals(Duration.ofMillis(100), b.afterExit(Duration.ofSeconds(30)));
-        assertEquals(Duration.ofMillis(200), b.afterExit(Duration.ZERO));
+        assertEquals(Duration.ofMillis(200), b.afterExit(Duration.ofMillis(29_999)));
+        assertEquals(Duration.ZERO, b.afterExit(Duration.ofSeconds(30)));
+        assertEquals(Duration.ofMillis(100), b.afterExit(Duration.ZERO));
     }
 }

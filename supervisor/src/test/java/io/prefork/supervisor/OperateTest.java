@@ -175,7 +175,7 @@ class OperateTest extends SupervisorTestBase {
         p.exit(137);
         step();
         assertTrue(logged("READY -> EXITED (killed by SIGKILL: no heartbeat for 3 s)"), lines.text());
-        assertTrue(logged("worker 1: restarting in 100 ms"));
+        assertTrue(logged("worker 1: restarting in 0 ms"));
     }
 
     @Test
@@ -250,5 +250,72 @@ class OperateTest extends SupervisorTestBase {
         assertTrue(second.get().ok());
         assertEquals(3, launcher.launched.size());
         assertNull(supervisor.failure());
+    }
+
+    @Test
+    void aSpareBootsWithoutSocketsAndIsPromotedTheMomentAWorkerDies() throws Exception {
+        start(settings(1).withSpares(1));
+        assertEquals(2, launcher.launched.size());
+        Fakes.Process worker = launcher.launched.get(0);
+        Fakes.Process spare = launcher.launched.get(1);
+        assertEquals(0, spare.workerId, "a spare has no slot yet");
+        bringUp(worker);
+        Fakes.Connection spareConn = new Fakes.Connection(spare.pid);
+        supervisor.post(new Event.Hello(spareConn, spare.token));
+        supervisor.post(new Event.Message(spareConn, ControlMessage.of(MessageType.PARKED)));
+        step();
+        assertEquals(List.of(ControlMessage.of(MessageType.SPARE)), spareConn.sent, "told it is a spare");
+        assertEquals(null, spareConn.fdsSent, "and given no socket");
+        assertEquals(WorkerState.SPARE, worker(spare.pid).state());
+        assertTrue(logged("spare (pid " + spare.pid + "): parked"), lines.text());
+
+        worker.exit(137);
+        step();
+        assertEquals(ControlMessage.of(MessageType.PROMOTE, "1", "127.0.0.1:8080", "unix:/run/a b.sock"),
+                spareConn.sent.get(1));
+        assertEquals(List.of(7, 9), java.util.Arrays.stream(spareConn.fdsSent).boxed().toList());
+        assertEquals(WorkerState.BOOTING, worker(spare.pid).state());
+        assertEquals(1, worker(spare.pid).id());
+        assertEquals(3, launcher.launched.size(), "and a new spare boots in the background");
+        assertEquals(0, launcher.last().workerId);
+        supervisor.post(new Event.Message(spareConn, ControlMessage.of(MessageType.READY)));
+        step();
+        assertEquals(1, supervisor.readyCount());
+        assertTrue(logged("worker 1 (pid " + spare.pid + "): BOOTING -> READY"), lines.text());
+    }
+
+    @Test
+    void aRollPromotesSparesAsSuccessors() throws Exception {
+        start(settings(1).withSpares(1));
+        Fakes.Process old = launcher.launched.get(0);
+        bringUp(old);
+        Fakes.Process spare = launcher.launched.get(1);
+        Fakes.Connection spareConn = new Fakes.Connection(spare.pid);
+        supervisor.post(new Event.Hello(spareConn, spare.token));
+        step();
+        supervisor.post(new Event.SignalReceived("HUP"));
+        step();
+        assertEquals(MessageType.PROMOTE, spareConn.sent.get(1).type());
+        supervisor.post(new Event.Message(spareConn, ControlMessage.of(MessageType.READY)));
+        step();
+        assertEquals(WorkerState.DRAINING, worker(old.pid).state());
+        assertTrue(logged("rolling restart done: 1 worker(s) replaced"), lines.text());
+    }
+
+    @Test
+    void aSpareThatDiesBeforePromotionCountsAsABootFailure() throws Exception {
+        start(settings(1).withSpares(1));
+        bringUp(launcher.launched.get(0));
+        Fakes.Process spare = launcher.launched.get(1);
+        spare.exit(3);
+        step();
+        assertTrue(logged("spare (pid " + spare.pid + "): failed before it was promoted: exited with code 3"), lines.text());
+        assertEquals(3, launcher.launched.size(), "replaced at once the first time");
+        launcher.last().exit(3);
+        step();
+        assertEquals(3, launcher.launched.size(), "then after a backoff");
+        clock.advanceMillis(100);
+        step();
+        assertEquals(4, launcher.launched.size());
     }
 }

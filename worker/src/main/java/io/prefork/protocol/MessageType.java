@@ -9,6 +9,12 @@ public enum MessageType {
     HELLO,
     /** supervisor → worker: {@code FDS <address>...}, one SCM_RIGHTS fd per address, in order. */
     FDS,
+    /** supervisor → worker, instead of FDS: you are a hot spare; boot the app, PROMOTE comes later. */
+    SPARE,
+    /** supervisor → spare: {@code PROMOTE <worker id> <address>...}, with the fds as for FDS: serve now. */
+    PROMOTE,
+    /** worker → supervisor: a spare's app is booted and waits in Prefork.listeners() for its sockets. */
+    PARKED,
     /** worker → supervisor: the app serves; the worker now counts as READY. */
     READY,
     /** worker → supervisor: {@code BOOT_ERROR <reason>}, just before the worker exits during boot. */

@@ -28,7 +28,11 @@ public final class Prefork {
         return r == null ? 0 : r.id();
     }
 
-    /** The listeners handed over by the supervisor, in {@code -b} order; empty when not supervised. */
+    /**
+     * The listeners handed over by the supervisor, in {@code -b} order; empty when not supervised.
+     * In a hot spare ({@code --spares}) this blocks until the spare is promoted: boot everything
+     * you can before calling it, and a promotion then costs only what comes after.
+     */
     public static List<InheritedListener> listeners() {
         WorkerRuntime r = runtime;
         return r == null ? List.of() : r.listeners();

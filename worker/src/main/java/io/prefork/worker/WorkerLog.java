@@ -11,7 +11,7 @@ final class WorkerLog {
     }
 
     static void setWorkerId(int id) {
-        prefix = "worker " + id + " (pid " + PID + "): ";
+        prefix = (id == 0 ? "spare" : "worker " + id) + " (pid " + PID + "): ";
     }
 
     static void info(String message) {

@@ -12,6 +12,7 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.HashSet;
 import java.util.Set;
+import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicLong;
@@ -29,11 +30,14 @@ final class WorkerRuntime {
     static final Duration ORPHAN_STOP_TIME = Duration.ofSeconds(1);
     static final Duration SUPERVISOR_KILL_GRACE = Duration.ofSeconds(2);
 
-    private final int id;
+    private volatile int id;
     private final Options options;
     private final ControlSocket control;
-    private final List<InheritedListener> listeners;
-    private final Set<String> listenerSockets;
+    private volatile List<InheritedListener> listeners;
+    private volatile Set<String> listenerSockets = Set.of();
+    /** Opens once the listeners are here: at once, or when a spare is promoted. */
+    private final CountDownLatch promoted = new CountDownLatch(1);
+    private final AtomicBoolean parked = new AtomicBoolean();
     private final List<StopHandler> stopHandlers = new CopyOnWriteArrayList<>();
     private final AtomicBoolean ready = new AtomicBoolean();
     private final AtomicBoolean stopping = new AtomicBoolean();
@@ -44,45 +48,69 @@ final class WorkerRuntime {
     /** System.nanoTime() at which the watchdog halts the JVM; only ever moves earlier. */
     private volatile long haltAt = Long.MAX_VALUE;
 
-    private WorkerRuntime(int id, Options options, ControlSocket control, List<String> addresses, List<Integer> fds) {
+    private WorkerRuntime(int id, Options options, ControlSocket control) {
         this.id = id;
         this.options = options;
         this.control = control;
+    }
+
+    /**
+     * Says hello with the token, then either receives the listeners (making listener 0 the inherited
+     * channel) or is told it is a spare, whose listeners come later, on promotion.
+     */
+    static WorkerRuntime connect(int id, Options options, String socketPath, String token) throws IOException {
+        ControlSocket control = ControlSocket.connect(socketPath);
+        control.send(ControlMessage.of(MessageType.HELLO, token));
+        ControlMessage first = control.receive();
+        if (first == null) {
+            throw new IOException("the supervisor closed the control connection during the handshake");
+        }
+        WorkerRuntime runtime = new WorkerRuntime(id, options, control);
+        if (first.type() == MessageType.SPARE) {
+            WorkerLog.setWorkerId(0);
+            WorkerLog.info("a hot spare: the app boots now and gets its listeners on promotion");
+        } else if (first.type() == MessageType.FDS) {
+            runtime.takeListeners(first.args());
+        } else {
+            throw new ProtocolException("expected FDS or SPARE, got " + first.type());
+        }
+        return runtime;
+    }
+
+    /** The listeners' addresses and their fds: listener 0 goes on fd 0, then listeners() returns. */
+    private void takeListeners(List<String> addresses) throws IOException {
+        List<Integer> fds = control.takeReceivedFds();
+        if (fds.size() != addresses.size() || fds.isEmpty()) {
+            throw new ProtocolException(addresses.size() + " listeners named but " + fds.size() + " fds arrived");
+        }
+        Posix.dup2(fds.get(0), 0);
         List<InheritedListener> list = new ArrayList<>();
         Set<String> sockets = new HashSet<>();
         for (int i = 0; i < fds.size(); i++) {
             list.add(new ReceivedListener(i, addresses.get(i), fds.get(i)));
             sockets.add(AutoReady.identity(fds.get(i)));
         }
-        this.listeners = List.copyOf(list);
-        this.listenerSockets = Set.copyOf(sockets);
-    }
-
-    /** Says hello with the token, receives the listeners, and makes listener 0 the inherited channel. */
-    static WorkerRuntime connect(int id, Options options, String socketPath, String token) throws IOException {
-        ControlSocket control = ControlSocket.connect(socketPath);
-        control.send(ControlMessage.of(MessageType.HELLO, token));
-        ControlMessage fdsMessage = control.receive();
-        if (fdsMessage == null) {
-            throw new IOException("the supervisor closed the control connection during the handshake");
-        }
-        if (fdsMessage.type() != MessageType.FDS) {
-            throw new ProtocolException("expected FDS, got " + fdsMessage.type());
-        }
-        List<Integer> fds = control.takeReceivedFds();
-        if (fds.size() != fdsMessage.args().size() || fds.isEmpty()) {
-            throw new ProtocolException("FDS named " + fdsMessage.args().size() + " listeners but "
-                    + fds.size() + " fds arrived");
-        }
-        Posix.dup2(fds.get(0), 0);
-        return new WorkerRuntime(id, options, control, fdsMessage.args(), fds);
+        listenerSockets = Set.copyOf(sockets);
+        listeners = List.copyOf(list);
+        promoted.countDown();
     }
 
     int id() {
         return id;
     }
 
+    /** The listeners; a spare blocks here (after telling the supervisor it is PARKED) until promoted. */
     List<InheritedListener> listeners() {
+        if (promoted.getCount() > 0 && parked.compareAndSet(false, true)) {
+            WorkerLog.info("parked: the app waits for its listeners");
+            sendQuietly(ControlMessage.of(MessageType.PARKED));
+        }
+        try {
+            promoted.await();
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            return List.of();
+        }
         return listeners;
     }
 
@@ -175,6 +203,11 @@ final class WorkerRuntime {
                     stop(Duration.ofMillis(Long.parseLong(message.arg(0))), SUPERVISOR_KILL_GRACE, "the supervisor asked");
                 } else if (message.type() == MessageType.REOPEN) {
                     reopenLog();
+                } else if (message.type() == MessageType.PROMOTE && promoted.getCount() > 0) {
+                    id = Integer.parseInt(message.arg(0));
+                    WorkerLog.setWorkerId(id);
+                    takeListeners(message.args().subList(1, message.args().size()));
+                    WorkerLog.info("promoted from spare: got " + listeners.size() + " listener(s)");
                 } else {
                     WorkerLog.info("ignoring unexpected control message " + message.type());
                 }

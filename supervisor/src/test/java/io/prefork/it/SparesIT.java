@@ -1,0 +1,50 @@
+package io.prefork.it;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import io.prefork.unix.Linux;
+import io.prefork.unix.Posix;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.List;
+import java.util.Set;
+import java.util.regex.Matcher;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.Timeout;
+import org.junit.jupiter.api.io.TempDir;
+
+/** --spares: booted JVMs held without sockets, promoted the moment a worker is needed. */
+@Timeout(180)
+class SparesIT {
+    private static final Duration BOOT = Duration.ofSeconds(90);
+
+    @TempDir
+    Path dir;
+
+    @Test
+    void aSpareHoldsNoSocketUntilPromotedAndThenServesAtOnce() throws Exception {
+        try (RunningSupervisor s = RunningSupervisor.start(dir, "-w", "1", "--spares", "1", "-b", "127.0.0.1:0")) {
+            int port = s.port();
+            long worker = s.awaitReadyWorkers(1, BOOT).get(1);
+            long spare = Long.parseLong(s.awaitLine("INFO spare \\(pid (\\d+)\\): parked,", BOOT).group(1));
+            List<Long> listening = ProcFs.listeningInodes(port);
+            Set<Long> held = ProcFs.socketInodes(spare);
+            held.retainAll(listening);
+            assertTrue(held.isEmpty(), "a spare holds no listening socket, so it cannot accept");
+            for (int i = 0; i < 20; i++) {
+                assertEquals(worker, Http.get(port, "/").workerPid(), "only the worker serves");
+            }
+
+            Posix.kill(worker, Linux.SIGKILL);
+            Matcher promoted = s.awaitLine("worker 1 \\(pid " + spare + "\\): BOOTING -> READY \\(ready in (\\d+) ms\\)", BOOT);
+            System.out.println("spare promoted to READY in " + promoted.group(1) + " ms");
+            assertEquals(spare, Http.get(port, "/").workerPid(), "the promoted spare serves");
+            assertTrue(ProcFs.socketInodes(spare).containsAll(listening), "and now holds the listener");
+            s.awaitLine("prefork worker 1 \\(pid " + spare + "\\): promoted from spare", BOOT);
+            long next = Long.parseLong(s.awaitMatch(java.util.regex.Pattern.compile("INFO spare \\(pid (\\d+)\\): parked,"), 1, BOOT).group(1));
+            assertFalse(next == spare, "a new spare took its place");
+        }
+    }
+}
