@@ -204,6 +204,10 @@ public final class Supervisor {
 
     /** Maps each signal to its action; the README's Signals table lists the same, in the same order. */
     private void onSignal(String name) {
+        if (shutdown.started() && !name.equals("TERM") && !name.equals("INT")) {
+            log.warn("ignoring SIG" + name + ": the supervisor is stopping");
+            return;
+        }
         switch (name) {
             case "TERM" -> stop(shutdown.started(), "SIGTERM");  // graceful; a second TERM makes it fast
             case "INT" -> stop(true, "SIGINT");
@@ -543,6 +547,9 @@ public final class Supervisor {
 
     /** Returns the reply, or null when a later event completes it (a reload answers when its roll ends). */
     private AdminReply onAdmin(String command, List<String> args, CompletableFuture<AdminReply> reply) {
+        if (shutdown.started() && (command.equals("reload") || command.equals("scale"))) {
+            return AdminReply.error("the supervisor is stopping");
+        }
         switch (command) {
             case "status":
                 List<StatusReport.Row> rows = pool.status(clock.getAsLong());
@@ -594,6 +601,9 @@ public final class Supervisor {
                 }
             }
             next = HealthChecks.nextDue(next, settings, pool.workers());
+            if (pool.spares().size() < settings.spares()) {
+                next = Math.min(next, sparesNotBefore);
+            }
         }
         return Math.max(1, next - now);
     }

@@ -64,7 +64,7 @@ class CrashIT {
                 Posix.kill(victim, Linux.SIGKILL);
                 s.awaitLine("worker 1 \\(pid " + victim + "\\): READY -> EXITED \\(killed by SIGKILL\\)", BOOT);
                 s.awaitLine("worker 1: restarting in 0 ms", BOOT);
-                long replacement = awaitNewReady(s, 1, victim);
+                long replacement = s.awaitNewReady(1, victim, BOOT);
                 assertTrue(replacement != victim);
                 awaitServedBy(outcomes, replacement);
 
@@ -135,18 +135,6 @@ class CrashIT {
             }
             assertTrue(s.process.isAlive(), "the supervisor stays up");
         }
-    }
-
-    private static long awaitNewReady(RunningSupervisor s, int id, long oldPid) {
-        long deadline = System.nanoTime() + BOOT.toNanos();
-        while (System.nanoTime() < deadline) {
-            Long pid = s.readyWorkers().get(id);
-            if (pid != null && pid != oldPid) {
-                return pid;
-            }
-            RunningSupervisor.pause(20);
-        }
-        throw new AssertionError("no replacement READY for worker " + id + ":\n" + s.logText());
     }
 
     private static void awaitServedBy(List<Outcome> outcomes, long pid) {

@@ -132,7 +132,7 @@ class OperateIT {
             assertTrue(System.nanoTime() - stoppedAt < Duration.ofSeconds(6).toNanos(), "found within --timeout (+ a heartbeat)");
             s.awaitLine("Full thread dump", Duration.ofSeconds(10));
             s.awaitLine("worker 1 \\(pid " + pid + "\\): READY -> EXITED \\(killed by SIGKILL: no heartbeat for 3 s\\)", Duration.ofSeconds(10));
-            long replacement = awaitNewPid(s, 1, pid);
+            long replacement = s.awaitNewReady(1, pid, BOOT);
             assertEquals(replacement, Http.get(port, "/").workerPid());
         }
     }
@@ -221,7 +221,7 @@ class OperateIT {
             long first = s.awaitReadyWorkers(1, BOOT).get(1);
             s.awaitLine("worker 1 \\(pid " + first + "\\): resident memory \\d+ MiB is over --max-worker-rss 1 MiB", BOOT);
             s.awaitLine("READY -> DRAINING \\(sent STOP: replaced by pid \\d+\\)", BOOT);
-            long next = awaitNewPid(s, 1, first);
+            long next = s.awaitNewReady(1, first, BOOT);
             assertEquals(200, Http.get(port, "/").status());
             assertTrue(next != first);
         }
@@ -233,17 +233,5 @@ class OperateIT {
             RunningSupervisor.pause(20);
         }
         return s.readyWorkers().keySet();
-    }
-
-    private static long awaitNewPid(RunningSupervisor s, int id, long oldPid) {
-        long deadline = System.nanoTime() + BOOT.toNanos();
-        while (System.nanoTime() < deadline) {
-            Long pid = s.readyWorkers().get(id);
-            if (pid != null && pid != oldPid) {
-                return pid;
-            }
-            RunningSupervisor.pause(20);
-        }
-        throw new AssertionError("no new READY worker " + id + ":\n" + s.logText());
     }
 }

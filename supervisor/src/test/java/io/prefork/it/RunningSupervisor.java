@@ -167,6 +167,19 @@ final class RunningSupervisor implements AutoCloseable {
         }
     }
 
+    /** Waits until worker {@code id} is READY with a pid other than {@code oldPid}; returns it. */
+    long awaitNewReady(int id, long oldPid, Duration timeout) {
+        long deadline = System.nanoTime() + timeout.toNanos();
+        while (System.nanoTime() < deadline) {
+            Long pid = readyWorkers().get(id);
+            if (pid != null && pid != oldPid) {
+                return pid;
+            }
+            pause(20);
+        }
+        return fail("no new READY worker " + id + " within " + timeout.toSeconds() + " s:\n" + logText());
+    }
+
     Set<Long> allWorkerPids() {
         Set<Long> pids = new LinkedHashSet<>();
         Matcher m = WORKER.matcher(logText());

@@ -318,4 +318,21 @@ class OperateTest extends SupervisorTestBase {
         step();
         assertEquals(4, launcher.launched.size());
     }
+
+    @Test
+    void whileStoppingNoRollOrResizeStarts() throws Exception {
+        start(settings(2));
+        bringUpAll();
+        supervisor.post(new Event.SignalReceived("TERM"));
+        step();
+        supervisor.post(new Event.SignalReceived("HUP"));
+        supervisor.post(new Event.SignalReceived("TTIN"));
+        step();
+        assertTrue(logged("ignoring SIGHUP: the supervisor is stopping"), lines.text());
+        assertTrue(logged("ignoring SIGTTIN: the supervisor is stopping"));
+        assertEquals(AdminReply.error("the supervisor is stopping"), admin("reload").get());
+        assertEquals(AdminReply.error("the supervisor is stopping"), admin("scale", "3").get());
+        assertEquals(2, launcher.launched.size());
+        assertEquals(2, supervisor.slotCount());
+    }
 }
