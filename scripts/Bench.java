@@ -58,9 +58,13 @@ public final class Bench {
             plain.stop();
             one.stop();
             reuse.stop();
-            json.put("replacement", replacement(two, 0));
+            Server plainStart = Server.prefork("w2p", "-w", "2", "--worker-start", "plain");
+            json.put("replacement_plain", replacement(plainStart, 0, "--worker-start plain"));
+            plainStart.stop();
+            two.awaitMatch(ARCHIVE_READY, 0);
+            json.put("replacement", replacement(two, 0, "--worker-start fast (class archive)"));
             Server spared = Server.prefork("w2s", "-w", "2", "--spares", "1");
-            json.put("replacement_with_spare", replacement(spared, 1));
+            json.put("replacement_with_spare", replacement(spared, 1, "--spares 1"));
             spared.stop();
             json.put("rolling_restart", rollingRestart(two));
             json.put("footprint", footprint(two));
@@ -145,7 +149,9 @@ public final class Bench {
      * is crash-loop protection, not start-up cost, so it is reported apart. What the start-up costs
      * is spawn to READY, from the supervisor's own "ready in N ms".
      */
-    static Map<String, Object> replacement(Server two, int spares) throws Exception {
+    static final Pattern ARCHIVE_READY = Pattern.compile("class archive .*(ready|valid)");
+
+    static Map<String, Object> replacement(Server two, int spares, String mode) throws Exception {
         List<Double> toReady = new ArrayList<>();
         List<Double> toServed = new ArrayList<>();
         List<Double> backoff = new ArrayList<>();
@@ -176,7 +182,7 @@ public final class Bench {
         for (int i = 0; i < toReady.size(); i++) {
             net.add(toReady.get(i) - backoff.get(i));
         }
-        return Map.of("mode", spares > 0 ? "--spares 1" : "no spare", "spawn_to_ready_ms", median(boot),
+        return Map.of("mode", mode, "spawn_to_ready_ms", median(boot),
                 "kill_to_ready_minus_backoff_ms", median(net), "first_kill_to_ready_ms", round1(toReady.get(0)),
                 "first_kill_to_served_ms", round1(toServed.get(0)),
                 "runs_ready_ms", toReady.stream().map(Bench::round1).toList(),
@@ -274,7 +280,7 @@ public final class Bench {
             port = freePort();
             start = System.nanoTime();
             p = start("cold-prefork", List.of(ROOT.resolve("scripts/prefork").toString(), "-w", "2", "-b", "127.0.0.1:" + port,
-                    "--ctl-socket", out.resolve("cold.ctl").toString()));
+                    "--ctl-socket", out.resolve("cold.ctl").toString(), "--cache-dir", out.resolve("cache").toString()));
             prefork.add(untilFirst200(port, start));
             stop(p);
         }
@@ -321,7 +327,7 @@ public final class Bench {
 
         static Server prefork(String name, String... args) throws Exception {
             List<String> cmd = new ArrayList<>(List.of(ROOT.resolve("scripts/prefork").toString(), "-b", "127.0.0.1:0",
-                    "--ctl-socket", out.resolve(name + ".ctl").toString()));
+                    "--ctl-socket", out.resolve(name + ".ctl").toString(), "--cache-dir", out.resolve("cache").toString()));
             cmd.addAll(List.of(args));
             Process p = start(name, cmd);
             Server s = new Server(name, p, out.resolve(name + ".log"), 0);
@@ -607,7 +613,7 @@ public final class Bench {
                         .append(bal.get("largest_share")).append("; ").append(bal.get("cv")).append("; ")
                         .append(bal.get("splits")).append(" |\n");
             }
-            for (String key : List.of("replacement", "replacement_with_spare")) {
+            for (String key : List.of("replacement_plain", "replacement", "replacement_with_spare")) {
                 Map<String, Object> rep = map(j.get(key));
                 b.append("| replacement after kill -9, ").append(rep.get("mode")).append(" | median of 10: spawn (or promotion)"
                         + " to READY; kill to READY less the backoff | ").append(rep.get("spawn_to_ready_ms")).append(" ms; ")
@@ -643,8 +649,10 @@ public final class Bench {
                 tp.append('\n');
             }
             Files.writeString(dir.resolve("throughput.dat"), tp);
-            Map<String, Object> rep = map(j.get("replacement"));
+            Map<String, Object> rep = map(j.get("replacement_plain"));
+            Map<String, Object> fast = map(j.get("replacement"));
             Map<String, Object> spare = map(j.get("replacement_with_spare"));
+            List<?> fastReady = (List<?>) fast.get("runs_ready_ms");
             List<?> spareReady = (List<?>) spare.get("runs_ready_ms");
             List<?> ready = (List<?>) rep.get("runs_ready_ms");
             List<?> served = (List<?>) rep.get("runs_served_ms");
@@ -652,7 +660,8 @@ public final class Bench {
             StringBuilder rp = new StringBuilder();
             for (int i = 0; i < ready.size(); i++) {
                 rp.append(i + 1).append(' ').append(ready.get(i)).append(' ').append(served.get(i))
-                        .append(' ').append(backoff.get(i)).append(' ').append(spareReady.get(i)).append('\n');
+                        .append(' ').append(backoff.get(i)).append(' ').append(spareReady.get(i))
+                        .append(' ').append(fastReady.get(i)).append('\n');
             }
             Files.writeString(dir.resolve("replacement.dat"), rp);
             String gp = """
@@ -673,7 +682,7 @@ public final class Bench {
                     set ylabel "ms after the kill"
                     set xrange [0.5:10.5]
                     set key top left
-                    plot 'replacement.dat' using 1:2 title "READY, no spare", '' using 1:3 title "first request served, no spare", '' using 1:4 title "of which crash backoff", '' using 1:5 title "READY, --spares 1 (same backoff)"
+                    plot 'replacement.dat' using 1:2 title "READY, plain start", '' using 1:6 title "READY, fast start (class archive)", '' using 1:5 title "READY, --spares 1", '' using 1:4 title "of which crash backoff"
                     """;
             Files.writeString(dir.resolve("charts.gp"), gp);
             Process p = new ProcessBuilder("gnuplot", "charts.gp").directory(dir.toFile()).inheritIO().start();

@@ -67,6 +67,10 @@ public final class Cli {
                 .desc("add 0..N to each worker's --max-requests, so they do not all recycle at once").build());
         o.addOption(Option.builder().longOpt("max-worker-rss").hasArg().argName("MB")
                 .desc("recycle a worker whose resident memory goes over this; 0: never (default)").build());
+        o.addOption(Option.builder().longOpt("worker-start").hasArg().argName("MODE")
+                .desc("fast: workers start from a class archive (AppCDS, or the AOT cache on JDK 24+) trained on first use (default); plain: without").build());
+        o.addOption(Option.builder().longOpt("cache-dir").hasArg().argName("DIR")
+                .desc("where class archives are kept (default $XDG_CACHE_HOME/prefork or ~/.cache/prefork)").build());
         o.addOption(Option.builder().longOpt("ready").hasArg().argName("MODE")
                 .desc("auto: READY once the app accepts (default); app: READY when the app calls Prefork.ready()").build());
         o.addOption(Option.builder().longOpt("pid").hasArg().argName("FILE").desc("write the supervisor's pid here").build());
@@ -122,6 +126,10 @@ public final class Cli {
             throw new UsageException("--ready must be auto or app, got '" + readyMode + "'");
         }
         String ctl = v.get("ctl-socket", DEFAULT_CTL_SOCKET);
+        String start = v.get("worker-start", "fast");
+        if (!start.equals("fast") && !start.equals("plain")) {
+            throw new UsageException("--worker-start must be fast or plain, got '" + start + "'");
+        }
         String balance = v.get("balance", "shared");
         if (!balance.equals("shared") && !balance.equals("reuseport")) {
             throw new UsageException("--balance must be shared or reuseport, got '" + balance + "'");
@@ -148,6 +156,8 @@ public final class Cli {
                 v.get("ctl-socket", null) != null,
                 path(v.get("log-file", null)),
                 readyMode,
+                start.equals("fast"),
+                path(v.get("cache-dir", defaultCacheDir())),
                 appArgs);
         return new Parsed(config, false, false);
     }
@@ -203,6 +213,12 @@ public final class Cli {
     }
 
     private static final List<String> NOT_IN_FILE = List.of("config", "help", "version");
+
+    private static String defaultCacheDir() {
+        String xdg = System.getenv("XDG_CACHE_HOME");
+        return (xdg != null && !xdg.isBlank() ? Path.of(xdg) : Path.of(System.getProperty("user.home"), ".cache"))
+                .resolve("prefork").toString();
+    }
 
     private static Path path(String name) {
         return name == null ? null : Path.of(name).toAbsolutePath();

@@ -27,6 +27,8 @@ public record Config(
         boolean ctlSocketGiven,
         Path logFile,
         String readyMode,
+        boolean fastStart,
+        Path cacheDir,
         List<String> appArgs) {
 
     public Config {

@@ -8,13 +8,16 @@ import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
+import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.CompletableFuture;
+import java.util.function.Supplier;
 
 /** Starts each worker as {@code java [opts] -cp <worker libs>:<app> io.prefork.worker.Launcher <app> [args]}. */
 public final class JvmWorkerLauncher implements WorkerLauncher {
     private final List<String> command;
+    private final Supplier<List<String>> extraOptions;
     private final Map<String, String> environment;
 
     /**
@@ -23,7 +26,14 @@ public final class JvmWorkerLauncher implements WorkerLauncher {
      */
     public JvmWorkerLauncher(List<String> command, String controlSocket, String readyMode, Duration gracefulTimeout,
                              Duration heartbeat, String logFile) {
+        this(command, List::of, controlSocket, readyMode, gracefulTimeout, heartbeat, logFile);
+    }
+
+    /** @param extraOptions JVM options asked for at each launch (a class archive, once it is ready) */
+    public JvmWorkerLauncher(List<String> command, Supplier<List<String>> extraOptions, String controlSocket,
+                             String readyMode, Duration gracefulTimeout, Duration heartbeat, String logFile) {
         this.command = List.copyOf(command);
+        this.extraOptions = extraOptions;
         Map<String, String> env = new java.util.HashMap<>();
         env.put(WorkerEnvironment.CONTROL_SOCKET, controlSocket);
         env.put(WorkerEnvironment.READY_MODE, readyMode);
@@ -37,7 +47,9 @@ public final class JvmWorkerLauncher implements WorkerLauncher {
 
     @Override
     public WorkerProcess launch(Spec spec) throws IOException {
-        ProcessBuilder pb = new ProcessBuilder(command);
+        List<String> full = new ArrayList<>(command);
+        full.addAll(1, extraOptions.get());
+        ProcessBuilder pb = new ProcessBuilder(full);
         Map<String, String> env = pb.environment();
         env.putAll(environment);
         env.put(WorkerEnvironment.TOKEN, spec.token());

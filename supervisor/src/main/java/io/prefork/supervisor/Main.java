@@ -7,6 +7,7 @@ import java.io.PrintWriter;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.AccessDeniedException;
 import java.nio.file.FileSystemException;
+import java.nio.file.Files;
 import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
 import java.time.Duration;
@@ -90,8 +91,9 @@ public final class Main {
             }
             control = ControlServer.start(events::add, log);
             Path controlSocket = control.socketPath();
-            Generation first = generation(config, controlSocket);
+            Generation first = generation(config, controlSocket, log);
             Supervisor supervisor = new Supervisor(first.settings(), source, first.launcher(), System::nanoTime, log, events);
+            supervisor.useGeneration(first);
             supervisor.setReloader(() -> reload(args, config, controlSocket, log));
             supervisor.setLogFile(logFile);
             log.info("starting " + config.workers() + " worker(s): " + config.appClass());
@@ -116,17 +118,31 @@ public final class Main {
         }
     }
 
-    /** What workers run with, from a config: the loop's settings and the command that starts them. */
-    static Generation generation(Config c, Path controlSocket) {
+    /** What workers run with, from a config: the loop's settings, the command that starts them, the archive. */
+    static Generation generation(Config c, Path controlSocket, Log log) {
         Supervisor.Settings settings = new Supervisor.Settings(c.workers(), c.bootTimeout(), c.gracefulTimeout(),
                 Duration.ofSeconds(1), 5, c.timeout(), c.maxSurge(), c.maxRequests(), c.maxRequestsJitter(),
                 c.maxWorkerRssMb() << 20, c.spares());
         // A heartbeat a third of the timeout apart (at most 1 s): two may get lost before a false alarm.
         long heartbeatMs = c.timeout().isZero() ? 1000 : Math.max(100, Math.min(1000, c.timeout().toMillis() / 3));
-        WorkerLauncher launcher = new JvmWorkerLauncher(WorkerCommand.build(c), controlSocket.toString(),
-                c.readyMode(), c.gracefulTimeout(), Duration.ofMillis(heartbeatMs),
-                c.logFile() == null ? null : c.logFile().toString());
-        return new Generation(settings, launcher);
+        List<String> command = WorkerCommand.build(c);
+        String logFile = c.logFile() == null ? null : c.logFile().toString();
+        ClassArchive archive = c.fastStart() ? archive(c, command, log) : null;
+        WorkerLauncher launcher = new JvmWorkerLauncher(command, archive == null ? List::of : archive::useOptions,
+                controlSocket.toString(), c.readyMode(), c.gracefulTimeout(), Duration.ofMillis(heartbeatMs), logFile);
+        WorkerLauncher trainer = archive == null ? null : new JvmWorkerLauncher(command, archive::trainOptions,
+                controlSocket.toString(), c.readyMode(), c.gracefulTimeout(), Duration.ofMillis(heartbeatMs), logFile);
+        return new Generation(settings, launcher, archive, trainer);
+    }
+
+    private static ClassArchive archive(Config c, List<String> command, Log log) {
+        try {
+            Files.createDirectories(c.cacheDir());
+        } catch (IOException e) {
+            log.warn("--worker-start fast: cannot create " + c.cacheDir() + " (" + reason(e) + "); workers start plain");
+            return null;
+        }
+        return ClassArchive.prepare(c, command, c.cacheDir(), log);
     }
 
     /** HUP: the command line as given again, with the config file as it is now on disk. */
@@ -136,7 +152,7 @@ public final class Main {
             log.warn("reload: the -b addresses changed; listeners are bound once, so keeping " + running.binds()
                     + " (restart the supervisor to change them)");
         }
-        return generation(next, controlSocket);
+        return generation(next, controlSocket, log);
     }
 
     /**

@@ -78,6 +78,10 @@ public final class Supervisor {
     private final Shutdown shutdown;
     private Settings settings;
     private WorkerLauncher launcher;
+    private ClassArchive archive;
+    private WorkerLauncher trainerLauncher;
+    /** The run that trains the class archive, while it runs. */
+    private Worker trainer;
     private LogFile logFile;
 
     private final Rolls rolls;
@@ -111,13 +115,14 @@ public final class Supervisor {
         this.rolls = new Rolls(pool, new Rolls.Loop() {
             @Override
             public Generation current() {
-                return new Generation(Supervisor.this.settings, Supervisor.this.launcher);
+                // Qualified on purpose: in this constructor, bare names would be its parameters.
+                return new Generation(Supervisor.this.settings, Supervisor.this.launcher, Supervisor.this.archive,
+                        Supervisor.this.trainerLauncher);
             }
 
             @Override
             public void apply(Generation generation) {
-                Supervisor.this.settings = generation.settings();
-                Supervisor.this.launcher = generation.launcher();
+                useGeneration(generation);
             }
 
             @Override
@@ -144,6 +149,14 @@ public final class Supervisor {
 
     public void setLogFile(LogFile logFile) {
         this.logFile = logFile;
+    }
+
+    /** Set before {@link #run()} for --worker-start fast: the archive, and how to start its training run. */
+    public void useGeneration(Generation generation) {
+        settings = generation.settings();
+        launcher = generation.launcher();
+        archive = generation.archive();
+        trainerLauncher = generation.trainer();
     }
 
     /** Thread-safe: the only way in from signal handlers, exit callbacks and control readers. */
@@ -178,6 +191,7 @@ public final class Supervisor {
             rolls.advance(now);
             startRecycles(now);
             replenishSpares(now);
+            trainArchive(now);
         }
         return !done;
     }
@@ -313,6 +327,41 @@ public final class Supervisor {
         }
     }
 
+    /**
+     * --worker-start fast: if the archive is missing, one extra worker boots as a spare with the
+     * training option, is stopped once parked, and writes the archive as it exits.
+     */
+    private void trainArchive(long now) {
+        if (trainer != null && !trainer.parked() && !trainer.killSent()
+                && now - trainer.startedAt() >= settings.bootTimeout().toNanos()) {
+            log.warn(trainer + ": the class archive's training run did not reach Prefork.listeners() within"
+                    + " --boot-timeout; workers start without an archive");
+            trainer.kill("training run did not park");
+            archive.failed();
+        }
+        if (archive == null || trainer != null || archive.state() != ClassArchive.State.MISSING) {
+            return;
+        }
+        try {
+            trainer = pool.launch(trainerLauncher, settings, 0, now);
+            archive.trainingStarted();
+            log.info(trainer + ": started to train the class archive " + archive.file());
+        } catch (IOException e) {
+            log.warn("cannot start the class archive's training run: " + e.getMessage());
+            archive.failed();
+        }
+    }
+
+    private void trainerExited(int exitValue) {
+        trainer = null;
+        String refusal = archive.trainingEnded(exitValue);
+        if (refusal == null) {
+            log.info("class archive ready: " + archive.file() + "; workers started from now on use it");
+        } else {
+            log.warn("class archive training failed: " + refusal + "; workers start without an archive");
+        }
+    }
+
     private void promote(Slot slot, Worker successor) {
         Worker old = slot.active;
         slot.active = successor;
@@ -333,6 +382,10 @@ public final class Supervisor {
         worker.transitionTo(WorkerState.EXITED, cause, log);
         if (pool.reaped(worker)) {
             spareExited(worker, cause, now);
+            return;
+        }
+        if (worker == trainer) {
+            trainerExited(exitValue);
             return;
         }
         Slot slot = pool.slotHolding(worker);
@@ -495,6 +548,9 @@ public final class Supervisor {
                     worker.markParked();
                     log.info(worker + ": parked, its app booted and waits for sockets ("
                             + Duration.ofNanos(now - worker.startedAt()).toMillis() + " ms after start)");
+                    if (worker == trainer) {
+                        worker.askToStop(settings.gracefulTimeout(), "class archive training done", log);
+                    }
                 }
                 default -> log.warn(worker + ": unexpected control message " + message.type());
             }

@@ -69,9 +69,19 @@ final class RunningSupervisor implements AutoCloseable {
         return new CtlResult(p.exitValue(), Files.readString(out), Files.readString(err));
     }
 
+    /**
+     * Starts a supervisor. Unless the test names a --worker-start mode, workers start plain: these
+     * tests are about other things, and a training run per test would only add CPU noise
+     * (FastStartIT and ScriptIT cover the default, fast).
+     */
     static RunningSupervisor start(Path dir, String... args) throws IOException {
         Path log = Files.createTempFile(dir, "supervisor-", ".log");
-        ProcessBuilder pb = new ProcessBuilder(command(args));
+        List<String> all = new ArrayList<>(List.of(args));
+        if (!all.contains("--worker-start")) {
+            all.add("--worker-start");
+            all.add("plain");
+        }
+        ProcessBuilder pb = new ProcessBuilder(command(all.toArray(String[]::new)));
         pb.directory(dir.toFile()); // the default admin socket, prefork.ctl, lands in the test's own directory
         pb.redirectErrorStream(true);
         pb.redirectOutput(log.toFile());

@@ -22,7 +22,7 @@ class ScriptIT {
     void scriptsPreforkServesTheHelloAppAndTermStopsIt() throws Exception {
         Path log = dir.resolve("script.log");
         ProcessBuilder pb = new ProcessBuilder(RunningSupervisor.HOME.resolve("scripts/prefork").toString(),
-                "-w", "2", "-b", "127.0.0.1:0");
+                "-w", "2", "-b", "127.0.0.1:0", "--cache-dir", dir.resolve("cache").toString());
         pb.directory(dir.toFile()).redirectErrorStream(true).redirectOutput(log.toFile());
         Process p = pb.start();
         try (RunningSupervisor s = RunningSupervisor.adopt(p, log)) {

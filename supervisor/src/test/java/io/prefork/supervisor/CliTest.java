@@ -63,6 +63,17 @@ class CliTest {
     }
 
     @Test
+    void theConfigFileFillsWhatTheCommandLineLeavesOut(@org.junit.jupiter.api.io.TempDir java.nio.file.Path dir) throws Exception {
+        java.nio.file.Path file = dir.resolve("prefork.properties");
+        java.nio.file.Files.writeString(file, "workers=2\nbind=127.0.0.1:0\ngraceful-timeout=5\nboot-timeout=1\n");
+        Config c = parse("--config", file.toString(), "--boot-timeout", "90", "--worker-start", "plain", "--app-classpath", "x");
+        assertEquals(2, c.workers());
+        assertEquals(Duration.ofSeconds(5), c.gracefulTimeout());
+        assertEquals(Duration.ofSeconds(90), c.bootTimeout(), "the command line wins");
+        assertEquals("127.0.0.1:0", c.binds().get(0).toString());
+    }
+
+    @Test
     void helpAndVersionNeedNothingElse() throws Exception {
         assertTrue(Cli.parse(new String[] {"--help"}).help());
         assertTrue(Cli.parse(new String[] {"--version"}).version());

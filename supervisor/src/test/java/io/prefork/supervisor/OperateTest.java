@@ -335,4 +335,25 @@ class OperateTest extends SupervisorTestBase {
         assertEquals(2, launcher.launched.size());
         assertEquals(2, supervisor.slotCount());
     }
+
+    @Test
+    void eachReloadAppliesTheConfigurationItReads() throws Exception {
+        start(settings(1));
+        bringUpAll();
+        supervisor.setReloader(() -> new Generation(settings(3), launcher));
+        supervisor.post(new Event.SignalReceived("HUP"));
+        step();
+        assertTrue(logged("workers: 1 -> 3 (SIGHUP)"), lines.text());
+        assertEquals(3, supervisor.slotCount());
+        for (Fakes.Process p : List.copyOf(launcher.alive())) {
+            if (worker(p.pid).state() == WorkerState.STARTING) {
+                bringUp(p);
+            }
+        }
+        assertTrue(logged("rolling restart done"), lines.text());
+
+        supervisor.setReloader(() -> new Generation(settings(2), launcher));
+        admin("reload");
+        assertEquals(2, supervisor.slotCount(), "the second reload reads the configuration again");
+    }
 }

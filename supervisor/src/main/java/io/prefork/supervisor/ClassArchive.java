@@ -1,0 +1,187 @@
+package io.prefork.supervisor;
+
+import java.io.File;
+import java.io.IOException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.StandardCopyOption;
+import java.security.MessageDigest;
+import java.security.NoSuchAlgorithmException;
+import java.util.ArrayList;
+import java.util.HexFormat;
+import java.util.List;
+import java.util.concurrent.TimeUnit;
+
+/**
+ * The class archive that makes worker JVMs start faster ({@code --worker-start fast}): an AppCDS
+ * dynamic archive on JDK 17-23, the AOT cache on JDK 24 and later. One archive per worker command:
+ * its name hashes the java binary, the JDK version, the JVM options, the app class and every
+ * classpath entry's size and modification time, so a changed jar or option means another archive
+ * and a stale one is never used. An existing archive is checked once with -Xshare:on (or
+ * -XX:AOTMode=on), and one the JVM refuses is deleted and trained again. Training is one worker run
+ * that boots as far as Prefork.listeners() and exits normally; the JVM writes the archive at exit.
+ */
+final class ClassArchive {
+    enum State { MISSING, TRAINING, READY, FAILED }
+
+    private final Path file;
+    /** Training writes here, and a good archive is renamed to {@link #file}: two supervisors never write one file. */
+    private final Path trainingFile;
+    private final boolean aot;
+    private final List<String> command;
+    private volatile State state;
+
+    private ClassArchive(Path file, boolean aot, List<String> command, State state) {
+        this.file = file;
+        this.trainingFile = file.resolveSibling(file.getFileName() + ".training-" + ProcessHandle.current().pid());
+        this.aot = aot;
+        this.command = command;
+        this.state = state;
+    }
+
+    /**
+     * @param command the worker command without archive options: java, its options, -cp, launcher, app
+     */
+    static ClassArchive prepare(Config config, List<String> command, Path cacheDir, Log log) {
+        boolean aot = WorkerCommand.featureVersion(config.java()) >= 24;
+        Path file = cacheDir.resolve("worker-" + key(config, command) + (aot ? ".aot" : ".jsa"));
+        ClassArchive archive = new ClassArchive(file, aot, command, State.MISSING);
+        if (Files.exists(file)) {
+            String refusal = archive.refusal(file);
+            if (refusal == null) {
+                archive.state = State.READY;
+                log.info("class archive " + file + ": valid; workers start with it");
+            } else {
+                log.warn("class archive " + file + " is unusable (" + refusal + "); deleting it, a worker run trains it again");
+                try {
+                    Files.deleteIfExists(file);
+                } catch (IOException e) {
+                    archive.state = State.FAILED;
+                    log.warn("cannot delete " + file + ": " + e.getMessage() + "; workers start without an archive");
+                }
+            }
+        }
+        return archive;
+    }
+
+    Path file() {
+        return file;
+    }
+
+    State state() {
+        return state;
+    }
+
+    /** Options for a worker JVM: use the archive once it is ready. */
+    List<String> useOptions() {
+        if (state != State.READY) {
+            return List.of();
+        }
+        return aot ? List.of("-XX:AOTCache=" + file) : List.of("-XX:SharedArchiveFile=" + file);
+    }
+
+    /** Options for the training run, which writes the archive when it exits normally. */
+    List<String> trainOptions() {
+        return aot ? List.of("-XX:AOTCacheOutput=" + trainingFile) : List.of("-XX:ArchiveClassesAtExit=" + trainingFile);
+    }
+
+    void trainingStarted() {
+        state = State.TRAINING;
+    }
+
+    /** After the training run exited: the archive is ready if the JVM wrote one it accepts. */
+    String trainingEnded(int exitValue) {
+        String refusal = exitValue != 0 ? "the training run " + ExitStatus.describe(exitValue)
+                : !Files.exists(trainingFile) ? "the training run wrote no archive (a directory on the classpath?)"
+                : refusal(trainingFile);
+        if (refusal == null) {
+            try {
+                Files.move(trainingFile, file, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
+            } catch (IOException e) {
+                refusal = "cannot move the archive into place: " + e.getMessage();
+            }
+        }
+        if (refusal != null) {
+            try {
+                Files.deleteIfExists(trainingFile);
+            } catch (IOException e) {
+                // a leftover training file is only litter in the cache directory
+            }
+        }
+        state = refusal == null ? State.READY : State.FAILED;
+        return refusal;
+    }
+
+    void failed() {
+        state = State.FAILED;
+    }
+
+    /** Why the JVM refuses the archive, or null if it takes it: a start with sharing forced on. */
+    private String refusal(Path archive) {
+        List<String> check = new ArrayList<>();
+        check.add(command.get(0));
+        if (aot) {
+            check.addAll(List.of("-XX:AOTMode=on", "-XX:AOTCache=" + archive));
+        } else {
+            check.addAll(List.of("-Xshare:on", "-XX:SharedArchiveFile=" + archive));
+        }
+        // The same options and classpath as the workers, since the archive records them.
+        int cp = command.indexOf("-cp");
+        check.addAll(command.subList(1, cp + 2));
+        check.add("-version");
+        try {
+            Process p = new ProcessBuilder(check).redirectErrorStream(true).start();
+            String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+            if (!p.waitFor(30, TimeUnit.SECONDS)) {
+                p.destroyForcibly();
+                return "the check did not finish";
+            }
+            if (p.exitValue() == 0) {
+                return null;
+            }
+            String first = out.lines().filter(l -> !l.isBlank()).findFirst().orElse("exit " + p.exitValue());
+            return first.strip();
+        } catch (IOException e) {
+            return e.getMessage();
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            return "interrupted";
+        }
+    }
+
+    private static String key(Config config, List<String> command) {
+        try {
+            MessageDigest sha = MessageDigest.getInstance("SHA-256");
+            update(sha, Path.of(config.java()).toRealPath().toString());
+            update(sha, Integer.toString(WorkerCommand.featureVersion(config.java())));
+            update(sha, readRelease(config.java()));
+            for (String part : command) {
+                update(sha, part);
+            }
+            int cp = command.indexOf("-cp");
+            for (String entry : command.get(cp + 1).split(File.pathSeparator)) {
+                Path p = Path.of(entry);
+                if (Files.exists(p)) {
+                    update(sha, entry + ":" + Files.size(p) + ":" + Files.getLastModifiedTime(p).toMillis());
+                }
+            }
+            return HexFormat.of().formatHex(sha.digest()).substring(0, 16);
+        } catch (IOException | NoSuchAlgorithmException e) {
+            return "unkeyed";
+        }
+    }
+
+    private static String readRelease(String java) {
+        try {
+            return Files.readString(Path.of(java).toRealPath().getParent().getParent().resolve("release"));
+        } catch (IOException | RuntimeException e) {
+            return "";
+        }
+    }
+
+    private static void update(MessageDigest sha, String s) {
+        sha.update(s.getBytes(StandardCharsets.UTF_8));
+        sha.update((byte) 0);
+    }
+}

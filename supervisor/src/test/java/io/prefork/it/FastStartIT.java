@@ -1,0 +1,113 @@
+package io.prefork.it;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertNotEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import io.prefork.unix.Linux;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.List;
+import java.util.stream.Stream;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.Timeout;
+import org.junit.jupiter.api.io.TempDir;
+
+/** --worker-start fast: a class archive trained once, reused, and rebuilt when corrupt or stale. */
+@Timeout(240)
+class FastStartIT {
+    private static final Duration BOOT = Duration.ofSeconds(90);
+
+    @TempDir
+    Path dir;
+
+    private String[] args(Path cache, Path appJar) {
+        return new String[] {"-w", "1", "-b", "127.0.0.1:0", "--worker-start", "fast", "--cache-dir", cache.toString(),
+            "--app-classpath", appJar.toString()};
+    }
+
+    private static List<Path> archives(Path cache) throws Exception {
+        try (Stream<Path> files = Files.list(cache)) {
+            return files.filter(f -> f.getFileName().toString().startsWith("worker-")).sorted().toList();
+        }
+    }
+
+    private static String commandLine(long pid) throws Exception {
+        return new String(Files.readAllBytes(Path.of("/proc/" + pid + "/cmdline")), StandardCharsets.UTF_8).replace('\0', ' ');
+    }
+
+    /** Runs a supervisor until it has a READY worker started with the archive, then stops it. */
+    private String runUntilAWorkerUsesTheArchive(Path cache, Path appJar) throws Exception {
+        try (RunningSupervisor s = RunningSupervisor.start(dir, args(cache, appJar))) {
+            s.awaitLine("class archive .*(ready|valid)", BOOT);
+            long first = s.awaitReadyWorkers(1, BOOT).get(1);
+            long pid = first;
+            if (!commandLine(first).contains("Archive")) {
+                s.signal(Linux.SIGTTIN); // the first worker started before the training run was done
+                pid = s.awaitReadyWorkers(2, BOOT).get(2);
+            }
+            String cmd = commandLine(pid);
+            s.signal(Linux.SIGTERM);
+            assertEquals(0, s.awaitExit(BOOT));
+            assertTrue(cmd.contains("-XX:SharedArchiveFile=" + cache) || cmd.contains("-XX:AOTCache=" + cache), cmd);
+            return s.logText();
+        }
+    }
+
+    @Test
+    void theArchiveIsTrainedOnceAndReusedByTheNextSupervisor() throws Exception {
+        Path cache = dir.resolve("cache");
+        Path appJar = dir.resolve("app.jar");
+        Jars.deploy(Jars.EXAMPLES, appJar);
+        String first = runUntilAWorkerUsesTheArchive(cache, appJar);
+        assertTrue(first.contains("started to train the class archive"), first);
+        List<Path> trained = archives(cache);
+        assertEquals(1, trained.size(), trained.toString());
+        long size = Files.size(trained.get(0));
+
+        String second = runUntilAWorkerUsesTheArchive(cache, appJar);
+        assertTrue(second.contains("class archive " + trained.get(0) + ": valid; workers start with it"), second);
+        assertFalse(second.contains("started to train"), "reused, not trained again");
+        assertEquals(trained, archives(cache));
+        assertEquals(size, Files.size(trained.get(0)));
+    }
+
+    @Test
+    void aCorruptArchiveIsDetectedAndRebuilt() throws Exception {
+        Path cache = dir.resolve("cache");
+        Path appJar = dir.resolve("app.jar");
+        Jars.deploy(Jars.EXAMPLES, appJar);
+        runUntilAWorkerUsesTheArchive(cache, appJar);
+        Path archive = archives(cache).get(0);
+        archive.toFile().setWritable(true);
+        byte[] bytes = Files.readAllBytes(archive);
+        for (int i = 0; i < 4096; i++) {
+            bytes[i] = (byte) 0x5a; // the header: what a truncated or overwritten file looks like
+        }
+        Files.write(archive, bytes);
+
+        String log = runUntilAWorkerUsesTheArchive(cache, appJar);
+        assertTrue(log.contains("class archive " + archive + " is unusable"), log);
+        assertTrue(log.contains("started to train the class archive " + archive), log);
+        assertTrue(log.contains("class archive ready: " + archive), log);
+    }
+
+    @Test
+    void aChangedJarGetsItsOwnArchive() throws Exception {
+        Path cache = dir.resolve("cache");
+        Path appJar = dir.resolve("app.jar");
+        Jars.deploy(Jars.EXAMPLES, appJar);
+        runUntilAWorkerUsesTheArchive(cache, appJar);
+        Path old = archives(cache).get(0);
+
+        Jars.deploy(Jars.exampleWithGreeting(dir, "v2.jar", "Hello from v2\n"), appJar);
+        String log = runUntilAWorkerUsesTheArchive(cache, appJar);
+        assertFalse(log.contains("class archive " + old), "the archive of the old jar is stale and not used");
+        List<Path> now = archives(cache);
+        assertEquals(2, now.size(), now.toString());
+        assertNotEquals(old, now.get(now.indexOf(old) == 0 ? 1 : 0));
+    }
+}
