@@ -33,8 +33,4 @@ public final class Backoff {
         failures++;
         return delay.compareTo(max) > 0 ? max : delay;
     }
-
-    public int failures() {
-        return failures;
-    }
 }

@@ -30,10 +30,6 @@ public final class Listener implements AutoCloseable {
         return address;
     }
 
-    public static Listener open(BindAddress bind, int backlog) throws IOException {
-        return open(bind, backlog, false);
-    }
-
     /** With {@code reusePort}, SO_REUSEPORT: several sockets on one port, the kernel spreads connections. */
     public static Listener open(BindAddress bind, int backlog, boolean reusePort) throws IOException {
         if (bind.isUnix() && !bind.isAbstract()) {
