@@ -86,6 +86,7 @@ public final class Worker {
         connection = c;
     }
 
+    /** No slot yet: a hot spare, or the class archive's training run. Both boot without sockets. */
     boolean isSpare() {
         return id == 0;
     }

@@ -52,10 +52,6 @@ public final class Posix {
         libc();
     }
 
-    public static String strerror(int errno) {
-        return libc().strerror(errno);
-    }
-
     public static int socket(int family) throws NativeException {
         int fd = libc().socket(family, Linux.SOCK_STREAM | Linux.SOCK_CLOEXEC, 0);
         if (fd < 0) {

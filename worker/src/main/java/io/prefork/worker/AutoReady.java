@@ -39,6 +39,11 @@ final class AutoReady implements Runnable {
 
     @Override
     public void run() {
+        try {
+            runtime.awaitListeners(); // a parked spare has nothing to look for: scanning /proc cost it 9% of a core
+        } catch (InterruptedException e) {
+            return;
+        }
         while (!runtime.isReady() && !runtime.isStopping()) {
             if (accepting(runtime.listenerSockets())) {
                 runtime.markReady("the app accepts on its listener");

@@ -114,6 +114,14 @@ final class WorkerRuntime {
         return listeners;
     }
 
+    /**
+     * Waits until the listeners are here (at once, or when a spare is promoted) without telling the
+     * supervisor anything: for prefork's own threads, unlike {@link #listeners()}, which the app calls.
+     */
+    void awaitListeners() throws InterruptedException {
+        promoted.await();
+    }
+
     /** {@code socket:[inode]} of each listener: what auto readiness looks for. */
     Set<String> listenerSockets() {
         return listenerSockets;
@@ -125,10 +133,6 @@ final class WorkerRuntime {
 
     boolean isStopping() {
         return stopping.get();
-    }
-
-    long requests() {
-        return requests.get();
     }
 
     /** Counts one finished request; at the limit, asks the supervisor once for a replacement. */
