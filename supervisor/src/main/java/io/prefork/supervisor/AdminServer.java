@@ -2,16 +2,12 @@ package io.prefork.supervisor;
 
 import java.io.ByteArrayOutputStream;
 import java.io.IOException;
-import java.net.StandardProtocolFamily;
-import java.net.UnixDomainSocketAddress;
 import java.nio.ByteBuffer;
 import java.nio.channels.ServerSocketChannel;
 import java.nio.channels.SocketChannel;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.nio.file.StandardCopyOption;
-import java.nio.file.attribute.PosixFilePermissions;
 import java.util.Arrays;
 import java.util.List;
 import java.util.concurrent.CompletableFuture;
@@ -37,21 +33,8 @@ final class AdminServer implements AutoCloseable {
         this.log = log;
     }
 
-    /** Binds under a temporary name, makes it 0600, then renames it into place: never briefly open to all. */
     static AdminServer start(Path path, Consumer<Event> sink, Log log) throws IOException {
-        UnixSocketFiles.removeStale(path);
-        Path temp = path.resolveSibling(path.getFileName() + ".tmp." + ProcessHandle.current().pid());
-        Files.deleteIfExists(temp);
-        ServerSocketChannel server = ServerSocketChannel.open(StandardProtocolFamily.UNIX);
-        try {
-            server.bind(UnixDomainSocketAddress.of(temp));
-            Files.setPosixFilePermissions(temp, PosixFilePermissions.fromString("rw-------"));
-            Files.move(temp, path, StandardCopyOption.ATOMIC_MOVE);
-        } catch (IOException e) {
-            server.close();
-            Files.deleteIfExists(temp);
-            throw e;
-        }
+        ServerSocketChannel server = UnixSocketFiles.bindPrivate(path);
         AdminServer admin = new AdminServer(path, server, sink, log);
         Thread acceptor = new Thread(admin::acceptLoop, "prefork-admin-accept");
         acceptor.setDaemon(true);

@@ -78,6 +78,12 @@ public final class Cli {
                 .desc("admin socket for 'prefork ctl' (default " + DEFAULT_CTL_SOCKET + " in the working directory)").build());
         o.addOption(Option.builder().longOpt("log-file").hasArg().argName("FILE")
                 .desc("append the supervisor's and workers' output here instead of stderr; USR1 reopens it").build());
+        o.addOption(Option.builder().longOpt("admin-bind").hasArg().argName("ADDR")
+                .desc("serve /livez, /readyz, /status and /metrics over HTTP here: 127.0.0.1:PORT or unix:PATH (default: off)").build());
+        o.addOption(Option.builder().longOpt("min-ready").hasArg().argName("N")
+                .desc("/readyz answers 200 while at least N workers are READY (default 1)").build());
+        o.addOption(Option.builder().longOpt("lame-duck").hasArg().argName("SECONDS")
+                .desc("on SIGTERM, answer 503 on /readyz and keep serving this long before the graceful stop (default 0)").build());
         o.addOption(Option.builder().longOpt("config").hasArg().argName("FILE")
                 .desc("a properties file with long option names as keys; the command line wins").build());
         o.addOption(Option.builder("h").longOpt("help").desc("show this help").build());
@@ -90,7 +96,7 @@ public final class Cli {
                 "Runs N worker JVMs on listening sockets that the supervisor binds and keeps.\n\n",
                 options(), 2, 4, "\nSignals: TERM graceful stop, INT fast stop, HUP rolling restart, TTIN/TTOU one worker"
                         + " more/fewer, WINCH stop the workers, USR1 reopen the log file.\n"
-                        + "Admin: prefork ctl [--socket PATH] status [--json] | reload | scale N | stop [--fast]");
+                        + "Admin: prefork ctl [--socket PATH] status [--json] | metrics | reload | scale N | stop [--fast]");
         out.flush();
     }
 
@@ -158,6 +164,9 @@ public final class Cli {
                 readyMode,
                 start.equals("fast"),
                 path(v.get("cache-dir", defaultCacheDir())),
+                adminBind(v.get("admin-bind", null)),
+                (int) number(v, "min-ready", 1, 1, 1024),
+                seconds(v, "lame-duck", 0, false),
                 appArgs);
         return new Parsed(config, false, false);
     }
@@ -256,6 +265,17 @@ public final class Cli {
         }
         throw new UsageException("--" + name + " must be a number of seconds" + (positive ? " above 0" : "")
                 + " (at most 86400), got '" + value + "'");
+    }
+
+    private static BindAddress adminBind(String given) throws UsageException {
+        if (given == null) {
+            return null;
+        }
+        BindAddress bind = BindAddress.parse(given);
+        if (bind.isAbstract()) {
+            throw new UsageException("--admin-bind " + given + ": use a unix socket path, not an abstract name");
+        }
+        return bind;
     }
 
     private static String javaExecutable(String given) throws UsageException {

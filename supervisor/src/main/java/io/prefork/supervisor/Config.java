@@ -29,6 +29,9 @@ public record Config(
         String readyMode,
         boolean fastStart,
         Path cacheDir,
+        BindAddress adminBind,
+        int minReady,
+        Duration lameDuck,
         List<String> appArgs) {
 
     public Config {

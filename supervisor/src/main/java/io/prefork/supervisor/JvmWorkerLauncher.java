@@ -45,12 +45,17 @@ public final class JvmWorkerLauncher implements WorkerLauncher {
         this.environment = Map.copyOf(env);
     }
 
+    private static final List<String> SERVICE_MANAGER_VARIABLES = List.of("NOTIFY_SOCKET", "WATCHDOG_USEC",
+            "WATCHDOG_PID", "LISTEN_PID", "LISTEN_FDS", "LISTEN_FDNAMES", "FDSTORE");
+
     @Override
     public WorkerProcess launch(Spec spec) throws IOException {
         List<String> full = new ArrayList<>(command);
         full.addAll(1, extraOptions.get());
         ProcessBuilder pb = new ProcessBuilder(full);
         Map<String, String> env = pb.environment();
+        // systemd's variables describe the supervisor (its pid, its fds, its notify duty), not a worker.
+        SERVICE_MANAGER_VARIABLES.forEach(env::remove);
         env.putAll(environment);
         env.put(WorkerEnvironment.TOKEN, spec.token());
         env.put(WorkerEnvironment.WORKER_ID, Integer.toString(spec.workerId()));

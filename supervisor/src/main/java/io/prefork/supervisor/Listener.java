@@ -14,11 +14,43 @@ public final class Listener implements AutoCloseable {
     private final BindAddress bind;
     private final int fd;
     private final String address;
+    /** Unlink the socket file at close: only for a path we bound ourselves and did not hand to systemd. */
+    private boolean unlinkOnClose;
 
-    private Listener(BindAddress bind, int fd, String address) {
+    private Listener(BindAddress bind, int fd, String address, boolean unlinkOnClose) {
         this.bind = bind;
         this.fd = fd;
         this.address = address;
+        this.unlinkOnClose = unlinkOnClose;
+    }
+
+    /**
+     * A listening socket someone else bound and passed down (systemd's LISTEN_FDS): used as it is,
+     * never rebound, and its file (for a Unix path) belongs to whoever made it.
+     */
+    static Listener adopt(int fd) throws IOException {
+        if (!Posix.isListeningStream(fd)) {
+            throw new IOException("fd " + fd + " is not a listening stream socket");
+        }
+        int family = Posix.family(fd);
+        if (family == Linux.AF_UNIX) {
+            String path = Posix.localUnixPath(fd);
+            return new Listener(new BindAddress(null, path), fd, "unix:" + path, false);
+        }
+        if (family != Linux.AF_INET && family != Linux.AF_INET6) {
+            throw new IOException("fd " + fd + " is a socket of family " + family + ", not TCP or Unix");
+        }
+        java.net.InetSocketAddress inet = Posix.localInetAddress(fd);
+        return new Listener(new BindAddress(inet, null), fd, BindAddress.format(inet), false);
+    }
+
+    /** The socket now also lives in systemd's fd store, so its path must outlive this process. */
+    void keepPathOnClose() {
+        unlinkOnClose = false;
+    }
+
+    BindAddress bind() {
+        return bind;
     }
 
     public int fd() {
@@ -54,7 +86,7 @@ public final class Listener implements AutoCloseable {
             }
             Posix.listen(fd, backlog, what);
             String address = bind.isUnix() ? bind.toString() : BindAddress.format(Posix.localInetAddress(fd));
-            return new Listener(bind, fd, address);
+            return new Listener(bind, fd, address, bind.isUnix() && !bind.isAbstract());
         } catch (IOException | RuntimeException e) {
             Posix.close(fd);
             throw e;
@@ -77,7 +109,7 @@ public final class Listener implements AutoCloseable {
     @Override
     public void close() throws IOException {
         Posix.close(fd);
-        if (bind.isUnix() && !bind.isAbstract()) {
+        if (unlinkOnClose) {
             Files.deleteIfExists(Path.of(bind.unixPath()));
         }
     }

@@ -47,6 +47,45 @@ final class Listeners implements AutoCloseable {
         return listeners;
     }
 
+    /**
+     * Sockets passed down by systemd (socket activation, or its fd store after a restart). They are
+     * shared by all workers: reuseport would need more sockets on the port than systemd gave us.
+     */
+    static Listeners adopt(List<Integer> fds, int backlog) throws IOException {
+        List<Listener> adopted = new ArrayList<>();
+        for (int fd : fds) {
+            adopted.add(Listener.adopt(fd));
+        }
+        Listeners listeners = new Listeners(adopted.stream().map(Listener::bind).toList(), backlog, Balance.SHARED);
+        listeners.first.addAll(adopted);
+        return listeners;
+    }
+
+    /**
+     * The accept queue of every TCP socket held now, for /metrics: the shared ones (or slot 1's),
+     * then each slot's own in reuseport mode. Unix sockets have no TCP_INFO and are left out.
+     */
+    List<Metrics.ListenQueue> queues() {
+        List<Metrics.ListenQueue> queues = new ArrayList<>();
+        String firstSlot = balance == Balance.REUSEPORT ? "1" : "all";
+        first.forEach(l -> addQueue(queues, l, firstSlot));
+        bySlot.forEach((slot, own) -> own.stream().filter(java.util.Objects::nonNull)
+                .forEach(l -> addQueue(queues, l, Integer.toString(slot))));
+        return queues;
+    }
+
+    private static void addQueue(List<Metrics.ListenQueue> queues, Listener l, String slot) {
+        if (l.bind().isUnix()) {
+            return;
+        }
+        try {
+            int[] q = io.prefork.unix.Posix.listenQueue(l.fd());
+            queues.add(new Metrics.ListenQueue(l.address(), slot, q[0], q[1]));
+        } catch (IOException e) {
+            // closed between the listing and the call: it has no queue to report
+        }
+    }
+
     List<Listener> first() {
         return first;
     }

@@ -67,12 +67,20 @@ public final class Main {
         Listeners listeners = null;
         ControlServer control = null;
         AdminServer admin = null;
+        AdminHttp http = null;
+        long pid = ProcessHandle.current().pid();
+        Systemd systemd = Systemd.fromEnvironment(System.getenv(), pid, log);
         try {
             admin = openAdmin(config, events, log);
-            listeners = Listeners.open(config.binds(), config.backlog(), config.balance());
+            SocketActivation activation = socketActivation(pid);
+            listeners = activation == null ? Listeners.open(config.binds(), config.backlog(), config.balance())
+                    : adopt(activation, config, log);
             for (Listener l : listeners.first()) {
-                log.info("listening on " + l.address() + (config.balance() == Listeners.Balance.REUSEPORT && !l.address()
-                        .startsWith("unix:") ? " (SO_REUSEPORT, one socket per worker)" : ""));
+                log.info("listening on " + l.address() + (config.balance() == Listeners.Balance.REUSEPORT && activation == null
+                        && !l.address().startsWith("unix:") ? " (SO_REUSEPORT, one socket per worker)" : ""));
+            }
+            if (systemd != null && activation == null) {
+                storeWithSystemd(systemd, listeners, log);
             }
             Listeners sockets = listeners;
             Supervisor.ListenerSource source = new Supervisor.ListenerSource() {
@@ -85,6 +93,11 @@ public final class Main {
                 public void slotRemoved(int slotId) {
                     sockets.slotRemoved(slotId);
                 }
+
+                @Override
+                public List<Metrics.ListenQueue> queues() {
+                    return sockets.queues();
+                }
             };
             if (admin != null) {
                 log.info("admin socket at " + admin.path() + " (prefork ctl)");
@@ -96,6 +109,15 @@ public final class Main {
             supervisor.useGeneration(first);
             supervisor.setReloader(() -> reload(args, config, controlSocket, log));
             supervisor.setLogFile(logFile);
+            if (systemd != null) {
+                supervisor.setServiceManager(systemd);
+                log.info("systemd: notifying " + systemd.notifier().socket() + (systemd.watchdogInterval().isZero() ? ""
+                        : ", watchdog every " + systemd.watchdogInterval().toMillis() + " ms while a worker is READY"));
+            }
+            if (config.adminBind() != null) {
+                http = new AdminHttp(supervisor::readiness, events::add, System::nanoTime, config.minReady());
+                startAdminHttp(http, config.adminBind(), log);
+            }
             log.info("starting " + config.workers() + " worker(s): " + config.appClass());
             int code = supervisor.run();
             if (supervisor.failure() != null) {
@@ -103,6 +125,9 @@ public final class Main {
             }
             return code;
         } finally {
+            if (http != null) {
+                http.close();
+            }
             if (admin != null) {
                 admin.close();
             }
@@ -118,11 +143,66 @@ public final class Main {
         }
     }
 
+    private static SocketActivation socketActivation(long pid) throws IOException {
+        try {
+            return SocketActivation.fromEnvironment(System.getenv(), pid);
+        } catch (UsageException e) {
+            throw new IOException(e.getMessage(), e);
+        }
+    }
+
+    /** systemd passed us sockets: serve those, bind nothing. */
+    private static Listeners adopt(SocketActivation activation, Config config, Log log) throws IOException {
+        Listeners listeners;
+        try {
+            listeners = Listeners.adopt(activation.fds(), config.backlog());
+        } catch (IOException e) {
+            throw new IOException("LISTEN_FDS: " + Main.reason(e), e);
+        }
+        log.info("socket activation: using " + activation.fds().size() + " socket(s) from systemd (LISTEN_FDNAMES "
+                + String.join(":", activation.names()) + "); -b is not bound");
+        if (config.balance() == Listeners.Balance.REUSEPORT) {
+            log.warn("--balance reuseport needs sockets of its own; with systemd's sockets the workers share them");
+        }
+        return listeners;
+    }
+
+    /**
+     * FDSTORE: systemd keeps a copy of each listening socket, and passes them back (LISTEN_FDS) if
+     * the supervisor itself is restarted, so the port never closes and queued connections wait.
+     * Skipped when systemd says the store is off ($FDSTORE=0, systemd 254+).
+     */
+    private static void storeWithSystemd(Systemd systemd, Listeners listeners, Log log) {
+        if ("0".equals(System.getenv("FDSTORE"))) {
+            return;
+        }
+        List<Listener> first = listeners.first();
+        for (int i = 0; i < first.size(); i++) {
+            systemd.notifier().send("FDSTORE=1\nFDNAME=prefork-" + (i + 1), new int[] {first.get(i).fd()});
+            first.get(i).keepPathOnClose();
+        }
+        log.info("systemd: stored " + first.size() + " listening socket(s) in the fd store (FDSTORE=1)");
+    }
+
+    private static void startAdminHttp(AdminHttp http, BindAddress bind, Log log) throws IOException {
+        String address;
+        try {
+            address = http.start(bind);
+        } catch (IOException e) {
+            throw new IOException("cannot serve --admin-bind " + bind + ": " + reason(e), e);
+        }
+        log.info("admin HTTP on " + address + ": /livez /readyz /status /metrics");
+        if (!bind.isUnix() && !bind.inet().getAddress().isLoopbackAddress()) {
+            log.warn("--admin-bind " + address + " is not loopback: whoever reaches it can read status and metrics"
+                    + " (nothing there can change the server)");
+        }
+    }
+
     /** What workers run with, from a config: the loop's settings, the command that starts them, the archive. */
     static Generation generation(Config c, Path controlSocket, Log log) {
         Supervisor.Settings settings = new Supervisor.Settings(c.workers(), c.bootTimeout(), c.gracefulTimeout(),
                 Duration.ofSeconds(1), 5, c.timeout(), c.maxSurge(), c.maxRequests(), c.maxRequestsJitter(),
-                c.maxWorkerRssMb() << 20, c.spares());
+                c.maxWorkerRssMb() << 20, c.spares(), c.lameDuck());
         // A heartbeat a third of the timeout apart (at most 1 s): two may get lost before a false alarm.
         long heartbeatMs = c.timeout().isZero() ? 1000 : Math.max(100, Math.min(1000, c.timeout().toMillis() / 3));
         List<String> command = WorkerCommand.build(c);

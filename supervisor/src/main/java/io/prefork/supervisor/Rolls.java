@@ -21,6 +21,15 @@ final class Rolls {
         void retire(Worker worker, String why);
 
         void resize(int n, String why);
+
+        /** A reload begins (a service manager hears RELOADING). */
+        void reloadStarted();
+
+        /**
+         * The reload is over, and the old or new workers serve (READY again). {@code outcome}:
+         * completed, aborted or cancelled; null when the configuration was refused and no roll ran.
+         */
+        void reloadEnded(String outcome);
     }
 
     private final WorkerPool pool;
@@ -73,6 +82,7 @@ final class Rolls {
             return;
         }
         Generation previous = loop.current();
+        loop.reloadStarted();
         if (reloader != null) {
             try {
                 loop.apply(reloader.reload());
@@ -81,6 +91,7 @@ final class Rolls {
                 if (waiter != null) {
                     waiter.complete(AdminReply.error("configuration not reloaded: " + e.getMessage()));
                 }
+                loop.reloadEnded(null);
                 return;
             }
         }
@@ -118,6 +129,7 @@ final class Rolls {
             log.info(text);
             roll.finish(AdminReply.ok(text));
             roll = null;
+            loop.reloadEnded("completed");
             if (again) {
                 startQueued(); // and go round again to start its first successors now
             }
@@ -154,6 +166,7 @@ final class Rolls {
         loop.apply(roll.previous);
         roll.finish(AdminReply.error(text));
         roll = null;
+        loop.reloadEnded("aborted");
         again = false;
         nextWaiters.forEach(w -> w.complete(AdminReply.error(text)));
         nextWaiters.clear();
@@ -164,6 +177,7 @@ final class Rolls {
         if (roll != null) {
             roll.finish(AdminReply.error("rolling restart cut short: the supervisor is stopping"));
             roll = null;
+            loop.reloadEnded("cancelled");
         }
         nextWaiters.forEach(w -> w.complete(AdminReply.error("the supervisor is stopping")));
         nextWaiters.clear();

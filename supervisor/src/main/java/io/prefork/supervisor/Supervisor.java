@@ -22,26 +22,40 @@ public final class Supervisor {
     /** How the supervisor behaves; the CLI fills it, tests shrink the times. */
     public record Settings(int workers, Duration bootTimeout, Duration gracefulTimeout, Duration fastStopTimeout,
                            int maxBootFailures, Duration timeout, int maxSurge, long maxRequests,
-                           long maxRequestsJitter, long maxRssBytes, int spares) {
+                           long maxRequestsJitter, long maxRssBytes, int spares, Duration lameDuck) {
         public static Settings defaults(int workers) {
             return new Settings(workers, Duration.ofSeconds(60), Duration.ofSeconds(30), Duration.ofSeconds(1), 5,
-                    Duration.ofSeconds(30), 1, 0, 0, 0, 0);
+                    Duration.ofSeconds(30), 1, 0, 0, 0, 0, Duration.ZERO);
         }
 
         public Settings withTimeouts(Duration boot, Duration graceful, Duration heartbeat) {
             return new Settings(workers, boot, graceful, fastStopTimeout, maxBootFailures, heartbeat, maxSurge,
-                    maxRequests, maxRequestsJitter, maxRssBytes, spares);
+                    maxRequests, maxRequestsJitter, maxRssBytes, spares, lameDuck);
         }
 
         public Settings withRecycling(int surge, long requests, long jitter, long rssBytes) {
             return new Settings(workers, bootTimeout, gracefulTimeout, fastStopTimeout, maxBootFailures, timeout, surge,
-                    requests, jitter, rssBytes, spares);
+                    requests, jitter, rssBytes, spares, lameDuck);
         }
 
         public Settings withSpares(int n) {
             return new Settings(workers, bootTimeout, gracefulTimeout, fastStopTimeout, maxBootFailures, timeout, maxSurge,
-                    maxRequests, maxRequestsJitter, maxRssBytes, n);
+                    maxRequests, maxRequestsJitter, maxRssBytes, n, lameDuck);
         }
+
+        /** --lame-duck: after TERM, stay unready but serving this long before the graceful stop. */
+        public Settings withLameDuck(Duration d) {
+            return new Settings(workers, bootTimeout, gracefulTimeout, fastStopTimeout, maxBootFailures, timeout, maxSurge,
+                    maxRequests, maxRequestsJitter, maxRssBytes, spares, d);
+        }
+    }
+
+    /**
+     * What the admin endpoint's /livez and /readyz read without asking the loop (so a busy loop
+     * never makes a probe wait): when the loop last stepped, how many workers are READY, and
+     * whether a stop (or its lame-duck period) has begun. Published by the loop after each step.
+     */
+    public record Readiness(long steppedAt, int ready, int slots, boolean stopping) {
     }
 
     /** A listener as the workers get it: the fd to pass and the address to tell. */
@@ -54,6 +68,11 @@ public final class Supervisor {
 
         /** The slot is gone; sockets that were only its own may close. */
         default void slotRemoved(int slotId) {
+        }
+
+        /** The TCP listeners' accept queues, for /metrics. */
+        default List<Metrics.ListenQueue> queues() {
+            return List.of();
         }
     }
 
@@ -68,6 +87,9 @@ public final class Supervisor {
     }
 
     private static final long MAX_WAIT_NANOS = TimeUnit.SECONDS.toNanos(1);
+    /** While start-up, a reload or a stop makes progress, systemd hears "15 s more" every 5 s. */
+    private static final Duration EXTEND_BY = Duration.ofSeconds(15);
+    private static final long EXTEND_EVERY_NANOS = TimeUnit.SECONDS.toNanos(5);
 
     private final ListenerSource listeners;
     private final LongSupplier clock;
@@ -93,6 +115,18 @@ public final class Supervisor {
     private final Backoff spareBackoff = Backoff.standard();
     private long sparesNotBefore;
 
+    private final Metrics metrics;
+    private volatile Readiness readiness;
+    private ServiceManager serviceManager = ServiceManager.NONE;
+    /** READY=1 went out: the first generation was all READY once. */
+    private boolean serviceReady;
+    private boolean reloading;
+    private String lastStatus = "";
+    private long nextWatchdog;
+    private long nextExtend;
+    /** When the lame-duck period after TERM ends; -1 when there is none under way. */
+    private long lameDuckEndsAt = -1;
+
     public Supervisor(Settings settings, List<Handoff> listeners, WorkerLauncher launcher, LongSupplier clock, Log log) {
         this(settings, slotId -> listeners, launcher, clock, log, new LinkedBlockingQueue<>());
     }
@@ -112,6 +146,8 @@ public final class Supervisor {
         this.pool = new WorkerPool(settings.workers(), clock.getAsLong(), events::add);
         this.health = new HealthChecks(log);
         this.shutdown = new Shutdown(log);
+        this.metrics = new Metrics(clock.getAsLong());
+        this.readiness = new Readiness(clock.getAsLong(), 0, settings.workers(), false);
         this.rolls = new Rolls(pool, new Rolls.Loop() {
             @Override
             public Generation current() {
@@ -139,6 +175,18 @@ public final class Supervisor {
             public void resize(int n, String why) {
                 Supervisor.this.resize(n, why);
             }
+
+            @Override
+            public void reloadStarted() {
+                Supervisor.this.reloading = true;
+                Supervisor.this.serviceManager.reloading(Supervisor.this.clock.getAsLong(), "reloading: "
+                        + Supervisor.this.workerCounts());
+            }
+
+            @Override
+            public void reloadEnded(String outcome) {
+                Supervisor.this.reloadEnded(outcome);
+            }
         }, log);
     }
 
@@ -149,6 +197,16 @@ public final class Supervisor {
 
     public void setLogFile(LogFile logFile) {
         this.logFile = logFile;
+    }
+
+    /** Set before {@link #run()} when a service manager listens (systemd's NOTIFY_SOCKET). */
+    void setServiceManager(ServiceManager manager) {
+        this.serviceManager = manager;
+    }
+
+    /** Thread-safe: the loop's latest published state, for health probes. */
+    public Readiness readiness() {
+        return readiness;
     }
 
     /** Set before {@link #run()} for --worker-start fast: the archive, and how to start its training run. */
@@ -180,6 +238,9 @@ public final class Supervisor {
             event = events.poll();
         }
         long now = clock.getAsLong();
+        if (lameDuckEndsAt >= 0 && now >= lameDuckEndsAt && !shutdown.started()) {
+            stop(false, "SIGTERM, after the --lame-duck period");
+        }
         if (shutdown.started()) {
             if (!done && shutdown.tick(now, pool.workers())) {
                 done = true;
@@ -193,7 +254,51 @@ public final class Supervisor {
             replenishSpares(now);
             trainArchive(now);
         }
+        metrics.observe(now, pool.readyCount());
+        tellServiceManager(now);
+        readiness = new Readiness(now, pool.readyCount(), pool.size(), stopping());
         return !done;
+    }
+
+    private boolean stopping() {
+        return shutdown.started() || lameDuckEndsAt >= 0;
+    }
+
+    /**
+     * STATUS whenever the counts change; WATCHDOG only while a worker is READY, so a server that
+     * cannot serve goes quiet and systemd restarts it; EXTEND_TIMEOUT while work is under way.
+     */
+    private void tellServiceManager(long now) {
+        String status = workerCounts() + (stopping() ? ", stopping" : reloading ? ", reloading" : "");
+        if (!status.equals(lastStatus)) {
+            lastStatus = status;
+            serviceManager.status(status);
+        }
+        Duration watchdog = serviceManager.watchdogInterval();
+        if (!watchdog.isZero() && now >= nextWatchdog && pool.readyCount() > 0) {
+            serviceManager.watchdog();
+            nextWatchdog = now + watchdog.toNanos();
+        }
+        boolean inProgress = stopping() ? !pool.workers().isEmpty() : !serviceReady || reloading;
+        if (inProgress && now >= nextExtend) {
+            serviceManager.extendTimeout(EXTEND_BY);
+            nextExtend = now + EXTEND_EVERY_NANOS;
+        }
+    }
+
+    private String workerCounts() {
+        return pool.readyCount() + "/" + pool.size() + " workers READY";
+    }
+
+    private void reloadEnded(String outcome) {
+        reloading = false;
+        if (outcome != null) {
+            metrics.roll(outcome);
+        }
+        if (!stopping()) {
+            serviceManager.ready(workerCounts() + (outcome == null ? ", reload refused"
+                    : outcome.equals("aborted") ? ", reload aborted" : ""));
+        }
     }
 
     private void handle(Event event) {
@@ -218,12 +323,12 @@ public final class Supervisor {
 
     /** Maps each signal to its action; the README's Signals table lists the same, in the same order. */
     private void onSignal(String name) {
-        if (shutdown.started() && !name.equals("TERM") && !name.equals("INT")) {
+        if (stopping() && !name.equals("TERM") && !name.equals("INT")) {
             log.warn("ignoring SIG" + name + ": the supervisor is stopping");
             return;
         }
         switch (name) {
-            case "TERM" -> stop(shutdown.started(), "SIGTERM");  // graceful; a second TERM makes it fast
+            case "TERM" -> onTerm();
             case "INT" -> stop(true, "SIGINT");
             case "HUP" -> rolls.reload("SIGHUP", null);
             case "TTIN" -> resize(pool.size() + 1, "SIGTTIN");
@@ -237,6 +342,24 @@ public final class Supervisor {
             case "WINCH" -> resize(0, "SIGWINCH");
             case "USR1" -> reopenLogs();
             default -> log.warn("ignoring SIG" + name);
+        }
+    }
+
+    /**
+     * Graceful stop; a second TERM makes it fast. With --lame-duck, the first TERM only turns
+     * /readyz to 503 (and tells systemd STOPPING) while the workers go on serving, so a load
+     * balancer can take the pod out of rotation before anything closes.
+     */
+    private void onTerm() {
+        if (stopping()) {
+            stop(true, "second SIGTERM");
+        } else if (!settings.lameDuck().isZero()) {
+            lameDuckEndsAt = clock.getAsLong() + settings.lameDuck().toNanos();
+            log.info("SIGTERM: lame duck for " + HealthChecks.seconds(settings.lameDuck().toMillis())
+                    + " s: /readyz answers 503, workers keep serving; then a graceful stop");
+            serviceManager.stopping(workerCounts() + ", lame duck");
+        } else {
+            stop(false, "SIGTERM");
         }
     }
 
@@ -368,6 +491,7 @@ public final class Supervisor {
         slot.successor = null;
         slot.restarts++;
         if (old != null) {
+            metrics.restart(rolls.isBooting(slot.id) ? Metrics.Cause.RELOAD : Metrics.Cause.RECYCLE, "");
             retire(old, "replaced by pid " + successor.pid());
         }
         rolls.replaced(slot.id);
@@ -393,6 +517,8 @@ public final class Supervisor {
             return; // retired, or we are stopping: an exit we asked for
         }
         String reason = worker.bootError() != null ? worker.bootError() : cause;
+        Metrics.Cause kind = Metrics.classify(worker, exitValue);
+        metrics.restart(kind, Metrics.detail(kind, exitValue));
         if (slot.successor == worker) {
             slot.successor = null;
             successorFailed(slot, worker, reason, now);
@@ -573,6 +699,10 @@ public final class Supervisor {
         if (!announcedAllReady && pool.size() > 0 && pool.readyCount() == pool.size()) {
             announcedAllReady = true;
             log.info("all " + pool.size() + " workers are READY");
+            if (!serviceReady && !stopping()) {
+                serviceReady = true;
+                serviceManager.ready(workerCounts());
+            }
         }
     }
 
@@ -603,13 +733,15 @@ public final class Supervisor {
 
     /** Returns the reply, or null when a later event completes it (a reload answers when its roll ends). */
     private AdminReply onAdmin(String command, List<String> args, CompletableFuture<AdminReply> reply) {
-        if (shutdown.started() && (command.equals("reload") || command.equals("scale"))) {
+        if (stopping() && (command.equals("reload") || command.equals("scale"))) {
             return AdminReply.error("the supervisor is stopping");
         }
         switch (command) {
             case "status":
                 List<StatusReport.Row> rows = pool.status(clock.getAsLong());
                 return AdminReply.ok(args.contains("--json") ? StatusReport.json(rows) : StatusReport.table(rows));
+            case "metrics":
+                return AdminReply.ok(renderMetrics());
             case "reload":
                 rolls.reload("ctl reload", reply);
                 return null;
@@ -619,7 +751,8 @@ public final class Supervisor {
                 stop(args.contains("--fast"), "ctl stop");
                 return AdminReply.ok(args.contains("--fast") ? "fast stop" : "graceful stop");
             default:
-                return AdminReply.error("unknown command '" + command + "'; commands: status [--json], reload, scale N, stop [--fast]");
+                return AdminReply.error("unknown command '" + command
+                        + "'; commands: status [--json], metrics, reload, scale N, stop [--fast]");
         }
     }
 
@@ -640,8 +773,22 @@ public final class Supervisor {
     // ---- stopping ----
 
     private void stop(boolean fast, String why) {
+        if (lameDuckEndsAt < 0 && !shutdown.started()) {
+            serviceManager.stopping(workerCounts() + ", stopping");
+        }
         rolls.cancel();
         shutdown.request(fast, why, settings, pool.workers(), clock.getAsLong());
+    }
+
+    private String renderMetrics() {
+        long now = clock.getAsLong();
+        metrics.observe(now, pool.readyCount());
+        java.util.Map<WorkerState, Integer> byState = new java.util.EnumMap<>(WorkerState.class);
+        for (Worker w : pool.workers()) {
+            byState.merge(w.state(), 1, Integer::sum);
+        }
+        List<StatusReport.Row> rows = pool.status(now);
+        return metrics.render(now, pool.size(), byState, rows, listeners.queues());
     }
 
     /** How long the loop may sleep before a timer is due. */
@@ -660,6 +807,12 @@ public final class Supervisor {
             if (pool.spares().size() < settings.spares()) {
                 next = Math.min(next, sparesNotBefore);
             }
+            if (lameDuckEndsAt >= 0) {
+                next = Math.min(next, lameDuckEndsAt);
+            }
+        }
+        if (!serviceManager.watchdogInterval().isZero() && pool.readyCount() > 0) {
+            next = Math.min(next, nextWatchdog);
         }
         return Math.max(1, next - now);
     }

@@ -10,10 +10,15 @@ public final class Linux {
     public static final int AF_INET6 = 10;
 
     public static final int SOCK_STREAM = 1;
+    public static final int SOCK_DGRAM = 2;
     public static final int SOCK_CLOEXEC = 0x80000;
 
     public static final int SOL_SOCKET = 1;
     public static final int SO_REUSEADDR = 2;
+    public static final int SO_TYPE = 3;
+    public static final int SO_ACCEPTCONN = 30;
+    public static final int IPPROTO_TCP = 6;
+    public static final int TCP_INFO = 11;
     public static final int SO_REUSEPORT = 15;
     public static final int SO_PEERCRED = 17;
     public static final int SO_RCVTIMEO = 20;

@@ -60,6 +60,79 @@ public final class Posix {
         return fd;
     }
 
+    /** An unbound Unix datagram socket: how a message reaches systemd's NOTIFY_SOCKET. */
+    public static int datagramSocket() throws NativeException {
+        int fd = libc().socket(Linux.AF_UNIX, Linux.SOCK_DGRAM | Linux.SOCK_CLOEXEC, 0);
+        if (fd < 0) {
+            throw failure("socket(AF_UNIX, SOCK_DGRAM)");
+        }
+        return fd;
+    }
+
+    public static int intOption(int fd, int level, int name, String what) throws NativeException {
+        byte[] value = new byte[4];
+        int[] len = {4};
+        if (libc().getsockopt(fd, level, name, value, len) < 0) {
+            throw failure("getsockopt(" + what + ")");
+        }
+        return ByteBuffer.wrap(value).order(ByteOrder.nativeOrder()).getInt();
+    }
+
+    /** True for a stream socket in the listening state: what an inherited (LISTEN_FDS) fd must be. */
+    public static boolean isListeningStream(int fd) throws NativeException {
+        return intOption(fd, Linux.SOL_SOCKET, Linux.SO_TYPE, "SO_TYPE") == Linux.SOCK_STREAM
+                && intOption(fd, Linux.SOL_SOCKET, Linux.SO_ACCEPTCONN, "SO_ACCEPTCONN") == 1;
+    }
+
+    /**
+     * A listening TCP socket's accept queue: {@code [queued, limit]}. For a socket in LISTEN state the
+     * kernel reports them in TCP_INFO's tcpi_unacked and tcpi_sacked (the fields at bytes 24 and 28).
+     */
+    public static int[] listenQueue(int fd) throws NativeException {
+        byte[] info = new byte[104];
+        int[] len = {info.length};
+        if (libc().getsockopt(fd, Linux.IPPROTO_TCP, Linux.TCP_INFO, info, len) < 0) {
+            throw failure("getsockopt(TCP_INFO)");
+        }
+        ByteBuffer b = ByteBuffer.wrap(info).order(ByteOrder.nativeOrder());
+        return new int[] {b.getInt(24), b.getInt(28)};
+    }
+
+    /** The socket's address family: AF_INET, AF_INET6 or AF_UNIX. */
+    public static int family(int fd) throws NativeException {
+        return SocketAddresses.family(localAddress(fd));
+    }
+
+    /** A Unix socket's path, or '@' and its abstract name. */
+    public static String localUnixPath(int fd) throws NativeException {
+        byte[] sa = new byte[128];
+        int[] len = {sa.length};
+        if (libc().getsockname(fd, sa, len) < 0) {
+            throw failure("getsockname");
+        }
+        return SocketAddresses.readUnix(sa, len[0]);
+    }
+
+    private static byte[] localAddress(int fd) throws NativeException {
+        byte[] sa = new byte[128];
+        int[] len = {sa.length};
+        if (libc().getsockname(fd, sa, len) < 0) {
+            throw failure("getsockname");
+        }
+        return sa;
+    }
+
+    /** Sends one datagram (or writes once) on a connected socket. */
+    public static void send(int fd, byte[] data) throws NativeException {
+        long n;
+        do {
+            n = libc().write(fd, data, data.length);
+        } while (n < 0 && errno() == Linux.EINTR);
+        if (n < 0) {
+            throw failure("send");
+        }
+    }
+
     public static void setIntOption(int fd, int level, int name, int value, String what) throws NativeException {
         if (libc().setsockopt(fd, level, name, new int[] {value}, 4) < 0) {
             throw failure("setsockopt(" + what + ")");
@@ -100,12 +173,7 @@ public final class Posix {
 
     /** The address a TCP socket is bound to: how a port-0 bind learns its port. */
     public static InetSocketAddress localInetAddress(int fd) throws NativeException {
-        byte[] sa = new byte[128];
-        int[] len = {sa.length};
-        if (libc().getsockname(fd, sa, len) < 0) {
-            throw failure("getsockname");
-        }
-        return SocketAddresses.readInet(sa);
+        return SocketAddresses.readInet(localAddress(fd));
     }
 
     public static void connectUnix(int fd, String path) throws NativeException {

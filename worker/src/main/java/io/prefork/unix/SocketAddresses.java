@@ -59,6 +59,21 @@ final class SocketAddresses {
         return ByteBuffer.wrap(sockaddr).order(ByteOrder.nativeOrder()).getShort(0);
     }
 
+    /** The path of a sockaddr_un of {@code length} bytes, or '@' and the name for an abstract one. */
+    static String readUnix(byte[] sockaddr, int length) {
+        if (length <= 2) {
+            return "";  // unnamed
+        }
+        if (sockaddr[2] == 0) {
+            return "@" + new String(sockaddr, 3, length - 3, StandardCharsets.UTF_8);
+        }
+        int end = 2;
+        while (end < length && sockaddr[end] != 0) {
+            end++;
+        }
+        return new String(sockaddr, 2, end - 2, StandardCharsets.UTF_8);
+    }
+
     static InetSocketAddress readInet(byte[] sockaddr) {
         ByteBuffer b = ByteBuffer.wrap(sockaddr).order(ByteOrder.BIG_ENDIAN);
         int port = Short.toUnsignedInt(b.getShort(2));

@@ -1,0 +1,153 @@
+package io.prefork.supervisor;
+
+import java.io.ByteArrayOutputStream;
+import java.io.IOException;
+import java.nio.ByteBuffer;
+import java.nio.channels.ServerSocketChannel;
+import java.nio.channels.SocketChannel;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.concurrent.Executors;
+import java.util.concurrent.ScheduledExecutorService;
+import java.util.concurrent.Semaphore;
+import java.util.concurrent.TimeUnit;
+import java.util.function.BiFunction;
+
+/**
+ * The admin endpoints on a Unix socket ({@code --admin-bind unix:PATH}), which the JDK's HttpServer
+ * cannot bind: one GET per connection, answered as HTTP/1.0 with Connection: close. What
+ * {@code curl --unix-socket} and kubelet-style exec probes need, and no more. A request head must
+ * arrive within a few seconds and fit in 8 KiB; a few connections at a time are served.
+ */
+final class UnixHttpServer implements AutoCloseable {
+    private static final int MAX_HEAD = 8192;
+    private static final int MAX_CONNECTIONS = 8;
+    private static final long READ_DEADLINE_SECONDS = 5;
+
+    private final Path path;
+    private final ServerSocketChannel server;
+    private final BiFunction<String, String, AdminHttp.Response> routes;
+    private final Semaphore slots = new Semaphore(MAX_CONNECTIONS);
+    private final ScheduledExecutorService deadlines = Executors.newSingleThreadScheduledExecutor(r -> {
+        Thread t = new Thread(r, "prefork-admin-http-deadline");
+        t.setDaemon(true);
+        return t;
+    });
+
+    private UnixHttpServer(Path path, ServerSocketChannel server, BiFunction<String, String, AdminHttp.Response> routes) {
+        this.path = path;
+        this.server = server;
+        this.routes = routes;
+    }
+
+    static UnixHttpServer start(BindAddress bind, BiFunction<String, String, AdminHttp.Response> routes)
+            throws IOException {
+        Path path = Path.of(bind.unixPath());
+        UnixHttpServer http = new UnixHttpServer(path, UnixSocketFiles.bindPrivate(path), routes);
+        Thread acceptor = new Thread(http::acceptLoop, "prefork-admin-http-accept");
+        acceptor.setDaemon(true);
+        acceptor.start();
+        return http;
+    }
+
+    private void acceptLoop() {
+        while (server.isOpen()) {
+            SocketChannel client;
+            try {
+                client = server.accept();
+            } catch (IOException e) {
+                return; // closed
+            }
+            if (!slots.tryAcquire()) {
+                closeQuietly(client); // busy: the client sees a closed connection, the loop sees nothing
+                continue;
+            }
+            Thread t = new Thread(() -> {
+                try {
+                    serve(client);
+                } finally {
+                    slots.release();
+                }
+            }, "prefork-admin-http");
+            t.setDaemon(true);
+            t.start();
+        }
+    }
+
+    private void serve(SocketChannel client) {
+        var deadline = deadlines.schedule(() -> closeQuietly(client), READ_DEADLINE_SECONDS, TimeUnit.SECONDS);
+        try (client) {
+            String head = readHead(client);
+            deadline.cancel(false);
+            String[] requestLine = head == null ? new String[0] : head.split("\r?\n", 2)[0].split(" ");
+            AdminHttp.Response r = requestLine.length == 3 && requestLine[2].startsWith("HTTP/")
+                    ? routes.apply(requestLine[0], requestLine[1].split("\\?", 2)[0])
+                    : AdminHttp.Response.text(400, "bad request");
+            byte[] body = r.body().getBytes(StandardCharsets.UTF_8);
+            boolean head0 = requestLine.length > 0 && requestLine[0].equals("HEAD");
+            String headers = "HTTP/1.0 " + r.status() + " " + reason(r.status()) + "\r\n"
+                    + "Content-Type: " + r.contentType() + "\r\nContent-Length: " + body.length
+                    + "\r\nCache-Control: no-store\r\nConnection: close\r\n\r\n";
+            client.write(ByteBuffer.wrap(headers.getBytes(StandardCharsets.US_ASCII)));
+            if (!head0) {
+                ByteBuffer out = ByteBuffer.wrap(body);
+                while (out.hasRemaining()) {
+                    client.write(out);
+                }
+            }
+        } catch (IOException e) {
+            // the client went away or was too slow: nothing to answer
+        } finally {
+            deadline.cancel(false);
+        }
+    }
+
+    /** The request head, up to the blank line; null if the client closed first or sent too much. */
+    private static String readHead(SocketChannel client) throws IOException {
+        ByteArrayOutputStream head = new ByteArrayOutputStream();
+        ByteBuffer buf = ByteBuffer.allocate(1024);
+        while (head.size() < MAX_HEAD) {
+            buf.clear();
+            if (client.read(buf) < 0) {
+                return null;
+            }
+            head.write(buf.array(), 0, buf.position());
+            String text = head.toString(StandardCharsets.ISO_8859_1);
+            if (text.contains("\r\n\r\n") || text.contains("\n\n")) {
+                return text;
+            }
+        }
+        return null;
+    }
+
+    private static String reason(int status) {
+        return switch (status) {
+            case 200 -> "OK";
+            case 400 -> "Bad Request";
+            case 404 -> "Not Found";
+            case 405 -> "Method Not Allowed";
+            case 500 -> "Internal Server Error";
+            default -> "Service Unavailable";
+        };
+    }
+
+    private static void closeQuietly(SocketChannel c) {
+        try {
+            c.close();
+        } catch (IOException e) {
+            // already closed
+        }
+    }
+
+    @Override
+    public void close() {
+        try {
+            server.close();
+            Files.deleteIfExists(path);
+        } catch (IOException e) {
+            // exiting anyway
+        }
+        deadlines.shutdownNow();
+    }
+}
