@@ -54,7 +54,12 @@ final class Listeners implements AutoCloseable {
     static Listeners adopt(List<Integer> fds, int backlog) throws IOException {
         List<Listener> adopted = new ArrayList<>();
         for (int fd : fds) {
-            adopted.add(Listener.adopt(fd));
+            try {
+                adopted.add(Listener.adopt(fd));
+            } catch (IOException e) {
+                adopted.forEach(Listener::closeQuietly);
+                throw new IOException(e.getMessage().startsWith("fd ") ? e.getMessage() : "fd " + fd + ": " + Main.reason(e), e);
+            }
         }
         Listeners listeners = new Listeners(adopted.stream().map(Listener::bind).toList(), backlog, Balance.SHARED);
         listeners.first.addAll(adopted);

@@ -75,6 +75,11 @@ final class RunningSupervisor implements AutoCloseable {
      * (FastStartIT and ScriptIT cover the default, fast).
      */
     static RunningSupervisor start(Path dir, String... args) throws IOException {
+        return start(dir, Map.of(), args);
+    }
+
+    /** As {@link #start(Path, String...)}, with {@code env} added to the supervisor's environment. */
+    static RunningSupervisor start(Path dir, Map<String, String> env, String... args) throws IOException {
         Path log = Files.createTempFile(dir, "supervisor-", ".log");
         List<String> all = new ArrayList<>(List.of(args));
         if (!all.contains("--worker-start")) {
@@ -82,6 +87,7 @@ final class RunningSupervisor implements AutoCloseable {
             all.add("plain");
         }
         ProcessBuilder pb = new ProcessBuilder(command(all.toArray(String[]::new)));
+        pb.environment().putAll(env);
         pb.directory(dir.toFile()); // the default admin socket, prefork.ctl, lands in the test's own directory
         pb.redirectErrorStream(true);
         pb.redirectOutput(log.toFile());
