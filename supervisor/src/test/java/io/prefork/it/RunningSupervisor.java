@@ -37,6 +37,8 @@ final class RunningSupervisor implements AutoCloseable {
         this.log = log;
     }
 
+    private boolean logPidsAreOurs = true;
+
     static List<String> command(String... args) {
         return commandFor("io.prefork.supervisor.Main", args);
     }
@@ -98,6 +100,16 @@ final class RunningSupervisor implements AutoCloseable {
     /** Watches a supervisor some other way started (scripts/prefork) whose output goes to {@code log}. */
     static RunningSupervisor adopt(Process process, Path log) {
         return new RunningSupervisor(process, log);
+    }
+
+    /**
+     * As {@link #adopt}, for a supervisor in its own pid namespace: the pids in its log are not ours,
+     * so teardown ends only what descends from {@code process}.
+     */
+    static RunningSupervisor adoptInNamespace(Process process, Path log) {
+        RunningSupervisor s = new RunningSupervisor(process, log);
+        s.logPidsAreOurs = false;
+        return s;
     }
 
     long pid() {
@@ -251,7 +263,7 @@ final class RunningSupervisor implements AutoCloseable {
 
     @Override
     public void close() {
-        Set<Long> pids = new LinkedHashSet<>(allWorkerPids());
+        Set<Long> pids = new LinkedHashSet<>(logPidsAreOurs ? allWorkerPids() : Set.of());
         process.descendants().forEach(h -> pids.add(h.pid()));
         process.destroyForcibly();
         for (long pid : pids) {
