@@ -114,10 +114,16 @@ class SystemdIT {
                 RunningSupervisor.HOME.resolve("supervisor/src/test/resources/socket-activate.py").toString(),
                 info.toString(), "web"));
         command.addAll(RunningSupervisor.command("-w", "2", "-b", "127.0.0.1:1", "--worker-start", "plain"));
-        Process p = new ProcessBuilder(command).directory(dir.toFile()).redirectErrorStream(true)
-                .redirectOutput(log.toFile()).start();
-        try (RunningSupervisor s = RunningSupervisor.adopt(p, log)) {
+        Path notify = dir.resolve("notify.sock");
+        ProcessBuilder pb = new ProcessBuilder(command).directory(dir.toFile()).redirectErrorStream(true)
+                .redirectOutput(log.toFile());
+        pb.environment().put("NOTIFY_SOCKET", notify.toString());  // a path this time, not an abstract name
+        try (FakeSystemd systemd = FakeSystemd.listen(notify.toString());
+             RunningSupervisor s = RunningSupervisor.adopt(pb.start(), log)) {
             s.awaitReadyWorkers(2, Duration.ofSeconds(60));
+            systemd.await(0, n -> n.has("READY=1"), Duration.ofSeconds(10), "READY=1 on a path NOTIFY_SOCKET");
+            assertTrue(systemd.all().stream().noneMatch(n -> n.has("FDSTORE=1")),
+                    "systemd's own sockets are not stored back with it");
             List<String> lines = Files.readAllLines(info);
             int port = Integer.parseInt(lines.get(0));
             long inode = Long.parseLong(lines.get(1));
@@ -128,6 +134,10 @@ class SystemdIT {
             assertEquals(List.of(inode), ProcFs.listeningInodes(port), "one listening socket: the helper's");
             for (long pid : s.readyWorkers().values()) {
                 assertTrue(ProcFs.socketInodes(pid).contains(inode), "worker " + pid + " holds the inherited socket");
+                String environ = Files.readString(Path.of("/proc/" + pid + "/environ"));
+                for (String variable : List.of("LISTEN_FDS=", "LISTEN_PID=", "LISTEN_FDNAMES=", "NOTIFY_SOCKET=")) {
+                    assertFalse(("\0" + environ).contains("\0" + variable), "worker " + pid + " inherited " + variable);
+                }
             }
             Http.Response response = Http.get(port, "/");
             assertEquals(200, response.status());
