@@ -17,7 +17,7 @@ import java.util.Map;
  * queued on its socket wait for the slot's next worker instead of being reset. Unix binds are
  * always shared. Loop thread only, after start-up.
  */
-final class Listeners implements AutoCloseable {
+final class Listeners implements AutoCloseable, Supervisor.ListenerSource {
     enum Balance { SHARED, REUSEPORT }
 
     private final List<BindAddress> binds;
@@ -70,7 +70,8 @@ final class Listeners implements AutoCloseable {
      * The accept queue of every TCP socket held now, for /metrics: the shared ones (or slot 1's),
      * then each slot's own in reuseport mode. Unix sockets have no TCP_INFO and are left out.
      */
-    List<Metrics.ListenQueue> queues() {
+    @Override
+    public List<Metrics.ListenQueue> queues() {
         List<Metrics.ListenQueue> queues = new ArrayList<>();
         String firstSlot = balance == Balance.REUSEPORT ? "1" : "all";
         first.forEach(l -> addQueue(queues, l, firstSlot));
@@ -112,7 +113,8 @@ final class Listeners implements AutoCloseable {
     }
 
     /** The sockets slot {@code slotId} gets, in -b order; a new slot's reuseport sockets are bound now. */
-    List<Supervisor.Handoff> forSlot(int slotId) throws IOException {
+    @Override
+    public List<Supervisor.Handoff> forSlot(int slotId) throws IOException {
         List<Supervisor.Handoff> handoffs = new ArrayList<>();
         for (int i = 0; i < binds.size(); i++) {
             BindAddress bind = binds.get(i);
@@ -136,7 +138,8 @@ final class Listeners implements AutoCloseable {
      * A slot went away (scaled down). Its reuseport sockets close: connections still queued on them
      * are reset, unless net.ipv4.tcp_migrate_req=1 moves them to the other sockets of the port.
      */
-    void slotRemoved(int slotId) {
+    @Override
+    public void slotRemoved(int slotId) {
         List<Listener> own = bySlot.remove(slotId);
         if (own != null) {
             own.forEach(Listener::closeQuietly);

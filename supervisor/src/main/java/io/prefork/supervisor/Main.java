@@ -70,42 +70,29 @@ public final class Main {
         AdminHttp http = null;
         long pid = ProcessHandle.current().pid();
         Systemd systemd = Systemd.fromEnvironment(System.getenv(), pid, log);
+        // Set once the loop exists; until then the health endpoints see a supervisor starting up.
+        java.util.concurrent.atomic.AtomicReference<Supervisor> loop = new java.util.concurrent.atomic.AtomicReference<>();
+        String httpAddress = null;
         try {
             admin = openAdmin(config, events, log);
-            SocketActivation activation = socketActivation(pid);
-            listeners = activation == null ? Listeners.open(config.binds(), config.backlog(), config.balance())
-                    : adopt(activation, config, log);
-            for (Listener l : listeners.first()) {
-                log.info("listening on " + l.address() + (config.balance() == Listeners.Balance.REUSEPORT && activation == null
-                        && !l.address().startsWith("unix:") ? " (SO_REUSEPORT, one socket per worker)" : ""));
+            if (config.adminBind() != null) {
+                long startedAt = System.nanoTime();
+                http = new AdminHttp(() -> loop.get() != null ? loop.get().readiness()
+                        : new Supervisor.Readiness(startedAt, 0, config.workers(), false),
+                        events::add, System::nanoTime, config.minReady());
+                httpAddress = startAdminHttp(http, config.adminBind());
             }
-            if (systemd != null && activation == null) {
-                storeWithSystemd(systemd, listeners, log);
-            }
-            Listeners sockets = listeners;
-            Supervisor.ListenerSource source = new Supervisor.ListenerSource() {
-                @Override
-                public List<Supervisor.Handoff> forSlot(int slotId) throws IOException {
-                    return sockets.forSlot(slotId);
-                }
-
-                @Override
-                public void slotRemoved(int slotId) {
-                    sockets.slotRemoved(slotId);
-                }
-
-                @Override
-                public List<Metrics.ListenQueue> queues() {
-                    return sockets.queues();
-                }
-            };
+            listeners = openListeners(config, pid, systemd, log);
             if (admin != null) {
                 log.info("admin socket at " + admin.path() + " (prefork ctl)");
+            }
+            if (httpAddress != null) {
+                logAdminHttp(httpAddress, config.adminBind(), log);
             }
             control = ControlServer.start(events::add, log);
             Path controlSocket = control.socketPath();
             Generation first = generation(config, controlSocket, log);
-            Supervisor supervisor = new Supervisor(first.settings(), source, first.launcher(), System::nanoTime, log, events);
+            Supervisor supervisor = new Supervisor(first.settings(), listeners, first.launcher(), System::nanoTime, log, events);
             supervisor.useGeneration(first);
             supervisor.setReloader(() -> reload(args, config, controlSocket, log));
             supervisor.setLogFile(logFile);
@@ -114,10 +101,7 @@ public final class Main {
                 log.info("systemd: notifying " + systemd.notifier().socket() + (systemd.watchdogInterval().isZero() ? ""
                         : ", watchdog every " + systemd.watchdogInterval().toMillis() + " ms while a worker is READY"));
             }
-            if (config.adminBind() != null) {
-                http = new AdminHttp(supervisor::readiness, events::add, System::nanoTime, config.minReady());
-                startAdminHttp(http, config.adminBind(), log);
-            }
+            loop.set(supervisor);
             log.info("starting " + config.workers() + " worker(s): " + config.appClass());
             int code = supervisor.run();
             if (supervisor.failure() != null) {
@@ -143,12 +127,24 @@ public final class Main {
         }
     }
 
-    private static SocketActivation socketActivation(long pid) throws IOException {
+    /** The sockets systemd passed (LISTEN_FDS), or those of -b, bound now and stored with systemd if it listens. */
+    private static Listeners openListeners(Config config, long pid, Systemd systemd, Log log) throws IOException {
+        SocketActivation activation;
         try {
-            return SocketActivation.fromEnvironment(System.getenv(), pid);
+            activation = SocketActivation.fromEnvironment(System.getenv(), pid);
         } catch (UsageException e) {
             throw new IOException(e.getMessage(), e);
         }
+        Listeners listeners = activation == null ? Listeners.open(config.binds(), config.backlog(), config.balance())
+                : adopt(activation, config, log);
+        for (Listener l : listeners.first()) {
+            log.info("listening on " + l.address() + (config.balance() == Listeners.Balance.REUSEPORT && activation == null
+                    && !l.address().startsWith("unix:") ? " (SO_REUSEPORT, one socket per worker)" : ""));
+        }
+        if (systemd != null && activation == null) {
+            storeWithSystemd(systemd, listeners, log);
+        }
+        return listeners;
     }
 
     /** systemd passed us sockets: serve those, bind nothing. */
@@ -184,13 +180,16 @@ public final class Main {
         log.info("systemd: stored " + first.size() + " listening socket(s) in the fd store (FDSTORE=1)");
     }
 
-    private static void startAdminHttp(AdminHttp http, BindAddress bind, Log log) throws IOException {
-        String address;
+    /** Started before the listeners, like the admin socket, so a bad --admin-bind fails alone. */
+    private static String startAdminHttp(AdminHttp http, BindAddress bind) throws IOException {
         try {
-            address = http.start(bind);
+            return http.start(bind);
         } catch (IOException e) {
             throw new IOException("cannot serve --admin-bind " + bind + ": " + reason(e), e);
         }
+    }
+
+    private static void logAdminHttp(String address, BindAddress bind, Log log) {
         log.info("admin HTTP on " + address + ": /livez /readyz /status /metrics");
         if (!bind.isUnix() && !bind.inet().getAddress().isLoopbackAddress()) {
             log.warn("--admin-bind " + address + " is not loopback: whoever reaches it can read status and metrics"

@@ -66,6 +66,15 @@ class BadInputIT {
     }
 
     @Test
+    void anAdminPortInUseExitsOne() throws Exception {
+        try (ServerSocket taken = new ServerSocket(0, 1, InetAddress.getByName("127.0.0.1"))) {
+            int port = taken.getLocalPort();
+            assertOneLine(run("-w", "1", "-b", "127.0.0.1:0", "--admin-bind", "127.0.0.1:" + port), 1,
+                    "prefork: cannot serve --admin-bind 127.0.0.1:" + port + ": Address already in use");
+        }
+    }
+
+    @Test
     void anUnwritablePidFileExitsOne() throws Exception {
         Path notADirectory = Files.createFile(dir.resolve("plain-file"));
         Path pid = notADirectory.resolve("prefork.pid");

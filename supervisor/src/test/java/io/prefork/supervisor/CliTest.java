@@ -35,6 +35,25 @@ class CliTest {
     }
 
     @Test
+    void readsTheHealthAndStopOptions() throws Exception {
+        Config c = parse("--app-classpath", "/x.jar", "--admin-bind", "127.0.0.1:9901", "--min-ready", "2",
+                "--lame-duck", "10");
+        assertEquals("127.0.0.1:9901", c.adminBind().toString());
+        assertEquals(2, c.minReady());
+        assertEquals(Duration.ofSeconds(10), c.lameDuck());
+        Config defaults = parse("--app-classpath", "/x.jar");
+        assertEquals(null, defaults.adminBind(), "off by default");
+        assertEquals(1, defaults.minReady());
+        assertEquals(Duration.ZERO, defaults.lameDuck());
+        assertEquals("--admin-bind unix:@x: use a unix socket path, not an abstract name",
+                error("--app-classpath", "/x.jar", "--admin-bind", "unix:@x"));
+        assertEquals("--min-ready must be a whole number from 1 to 1024, got '0'",
+                error("--app-classpath", "/x.jar", "--min-ready", "0"));
+        assertEquals("--lame-duck must be a number of seconds (at most 86400), got '-1'",
+                error("--app-classpath", "/x.jar", "--lame-duck", "-1"));
+    }
+
+    @Test
     void defaultsLikeGunicorn() throws Exception {
         Config c = parse("--app-classpath", "/x.jar");
         assertEquals(Runtime.getRuntime().availableProcessors(), c.workers());
