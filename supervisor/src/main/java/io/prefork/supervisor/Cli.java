@@ -84,6 +84,10 @@ public final class Cli {
                 .desc("/readyz answers 200 while at least N workers are READY (default 1)").build());
         o.addOption(Option.builder().longOpt("lame-duck").hasArg().argName("SECONDS")
                 .desc("on SIGTERM, answer 503 on /readyz and keep serving this long before the graceful stop (default 0)").build());
+        o.addOption(Option.builder().longOpt("max-restarts").hasArg().argName("N")
+                .desc("stop, and exit 4, if more than N unplanned worker restarts happen within --restart-window; 0: never (default)").build());
+        o.addOption(Option.builder().longOpt("restart-window").hasArg().argName("SECONDS")
+                .desc("the window --max-restarts counts in (default 60)").build());
         o.addOption(Option.builder().longOpt("config").hasArg().argName("FILE")
                 .desc("a properties file with long option names as keys; the command line wins").build());
         o.addOption(Option.builder("h").longOpt("help").desc("show this help").build());
@@ -167,6 +171,8 @@ public final class Cli {
                 adminBind(v.get("admin-bind", null)),
                 (int) number(v, "min-ready", 1, 1, 1024),
                 seconds(v, "lame-duck", 0, false),
+                (int) number(v, "max-restarts", 0, 0, 100_000),
+                seconds(v, "restart-window", 60, true),
                 appArgs);
         return new Parsed(config, false, false);
     }

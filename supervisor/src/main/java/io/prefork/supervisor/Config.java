@@ -32,6 +32,8 @@ public record Config(
         BindAddress adminBind,
         int minReady,
         Duration lameDuck,
+        int maxRestarts,
+        Duration restartWindow,
         List<String> appArgs) {
 
     public Config {

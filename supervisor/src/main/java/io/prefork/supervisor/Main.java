@@ -201,7 +201,7 @@ public final class Main {
     static Generation generation(Config c, Path controlSocket, Log log) {
         Supervisor.Settings settings = new Supervisor.Settings(c.workers(), c.bootTimeout(), c.gracefulTimeout(),
                 Duration.ofSeconds(1), 5, c.timeout(), c.maxSurge(), c.maxRequests(), c.maxRequestsJitter(),
-                c.maxWorkerRssMb() << 20, c.spares(), c.lameDuck());
+                c.maxWorkerRssMb() << 20, c.spares(), c.lameDuck(), c.maxRestarts(), c.restartWindow());
         // A heartbeat a third of the timeout apart (at most 1 s): two may get lost before a false alarm.
         long heartbeatMs = c.timeout().isZero() ? 1000 : Math.max(100, Math.min(1000, c.timeout().toMillis() / 3));
         List<String> command = WorkerCommand.build(c);

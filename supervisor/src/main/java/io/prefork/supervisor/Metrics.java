@@ -16,7 +16,7 @@ final class Metrics {
 
     /** Why a worker was replaced; the label values of prefork_worker_restarts_total. */
     enum Cause {
-        EXIT_CODE, SIGNAL, BOOT_FAILURE, HEARTBEAT_TIMEOUT, RECYCLE, RELOAD;
+        EXIT_CODE, SIGNAL, OUT_OF_MEMORY, BOOT_FAILURE, HEARTBEAT_TIMEOUT, RECYCLE, RELOAD;
 
         String label() {
             return name().toLowerCase(java.util.Locale.ROOT);
@@ -68,12 +68,15 @@ final class Metrics {
         if (!w.wasReady()) {
             return Cause.BOOT_FAILURE;
         }
-        return exitValue > 128 && exitValue < 160 ? Cause.SIGNAL : Cause.EXIT_CODE;
+        if (exitValue == io.prefork.protocol.WorkerExitCodes.OUT_OF_MEMORY) {
+            return Cause.OUT_OF_MEMORY;
+        }
+        return ExitStatus.signal(exitValue) > 0 ? Cause.SIGNAL : Cause.EXIT_CODE;
     }
 
     static String detail(Cause cause, int exitValue) {
         return switch (cause) {
-            case SIGNAL -> ExitStatus.describe(exitValue).replace("killed by ", "");
+            case SIGNAL -> ExitStatus.signalName(exitValue);
             case EXIT_CODE -> Integer.toString(exitValue);
             default -> "";
         };

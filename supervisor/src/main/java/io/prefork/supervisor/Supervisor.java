@@ -22,31 +22,38 @@ public final class Supervisor {
     /** How the supervisor behaves; the CLI fills it, tests shrink the times. */
     public record Settings(int workers, Duration bootTimeout, Duration gracefulTimeout, Duration fastStopTimeout,
                            int maxBootFailures, Duration timeout, int maxSurge, long maxRequests,
-                           long maxRequestsJitter, long maxRssBytes, int spares, Duration lameDuck) {
+                           long maxRequestsJitter, long maxRssBytes, int spares, Duration lameDuck,
+                           int maxRestarts, Duration restartWindow) {
         public static Settings defaults(int workers) {
             return new Settings(workers, Duration.ofSeconds(60), Duration.ofSeconds(30), Duration.ofSeconds(1), 5,
-                    Duration.ofSeconds(30), 1, 0, 0, 0, 0, Duration.ZERO);
+                    Duration.ofSeconds(30), 1, 0, 0, 0, 0, Duration.ZERO, 0, Duration.ofSeconds(60));
         }
 
         public Settings withTimeouts(Duration boot, Duration graceful, Duration heartbeat) {
             return new Settings(workers, boot, graceful, fastStopTimeout, maxBootFailures, heartbeat, maxSurge,
-                    maxRequests, maxRequestsJitter, maxRssBytes, spares, lameDuck);
+                    maxRequests, maxRequestsJitter, maxRssBytes, spares, lameDuck, maxRestarts, restartWindow);
         }
 
         public Settings withRecycling(int surge, long requests, long jitter, long rssBytes) {
             return new Settings(workers, bootTimeout, gracefulTimeout, fastStopTimeout, maxBootFailures, timeout, surge,
-                    requests, jitter, rssBytes, spares, lameDuck);
+                    requests, jitter, rssBytes, spares, lameDuck, maxRestarts, restartWindow);
         }
 
         public Settings withSpares(int n) {
             return new Settings(workers, bootTimeout, gracefulTimeout, fastStopTimeout, maxBootFailures, timeout, maxSurge,
-                    maxRequests, maxRequestsJitter, maxRssBytes, n, lameDuck);
+                    maxRequests, maxRequestsJitter, maxRssBytes, n, lameDuck, maxRestarts, restartWindow);
+        }
+
+        /** --max-restarts / --restart-window: stop if more unplanned restarts than {@code max} happen in {@code window}. */
+        public Settings withRestartBudget(int max, Duration window) {
+            return new Settings(workers, bootTimeout, gracefulTimeout, fastStopTimeout, maxBootFailures, timeout, maxSurge,
+                    maxRequests, maxRequestsJitter, maxRssBytes, spares, lameDuck, max, window);
         }
 
         /** --lame-duck: after TERM, stay unready but serving this long before the graceful stop. */
         public Settings withLameDuck(Duration d) {
             return new Settings(workers, bootTimeout, gracefulTimeout, fastStopTimeout, maxBootFailures, timeout, maxSurge,
-                    maxRequests, maxRequestsJitter, maxRssBytes, spares, d);
+                    maxRequests, maxRequestsJitter, maxRssBytes, spares, d, maxRestarts, restartWindow);
         }
     }
 
@@ -116,6 +123,7 @@ public final class Supervisor {
     private long sparesNotBefore;
 
     private final Metrics metrics;
+    private final RestartBudget restartBudget = new RestartBudget();
     private volatile Readiness readiness;
     private ServiceManager serviceManager = ServiceManager.NONE;
     /** READY=1 went out: the first generation was all READY once. */
@@ -502,7 +510,8 @@ public final class Supervisor {
             return;
         }
         long now = clock.getAsLong();
-        String cause = ExitStatus.describe(exitValue) + (worker.killReason() == null ? "" : ": " + worker.killReason());
+        String cause = worker.killReason() == null ? ExitStatus.describe(exitValue)
+                : ExitStatus.describe(exitValue, true) + ": " + worker.killReason();
         worker.transitionTo(WorkerState.EXITED, cause, log);
         if (pool.reaped(worker)) {
             spareExited(worker, cause, now);
@@ -519,6 +528,9 @@ public final class Supervisor {
         String reason = worker.bootError() != null ? worker.bootError() : cause;
         Metrics.Cause kind = Metrics.classify(worker, exitValue);
         metrics.restart(kind, Metrics.detail(kind, exitValue));
+        if (overRestartBudget(now, worker.wasReady() ? cause : "failed to boot: " + reason)) {
+            return;
+        }
         if (slot.successor == worker) {
             slot.successor = null;
             successorFailed(slot, worker, reason, now);
@@ -566,6 +578,19 @@ public final class Supervisor {
         slot.startAt = now + delay.toNanos();
         slot.restarts++;
         log.info("worker " + slot.id + ": restarting in " + delay.toMillis() + " ms");
+    }
+
+    /** Counts an unplanned restart; returns true when it made the supervisor give up. */
+    private boolean overRestartBudget(long now, String cause) {
+        String summary = restartBudget.record(now, cause, settings.maxRestarts(), settings.restartWindow());
+        if (summary == null) {
+            return false;
+        }
+        failure = summary;
+        log.error(summary + "; stopping");
+        exitCode = ExitCodes.TOO_MANY_RESTARTS;
+        stop(false, "too many restarts");
+        return true;
     }
 
     /** Returns true when this failure made the supervisor give up. */

@@ -25,6 +25,9 @@ final class WorkerCommand {
             cmd.add("--enable-native-access=ALL-UNNAMED");
             cmd.add("--sun-misc-unsafe-memory-access=allow");
         }
+        // A JVM out of memory limps on, half broken; exiting lets the supervisor count it and start
+        // a fresh one. Before --jvm-opt, so -XX:-ExitOnOutOfMemoryError there turns it off.
+        cmd.add("-XX:+ExitOnOutOfMemoryError");
         cmd.addAll(config.jvmOpts());
         // Listeners after the first become ServerSocketChannels through the JDK's own constructor.
         cmd.add("--add-opens");

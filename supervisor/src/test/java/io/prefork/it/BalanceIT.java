@@ -63,7 +63,7 @@ class BalanceIT {
             }
             RunningSupervisor.pause(500);
             Posix.kill(frozen, Linux.SIGKILL);
-            s.awaitLine("worker 1 \\(pid " + frozen + "\\): READY -> EXITED \\(killed by SIGKILL\\)", BOOT);
+            s.awaitLine("worker 1 \\(pid " + frozen + "\\): READY -> EXITED \\(killed by SIGKILL \\(possibly out of memory\\)\\)", BOOT);
             Set<Long> servedBy = new HashSet<>();
             for (CompletableFuture<Http.Response> r : requests) {
                 Http.Response response = r.get();

@@ -33,6 +33,23 @@ class CrashIT {
     }
 
     @Test
+    void aCrashLoopOverTheRestartBudgetStopsWithASummaryAndExitFour() throws Exception {
+        try (RunningSupervisor s = RunningSupervisor.start(dir, "-w", "1", "-b", "127.0.0.1:0",
+                "--app", "io.prefork.it.apps.DyingApp", "--app-classpath", RunningSupervisor.TEST_APPS, "--ready", "app",
+                "--max-restarts", "3", "--restart-window", "20")) {
+            s.awaitLine("READY -> EXITED", BOOT);
+            long firstDeath = System.nanoTime();
+            assertEquals(4, s.awaitExit(Duration.ofSeconds(20)), s.logText());
+            long tookMs = (System.nanoTime() - firstDeath) / 1_000_000;
+            assertTrue(tookMs < 20_000, "stopped within the window: " + tookMs + " ms");
+            String summary = "prefork: 4 unplanned worker restarts within 20 s (--max-restarts 3): 4 exited with code 1";
+            List<String> lines = s.logText().lines().toList();
+            assertEquals(summary, lines.get(lines.size() - 1), "the last line says why:\n" + s.logText());
+            assertEquals(4, s.count("READY -> EXITED \\(exited with code 1\\)"), s.logText());
+        }
+    }
+
+    @Test
     void killingOneWorkerUnderTrafficKeepsTheServerAnswering() throws Exception {
         try (RunningSupervisor s = RunningSupervisor.start(dir, "-w", "2", "-b", "127.0.0.1:0")) {
             int port = s.port();
@@ -62,7 +79,7 @@ class CrashIT {
                 RunningSupervisor.pause(200);
                 long killedAt = System.nanoTime();
                 Posix.kill(victim, Linux.SIGKILL);
-                s.awaitLine("worker 1 \\(pid " + victim + "\\): READY -> EXITED \\(killed by SIGKILL\\)", BOOT);
+                s.awaitLine("worker 1 \\(pid " + victim + "\\): READY -> EXITED \\(killed by SIGKILL \\(possibly out of memory\\)\\)", BOOT);
                 s.awaitLine("worker 1: restarting in 0 ms", BOOT);
                 long replacement = s.awaitNewReady(1, victim, BOOT);
                 assertTrue(replacement != victim);

@@ -83,7 +83,7 @@ class SupervisorTest extends SupervisorTestBase {
         bringUp(launcher.launched.get(1));
         p.exit(137);
         step();
-        assertTrue(lines.text().contains("worker 1 (pid " + p.pid + "): READY -> EXITED (killed by SIGKILL)"), lines.text());
+        assertTrue(lines.text().contains("worker 1 (pid " + p.pid + "): READY -> EXITED (killed by SIGKILL (possibly out of memory))"), lines.text());
         assertTrue(lines.text().contains("worker 1: restarting in 0 ms"));
         assertEquals(3, launcher.launched.size(), "an isolated crash is replaced at once");
         Fakes.Process second = launcher.last();
