@@ -61,6 +61,12 @@ final class AdminHttp implements AutoCloseable {
             t.setDaemon(true);
             return t;
         });
+        // The JDK server reads these once, when the first server is made: a request must arrive
+        // within 5 s and be answered within 10 s, and idle keep-alive connections are capped.
+        System.setProperty("sun.net.httpserver.maxReqTime", "5");
+        System.setProperty("sun.net.httpserver.maxRspTime", "10");
+        System.setProperty("sun.net.httpserver.maxIdleConnections", "16");
+        System.setProperty("sun.net.httpserver.maxConnections", "64");
         tcp = HttpServer.create(bind.inet(), 16);
         tcp.createContext("/", this::exchange);
         tcp.setExecutor(executor);

@@ -8,23 +8,38 @@ import java.nio.channels.SocketChannel;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.nio.file.attribute.GroupPrincipal;
+import java.nio.file.attribute.PosixFileAttributeView;
+import java.nio.file.attribute.PosixFilePermissions;
+import java.time.Duration;
 import java.util.Arrays;
 import java.util.List;
 import java.util.concurrent.CompletableFuture;
 import java.util.function.Consumer;
+import jdk.net.ExtendedSocketOptions;
+import jdk.net.UnixDomainPrincipal;
 
 /**
- * The admin socket behind {@code prefork ctl}: a Unix socket of mode 0600, separate from the
- * workers' control socket. One command line in; the reply's text, then {@code OK} or
- * {@code ERROR <reason>} as the last line. The loop thread does the work; this only carries words.
+ * The admin socket behind {@code prefork ctl}: a Unix socket of mode 0600 (0660 with
+ * {@code --admin-group}), separate from the workers' control socket. One command line in; the
+ * reply's text, then {@code OK} or {@code ERROR <reason>} as the last line. The loop thread does the
+ * work; this only carries words. A command must arrive within {@link #COMMAND_DEADLINE} and fit
+ * in {@link #MAX_COMMAND} bytes, and at most {@link #MAX_PENDING} connections wait for theirs.
+ * Members of the admin group who are not the supervisor's user (or root) may only read.
  */
 final class AdminServer implements AutoCloseable {
-    private static final int MAX_COMMAND = 1024;
+    static final int MAX_COMMAND = 1024;
+    static final int MAX_PENDING = 64;
+    static final Duration COMMAND_DEADLINE = Duration.ofSeconds(5);
+    private static final List<String> READ_ONLY = List.of("status", "metrics");
 
     private final Path path;
     private final ServerSocketChannel server;
     private final Consumer<Event> sink;
     private final Log log;
+    private final PendingConnections pending = new PendingConnections(MAX_PENDING, COMMAND_DEADLINE,
+            "prefork-admin-deadline");
+    private final String owner = System.getProperty("user.name");
 
     private AdminServer(Path path, ServerSocketChannel server, Consumer<Event> sink, Log log) {
         this.path = path;
@@ -33,8 +48,20 @@ final class AdminServer implements AutoCloseable {
         this.log = log;
     }
 
-    static AdminServer start(Path path, Consumer<Event> sink, Log log) throws IOException {
+    /** @param group null, or a group whose members may run the read-only commands */
+    static AdminServer start(Path path, String group, Consumer<Event> sink, Log log) throws IOException {
         ServerSocketChannel server = UnixSocketFiles.bindPrivate(path);
+        if (group != null) {
+            try {
+                GroupPrincipal principal = path.getFileSystem().getUserPrincipalLookupService().lookupPrincipalByGroupName(group);
+                Files.getFileAttributeView(path, PosixFileAttributeView.class).setGroup(principal);
+                Files.setPosixFilePermissions(path, PosixFilePermissions.fromString("rw-rw----"));
+            } catch (IOException e) {
+                server.close();
+                Files.deleteIfExists(path);
+                throw e;
+            }
+        }
         AdminServer admin = new AdminServer(path, server, sink, log);
         Thread acceptor = new Thread(admin::acceptLoop, "prefork-admin-accept");
         acceptor.setDaemon(true);
@@ -50,6 +77,7 @@ final class AdminServer implements AutoCloseable {
         while (server.isOpen()) {
             try {
                 SocketChannel client = server.accept();
+                pending.add(client);
                 Thread t = new Thread(() -> serve(client), "prefork-admin");
                 t.setDaemon(true);
                 t.start();
@@ -65,34 +93,59 @@ final class AdminServer implements AutoCloseable {
     private void serve(SocketChannel client) {
         try (client) {
             String line = readLine(client);
+            pending.done(client);
             if (line == null || line.isBlank()) {
                 return;
             }
             List<String> words = Arrays.asList(line.trim().split("\\s+"));
-            CompletableFuture<AdminReply> reply = new CompletableFuture<>();
-            sink.accept(new Event.AdminRequest(words.get(0), words.subList(1, words.size()), reply));
-            AdminReply r = reply.join();
+            AdminReply r = mayRun(client, words.get(0)) ? ask(words) : AdminReply.error(
+                    "'" + words.get(0) + "' needs the supervisor's user; the admin group may run: " + String.join(", ", READ_ONLY));
             String text = r.text().isEmpty() || r.text().endsWith("\n") ? r.text() : r.text() + "\n";
             String answer = r.ok() ? text + "OK\n" : "ERROR " + r.text().strip() + "\n";
-            client.write(ByteBuffer.wrap(answer.getBytes(StandardCharsets.UTF_8)));
+            ByteBuffer out = ByteBuffer.wrap(answer.getBytes(StandardCharsets.UTF_8));
+            while (out.hasRemaining()) {
+                client.write(out);
+            }
         } catch (IOException e) {
-            log.warn("admin: " + e.getMessage());
+            // the client left, was too slow, was pushed out by newer ones, or sent too much: nothing to answer
+        } finally {
+            pending.done(client);
+        }
+    }
+
+    private AdminReply ask(List<String> words) {
+        CompletableFuture<AdminReply> reply = new CompletableFuture<>();
+        sink.accept(new Event.AdminRequest(words.get(0), words.subList(1, words.size()), reply));
+        return reply.join();
+    }
+
+    /** The supervisor's own user and root may run anything; others (the admin group) only read. */
+    private boolean mayRun(SocketChannel client, String command) {
+        if (READ_ONLY.contains(command)) {
+            return true;
+        }
+        try {
+            UnixDomainPrincipal peer = client.getOption(ExtendedSocketOptions.SO_PEERCRED);
+            String user = peer.user().getName();
+            return user.equals(owner) || user.equals("root");
+        } catch (IOException | UnsupportedOperationException e) {
+            return false;
         }
     }
 
     private static String readLine(SocketChannel client) throws IOException {
         ByteArrayOutputStream line = new ByteArrayOutputStream();
-        ByteBuffer one = ByteBuffer.allocate(256);
+        ByteBuffer chunk = ByteBuffer.allocate(256);
         while (line.size() <= MAX_COMMAND) {
-            one.clear();
-            if (client.read(one) < 0) {
+            chunk.clear();
+            if (client.read(chunk) < 0) {
                 return line.size() == 0 ? null : line.toString(StandardCharsets.UTF_8);
             }
-            for (int i = 0; i < one.position(); i++) {
-                if (one.get(i) == '\n') {
+            for (int i = 0; i < chunk.position(); i++) {
+                if (chunk.get(i) == '\n') {
                     return line.toString(StandardCharsets.UTF_8);
                 }
-                line.write(one.get(i));
+                line.write(chunk.get(i));
             }
         }
         throw new IOException("admin command longer than " + MAX_COMMAND + " bytes");
@@ -101,6 +154,7 @@ final class AdminServer implements AutoCloseable {
     @Override
     public void close() throws IOException {
         server.close();
+        pending.close();
         Files.deleteIfExists(path);
     }
 }

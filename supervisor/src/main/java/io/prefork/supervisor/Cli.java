@@ -76,6 +76,8 @@ public final class Cli {
         o.addOption(Option.builder().longOpt("pid").hasArg().argName("FILE").desc("write the supervisor's pid here").build());
         o.addOption(Option.builder().longOpt("ctl-socket").hasArg().argName("PATH")
                 .desc("admin socket for 'prefork ctl' (default " + DEFAULT_CTL_SOCKET + " in the working directory)").build());
+        o.addOption(Option.builder().longOpt("admin-group").hasArg().argName("GROUP")
+                .desc("members of GROUP may run 'prefork ctl status' and 'metrics' (the admin socket becomes 0660)").build());
         o.addOption(Option.builder().longOpt("log-file").hasArg().argName("FILE")
                 .desc("append the supervisor's and workers' output here instead of stderr; USR1 reopens it").build());
         o.addOption(Option.builder().longOpt("admin-bind").hasArg().argName("ADDR")
@@ -164,6 +166,7 @@ public final class Cli {
                 path(v.get("pid", null)),
                 path(ctl),
                 v.get("ctl-socket", null) != null,
+                group(v.get("admin-group", null), "--admin-group"),
                 path(v.get("log-file", null)),
                 readyMode,
                 start.equals("fast"),
@@ -271,6 +274,21 @@ public final class Cli {
         }
         throw new UsageException("--" + name + " must be a number of seconds" + (positive ? " above 0" : "")
                 + " (at most 86400), got '" + value + "'");
+    }
+
+    /** A group that exists (by name), or null when not given. */
+    static String group(String name, String option) throws UsageException {
+        if (name == null) {
+            return null;
+        }
+        try {
+            java.nio.file.FileSystems.getDefault().getUserPrincipalLookupService().lookupPrincipalByGroupName(name);
+            return name;
+        } catch (java.nio.file.attribute.UserPrincipalNotFoundException e) {
+            throw new UsageException(option + " " + name + ": no such group");
+        } catch (IOException e) {
+            throw new UsageException(option + " " + name + ": cannot look the group up: " + e.getMessage());
+        }
     }
 
     private static BindAddress adminBind(String given) throws UsageException {

@@ -25,6 +25,7 @@ public record Config(
         Path pidFile,
         Path ctlSocket,
         boolean ctlSocketGiven,
+        String adminGroup,
         Path logFile,
         String readyMode,
         boolean fastStart,

@@ -26,18 +26,21 @@ public final class ControlServer implements AutoCloseable {
     private final Path socketPath;
     private final int fd;
     private final Consumer<Event> sink;
+    private final ControlAdmission admission;
     private final Log log;
     private volatile boolean closed;
+    private long refused;
 
-    private ControlServer(Path dir, Path socketPath, int fd, Consumer<Event> sink, Log log) {
+    private ControlServer(Path dir, Path socketPath, int fd, Consumer<Event> sink, ControlAdmission admission, Log log) {
         this.dir = dir;
         this.socketPath = socketPath;
         this.fd = fd;
         this.sink = sink;
+        this.admission = admission;
         this.log = log;
     }
 
-    public static ControlServer start(Consumer<Event> sink, Log log) throws IOException {
+    static ControlServer start(Consumer<Event> sink, ControlAdmission admission, Log log) throws IOException {
         Path dir = Files.createTempDirectory("prefork-", PosixFilePermissions.asFileAttribute(
                 PosixFilePermissions.fromString("rwx------")));
         Path socketPath = dir.resolve("control.sock");
@@ -52,7 +55,7 @@ public final class ControlServer implements AutoCloseable {
             Files.deleteIfExists(dir);
             throw new IOException("cannot create the control socket in " + dir + ": " + e.getMessage(), e);
         }
-        ControlServer server = new ControlServer(dir, socketPath, fd, sink, log);
+        ControlServer server = new ControlServer(dir, socketPath, fd, sink, admission, log);
         Thread acceptor = new Thread(server::acceptLoop, "prefork-control-accept");
         acceptor.setDaemon(true);
         acceptor.start();
@@ -76,17 +79,43 @@ public final class ControlServer implements AutoCloseable {
                 closeQuietly(fd);
                 return;
             }
-            Thread reader = new Thread(() -> serve(client), "prefork-control-" + client);
+            PeerCredentials peer = admit(client);
+            if (peer == null) {
+                closeQuietly(client);
+                continue;
+            }
+            Thread reader = new Thread(() -> serve(client, peer), "prefork-control-" + client);
             reader.setDaemon(true);
             reader.start();
         }
     }
 
-    private void serve(int clientFd) {
+    /** The peer, if it is a worker we started that has not connected yet; null (and logged) if not. */
+    private PeerCredentials admit(int client) {
+        PeerCredentials peer;
+        try {
+            peer = Posix.peerCredentials(client);
+        } catch (NativeException e) {
+            log.warn("control: refused a connection: " + e.getMessage());
+            return null;
+        }
+        if (admission.claim(peer.pid())) {
+            return peer;
+        }
+        // Logged, but not a line per attempt forever: a flood must not fill the disk.
+        refused++;
+        if (refused <= 10 || refused % 1000 == 0) {
+            log.warn("control: refused a connection from pid " + peer.pid() + " (uid " + peer.uid()
+                    + "): not a worker this supervisor started, or one already connected"
+                    + (refused > 10 ? " (" + refused + " refused so far)" : ""));
+        }
+        return null;
+    }
+
+    private void serve(int clientFd, PeerCredentials peer) {
         ControlSocket socket = new ControlSocket(clientFd);
         Connection connection = null;
         try {
-            PeerCredentials peer = Posix.peerCredentials(clientFd);
             Posix.setReceiveTimeout(clientFd, HELLO_DEADLINE);
             ControlMessage hello = socket.receive();
             if (hello == null || hello.type() != MessageType.HELLO || hello.args().size() != 1) {

@@ -89,10 +89,12 @@ public final class Main {
             if (httpAddress != null) {
                 logAdminHttp(httpAddress, config.adminBind(), log);
             }
-            control = ControlServer.start(events::add, log);
+            ControlAdmission admission = new ControlAdmission();
+            control = ControlServer.start(events::add, admission, log);
             Path controlSocket = control.socketPath();
             Generation first = generation(config, controlSocket, log);
-            Supervisor supervisor = new Supervisor(first.settings(), listeners, first.launcher(), System::nanoTime, log, events);
+            Supervisor supervisor = new Supervisor(first.settings(), listeners, first.launcher(), System::nanoTime, log,
+                    events, admission);
             supervisor.useGeneration(first);
             supervisor.setReloader(() -> reload(args, config, controlSocket, log));
             supervisor.setLogFile(logFile);
@@ -240,9 +242,9 @@ public final class Main {
      */
     private static AdminServer openAdmin(Config config, BlockingQueue<Event> events, Log log) throws IOException {
         try {
-            return AdminServer.start(config.ctlSocket(), events::add, log);
+            return AdminServer.start(config.ctlSocket(), config.adminGroup(), events::add, log);
         } catch (IOException e) {
-            if (config.ctlSocketGiven()) {
+            if (config.ctlSocketGiven() || config.adminGroup() != null) {
                 throw new IOException("cannot create the admin socket " + config.ctlSocket() + ": " + reason(e), e);
             }
             log.warn("no admin socket: cannot create " + config.ctlSocket() + ": " + reason(e) + " (see --ctl-socket)");

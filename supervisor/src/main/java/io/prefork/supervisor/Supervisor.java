@@ -136,22 +136,23 @@ public final class Supervisor {
     private long lameDuckEndsAt = -1;
 
     public Supervisor(Settings settings, List<Handoff> listeners, WorkerLauncher launcher, LongSupplier clock, Log log) {
-        this(settings, slotId -> listeners, launcher, clock, log, new LinkedBlockingQueue<>());
+        this(settings, slotId -> listeners, launcher, clock, log, new LinkedBlockingQueue<>(), new ControlAdmission());
     }
 
     /**
      * @param events where signal handlers and control readers already post; made before the
      *               supervisor so nothing that arrives during start-up is lost
+     * @param admission shared with the control socket: the loop says which pids may connect
      */
-    public Supervisor(Settings settings, ListenerSource listeners, WorkerLauncher launcher, LongSupplier clock, Log log,
-                      BlockingQueue<Event> events) {
+    Supervisor(Settings settings, ListenerSource listeners, WorkerLauncher launcher, LongSupplier clock, Log log,
+               BlockingQueue<Event> events, ControlAdmission admission) {
         this.events = events;
         this.settings = settings;
         this.listeners = listeners;
         this.launcher = launcher;
         this.clock = clock;
         this.log = log;
-        this.pool = new WorkerPool(settings.workers(), clock.getAsLong(), events::add);
+        this.pool = new WorkerPool(settings.workers(), clock.getAsLong(), events::add, admission);
         this.health = new HealthChecks(log);
         this.shutdown = new Shutdown(log);
         this.metrics = new Metrics(clock.getAsLong());

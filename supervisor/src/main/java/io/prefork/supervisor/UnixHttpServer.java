@@ -8,32 +8,25 @@ import java.nio.channels.SocketChannel;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.util.concurrent.Executors;
-import java.util.concurrent.ScheduledExecutorService;
-import java.util.concurrent.Semaphore;
-import java.util.concurrent.TimeUnit;
+import java.time.Duration;
 import java.util.function.BiFunction;
 
 /**
  * The admin endpoints on a Unix socket ({@code --admin-bind unix:PATH}), which the JDK's HttpServer
  * cannot bind: one GET per connection, answered as HTTP/1.0 with Connection: close. What
  * {@code curl --unix-socket} and kubelet-style exec probes need, and no more. A request head must
- * arrive within a few seconds and fit in 8 KiB; a few connections at a time are served.
+ * arrive within a few seconds and fit in 8 KiB; past 64 waiting connections, the oldest is dropped.
  */
 final class UnixHttpServer implements AutoCloseable {
     private static final int MAX_HEAD = 8192;
-    private static final int MAX_CONNECTIONS = 8;
-    private static final long READ_DEADLINE_SECONDS = 5;
+    private static final int MAX_PENDING = 64;
+    private static final Duration READ_DEADLINE = Duration.ofSeconds(5);
 
     private final Path path;
     private final ServerSocketChannel server;
     private final BiFunction<String, String, AdminHttp.Response> routes;
-    private final Semaphore slots = new Semaphore(MAX_CONNECTIONS);
-    private final ScheduledExecutorService deadlines = Executors.newSingleThreadScheduledExecutor(r -> {
-        Thread t = new Thread(r, "prefork-admin-http-deadline");
-        t.setDaemon(true);
-        return t;
-    });
+    private final PendingConnections pending = new PendingConnections(MAX_PENDING, READ_DEADLINE,
+            "prefork-admin-http-deadline");
 
     private UnixHttpServer(Path path, ServerSocketChannel server, BiFunction<String, String, AdminHttp.Response> routes) {
         this.path = path;
@@ -59,27 +52,17 @@ final class UnixHttpServer implements AutoCloseable {
             } catch (IOException e) {
                 return; // closed
             }
-            if (!slots.tryAcquire()) {
-                closeQuietly(client); // busy: the client sees a closed connection, the loop sees nothing
-                continue;
-            }
-            Thread t = new Thread(() -> {
-                try {
-                    serve(client);
-                } finally {
-                    slots.release();
-                }
-            }, "prefork-admin-http");
+            pending.add(client);
+            Thread t = new Thread(() -> serve(client), "prefork-admin-http");
             t.setDaemon(true);
             t.start();
         }
     }
 
     private void serve(SocketChannel client) {
-        var deadline = deadlines.schedule(() -> closeQuietly(client), READ_DEADLINE_SECONDS, TimeUnit.SECONDS);
         try (client) {
             String head = readHead(client);
-            deadline.cancel(false);
+            pending.done(client);
             String[] requestLine = head == null ? new String[0] : head.split("\r?\n", 2)[0].split(" ");
             AdminHttp.Response r = requestLine.length == 3 && requestLine[2].startsWith("HTTP/")
                     ? routes.apply(requestLine[0], requestLine[1].split("\\?", 2)[0])
@@ -99,7 +82,7 @@ final class UnixHttpServer implements AutoCloseable {
         } catch (IOException e) {
             // the client went away or was too slow: nothing to answer
         } finally {
-            deadline.cancel(false);
+            pending.done(client);
         }
     }
 
@@ -132,14 +115,6 @@ final class UnixHttpServer implements AutoCloseable {
         };
     }
 
-    private static void closeQuietly(SocketChannel c) {
-        try {
-            c.close();
-        } catch (IOException e) {
-            // already closed
-        }
-    }
-
     @Override
     public void close() {
         try {
@@ -148,6 +123,6 @@ final class UnixHttpServer implements AutoCloseable {
         } catch (IOException e) {
             // exiting anyway
         }
-        deadlines.shutdownNow();
+        pending.close();
     }
 }

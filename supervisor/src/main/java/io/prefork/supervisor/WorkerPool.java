@@ -23,10 +23,13 @@ final class WorkerPool {
     private final SecureRandom random = new SecureRandom();
 
     /** @param events where each worker's exit is posted */
-    WorkerPool(int size, long now, Consumer<Event> events) {
+    WorkerPool(int size, long now, Consumer<Event> events, ControlAdmission admission) {
         this.events = events;
+        this.admission = admission;
         resize(size, now);
     }
+
+    private final ControlAdmission admission;
 
     List<Slot> slots() {
         return slots;
@@ -71,6 +74,7 @@ final class WorkerPool {
         long limit = settings.maxRequests() <= 0 ? 0 : settings.maxRequests() + jitter(settings.maxRequestsJitter());
         WorkerProcess process = launcher.launch(new WorkerLauncher.Spec(slotId, token, limit));
         Worker worker = new Worker(slotId, token, process, now, limit);
+        admission.expect(process.pid());
         workers.add(worker);
         process.onExit().thenAccept(value -> events.accept(new Event.WorkerExited(worker, value)));
         return worker;
@@ -82,6 +86,7 @@ final class WorkerPool {
 
     /** Returns true if it was a spare. */
     boolean reaped(Worker worker) {
+        admission.forget(worker.pid());
         workers.remove(worker);
         return spares.remove(worker);
     }

@@ -1,0 +1,86 @@
+package io.prefork.supervisor;
+
+import java.io.IOException;
+import java.nio.channels.SocketChannel;
+import java.time.Duration;
+import java.util.LinkedHashMap;
+import java.util.Map;
+import java.util.concurrent.Executors;
+import java.util.concurrent.ScheduledExecutorService;
+import java.util.concurrent.ScheduledFuture;
+import java.util.concurrent.TimeUnit;
+
+/**
+ * Admin connections that have not yet sent their request. Each gets a deadline, and at most
+ * {@code max} wait at once: a new one pushes out the oldest. So a client that connects and says
+ * nothing, or a thousand of them, cannot keep out the next `prefork ctl status`, which sends its
+ * line at once. Closing a channel wakes the thread blocked reading it.
+ */
+final class PendingConnections implements AutoCloseable {
+    private final int max;
+    private final Duration deadline;
+    private final Map<SocketChannel, ScheduledFuture<?>> waiting = new LinkedHashMap<>();
+    private final ScheduledExecutorService timer;
+
+    PendingConnections(int max, Duration deadline, String name) {
+        this.max = max;
+        this.deadline = deadline;
+        this.timer = Executors.newSingleThreadScheduledExecutor(r -> {
+            Thread t = new Thread(r, name);
+            t.setDaemon(true);
+            return t;
+        });
+    }
+
+    /** A new connection: it has {@code deadline} to send its request; the oldest goes if there are too many. */
+    void add(SocketChannel channel) {
+        SocketChannel evicted = null;
+        synchronized (waiting) {
+            waiting.put(channel, timer.schedule(() -> expire(channel), deadline.toMillis(), TimeUnit.MILLISECONDS));
+            if (waiting.size() > max) {
+                evicted = waiting.keySet().iterator().next();
+                waiting.remove(evicted).cancel(false);
+            }
+        }
+        if (evicted != null) {
+            closeQuietly(evicted);
+        }
+    }
+
+    /** The request arrived (or the connection ended): no more deadline, no eviction. */
+    void done(SocketChannel channel) {
+        synchronized (waiting) {
+            ScheduledFuture<?> timeout = waiting.remove(channel);
+            if (timeout != null) {
+                timeout.cancel(false);
+            }
+        }
+    }
+
+    private void expire(SocketChannel channel) {
+        boolean stillWaiting;
+        synchronized (waiting) {
+            stillWaiting = waiting.remove(channel) != null;
+        }
+        if (stillWaiting) {
+            closeQuietly(channel);
+        }
+    }
+
+    static void closeQuietly(SocketChannel channel) {
+        try {
+            channel.close();
+        } catch (IOException e) {
+            // already closed
+        }
+    }
+
+    @Override
+    public void close() {
+        timer.shutdownNow();
+        synchronized (waiting) {
+            waiting.keySet().forEach(PendingConnections::closeQuietly);
+            waiting.clear();
+        }
+    }
+}
