@@ -27,16 +27,20 @@ final class ClassArchive {
 
     private final Path file;
     /** Training writes here, and a good archive is renamed to {@link #file}: two supervisors never write one file. */
-    private final Path trainingFile;
+    private Path trainingFile;
     private final boolean aot;
     private final List<String> command;
+    /** --user: the training run writes as that user, into a directory of its own in the cache. */
+    private final RunAs runAs;
+    private Path trainingDirectory;
     private volatile State state;
 
-    private ClassArchive(Path file, boolean aot, List<String> command, State state) {
+    private ClassArchive(Path file, boolean aot, List<String> command, RunAs runAs, State state) {
         this.file = file;
         this.trainingFile = file.resolveSibling(file.getFileName() + ".training-" + ProcessHandle.current().pid());
         this.aot = aot;
         this.command = command;
+        this.runAs = runAs;
         this.state = state;
     }
 
@@ -46,7 +50,7 @@ final class ClassArchive {
     static ClassArchive prepare(Config config, List<String> command, Path cacheDir, Log log) {
         boolean aot = WorkerCommand.featureVersion(config.java()) >= 24;
         Path file = cacheDir.resolve("worker-" + key(config, command) + (aot ? ".aot" : ".jsa"));
-        ClassArchive archive = new ClassArchive(file, aot, command, State.MISSING);
+        ClassArchive archive = new ClassArchive(file, aot, command, config.runAs(), State.MISSING);
         if (Files.exists(file)) {
             String refusal = archive.refusal(file);
             if (refusal == null) {
@@ -83,6 +87,9 @@ final class ClassArchive {
 
     /** Options for the training run, which writes the archive when it exits normally. */
     List<String> trainOptions() {
+        if (runAs != null) {
+            makeTrainingDirectory();
+        }
         return aot ? List.of("-XX:AOTCacheOutput=" + trainingFile) : List.of("-XX:ArchiveClassesAtExit=" + trainingFile);
     }
 
@@ -97,6 +104,11 @@ final class ClassArchive {
                 : refusal(trainingFile);
         if (refusal == null) {
             try {
+                if (runAs != null) {  // from the temporary directory, maybe another file system: copy in, then rename
+                    Path incoming = file.resolveSibling(file.getFileName() + ".incoming-" + ProcessHandle.current().pid());
+                    Files.move(trainingFile, incoming, StandardCopyOption.REPLACE_EXISTING);
+                    trainingFile = incoming;
+                }
                 Files.move(trainingFile, file, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
             } catch (IOException e) {
                 refusal = "cannot move the archive into place: " + e.getMessage();
@@ -109,8 +121,34 @@ final class ClassArchive {
                 // a leftover training file is only litter in the cache directory
             }
         }
+        if (trainingDirectory != null) {
+            try {
+                Files.deleteIfExists(trainingFile);
+                Files.deleteIfExists(trainingDirectory);
+            } catch (IOException e) {
+                // litter in the temporary directory
+            }
+        }
         state = refusal == null ? State.READY : State.FAILED;
         return refusal;
+    }
+
+    /**
+     * The training run drops to --user before it writes, and may not reach the cache directory
+     * (root's home is 0700): it writes into a fresh temporary directory of its own instead, and the
+     * supervisor moves the archive into the cache.
+     */
+    private void makeTrainingDirectory() {
+        try {
+            if (trainingDirectory == null) {
+                trainingDirectory = Files.createTempDirectory("prefork-training-");
+                Files.setAttribute(trainingDirectory, "unix:gid", runAs.gid());
+                Files.setAttribute(trainingDirectory, "unix:uid", runAs.uid());
+                trainingFile = trainingDirectory.resolve(file.getFileName());
+            }
+        } catch (IOException | UnsupportedOperationException e) {
+            // the training run then fails to write, and workers start without an archive (logged then)
+        }
     }
 
     void failed() {

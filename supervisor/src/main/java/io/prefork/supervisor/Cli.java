@@ -90,6 +90,10 @@ public final class Cli {
                 .desc("stop, and exit 4, if more than N unplanned worker restarts happen within --restart-window; 0: never (default)").build());
         o.addOption(Option.builder().longOpt("restart-window").hasArg().argName("SECONDS")
                 .desc("the window --max-restarts counts in (default 60)").build());
+        o.addOption(Option.builder().longOpt("user").hasArg().argName("NAME")
+                .desc("run the workers as this user: the supervisor starts as root, binds, then each worker drops privileges before any app code runs").build());
+        o.addOption(Option.builder().longOpt("group").hasArg().argName("NAME")
+                .desc("run the workers with this group (default: the --user's own group)").build());
         o.addOption(Option.builder().longOpt("config").hasArg().argName("FILE")
                 .desc("a properties file with long option names as keys; the command line wins").build());
         o.addOption(Option.builder("h").longOpt("help").desc("show this help").build());
@@ -175,6 +179,7 @@ public final class Cli {
                 (int) number(v, "min-ready", 1, 1, 1024),
                 seconds(v, "lame-duck", 0, false),
                 (int) number(v, "max-restarts", 0, 0, 100_000),
+                RunAs.resolve(v.get("user", null), v.get("group", null)),
                 seconds(v, "restart-window", 60, true),
                 appArgs);
         return new Parsed(config, false, false);

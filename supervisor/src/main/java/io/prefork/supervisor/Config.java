@@ -34,6 +34,7 @@ public record Config(
         int minReady,
         Duration lameDuck,
         int maxRestarts,
+        RunAs runAs,
         Duration restartWindow,
         List<String> appArgs) {
 

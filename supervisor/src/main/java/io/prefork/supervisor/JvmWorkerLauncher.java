@@ -21,19 +21,22 @@ public final class JvmWorkerLauncher implements WorkerLauncher {
     private final Map<String, String> environment;
 
     /**
-     * @param heartbeat how often workers send HEARTBEAT
-     * @param logFile   the log file workers reopen on REOPEN, or null when they log to the inherited stderr
+     * @param extraOptions JVM options asked for at each launch (a class archive, once it is ready)
+     * @param environment  what every worker gets, from {@link #environment}
      */
-    public JvmWorkerLauncher(List<String> command, String controlSocket, String readyMode, Duration gracefulTimeout,
-                             Duration heartbeat, String logFile) {
-        this(command, List::of, controlSocket, readyMode, gracefulTimeout, heartbeat, logFile);
-    }
-
-    /** @param extraOptions JVM options asked for at each launch (a class archive, once it is ready) */
-    public JvmWorkerLauncher(List<String> command, Supplier<List<String>> extraOptions, String controlSocket,
-                             String readyMode, Duration gracefulTimeout, Duration heartbeat, String logFile) {
+    JvmWorkerLauncher(List<String> command, Supplier<List<String>> extraOptions, Map<String, String> environment) {
         this.command = List.copyOf(command);
         this.extraOptions = extraOptions;
+        this.environment = Map.copyOf(environment);
+    }
+
+    /**
+     * @param heartbeat how often workers send HEARTBEAT
+     * @param logFile   the log file workers reopen on REOPEN, or null when they log to the inherited stderr
+     * @param runAs     who workers become once they have their sockets, or null
+     */
+    static Map<String, String> environment(String controlSocket, String readyMode, Duration gracefulTimeout,
+                                           Duration heartbeat, String logFile, RunAs runAs) {
         Map<String, String> env = new java.util.HashMap<>();
         env.put(WorkerEnvironment.CONTROL_SOCKET, controlSocket);
         env.put(WorkerEnvironment.READY_MODE, readyMode);
@@ -42,7 +45,10 @@ public final class JvmWorkerLauncher implements WorkerLauncher {
         if (logFile != null) {
             env.put(WorkerEnvironment.LOG_FILE, logFile);
         }
-        this.environment = Map.copyOf(env);
+        if (runAs != null) {
+            env.put(WorkerEnvironment.RUN_AS, runAs.environment());
+        }
+        return env;
     }
 
     private static final List<String> SERVICE_MANAGER_VARIABLES = List.of("NOTIFY_SOCKET", "WATCHDOG_USEC",

@@ -209,10 +209,10 @@ public final class Main {
         List<String> command = WorkerCommand.build(c);
         String logFile = c.logFile() == null ? null : c.logFile().toString();
         ClassArchive archive = c.fastStart() ? archive(c, command, log) : null;
-        WorkerLauncher launcher = new JvmWorkerLauncher(command, archive == null ? List::of : archive::useOptions,
-                controlSocket.toString(), c.readyMode(), c.gracefulTimeout(), Duration.ofMillis(heartbeatMs), logFile);
-        WorkerLauncher trainer = archive == null ? null : new JvmWorkerLauncher(command, archive::trainOptions,
-                controlSocket.toString(), c.readyMode(), c.gracefulTimeout(), Duration.ofMillis(heartbeatMs), logFile);
+        var env = JvmWorkerLauncher.environment(controlSocket.toString(), c.readyMode(), c.gracefulTimeout(),
+                Duration.ofMillis(heartbeatMs), logFile, c.runAs());
+        WorkerLauncher launcher = new JvmWorkerLauncher(command, archive == null ? List::of : archive::useOptions, env);
+        WorkerLauncher trainer = archive == null ? null : new JvmWorkerLauncher(command, archive::trainOptions, env);
         return new Generation(settings, launcher, archive, trainer);
     }
 

@@ -48,5 +48,27 @@ public interface LibC {
 
     int kill(int pid, int sig);
 
+    int setgroups(@size_t long size, @In int[] list);
+
+    int setgid(int gid);
+
+    int setuid(int uid);
+
+    int getuid();
+
+    int geteuid();
+
+    int getgid();
+
+    int getegid();
+
+    int prctl(int option, long arg2, long arg3, long arg4, long arg5);
+
+    Pointer getpwnam(String name);
+
+    Pointer getgrnam(String name);
+
+    int getgrouplist(String user, int group, @Out int[] groups, @In @Out int[] ngroups);
+
     String strerror(int errno);
 }

@@ -368,6 +368,77 @@ public final class Posix {
         }
     }
 
+    /** A user's ids, as getpwnam(3) and getgrouplist(3) give them: what --user resolves to. */
+    public record Account(String name, int uid, int gid, int[] groups) {
+    }
+
+    /** Null if there is no such user. Reads the passwd entry (LP64: pw_uid at 16, pw_gid at 20). */
+    public static Account lookupUser(String name) {
+        Pointer pw = libc().getpwnam(name);
+        if (pw == null) {
+            return null;
+        }
+        int uid = pw.getInt(16);
+        int gid = pw.getInt(20);
+        return new Account(name, uid, gid, groupList(name, gid));
+    }
+
+    /** A group's id, or -1 if there is no such group (LP64: gr_gid at 16). */
+    public static int lookupGroup(String name) {
+        Pointer gr = libc().getgrnam(name);
+        return gr == null ? -1 : gr.getInt(16);
+    }
+
+    /** The groups {@code user} belongs to, with {@code gid} first: what initgroups(3) would set. */
+    public static int[] groupList(String user, int gid) {
+        int[] n = {64};
+        while (true) {
+            int[] groups = new int[n[0]];
+            int[] count = {groups.length};
+            if (libc().getgrouplist(user, gid, groups, count) >= 0) {
+                return Arrays.copyOf(groups, count[0]);
+            }
+            n[0] = Math.max(count[0], n[0] * 2);
+        }
+    }
+
+    public static int uid() {
+        return libc().getuid();
+    }
+
+    public static int effectiveUid() {
+        return libc().geteuid();
+    }
+
+    /**
+     * Becomes {@code uid}/{@code gid} with exactly {@code groups} for good: setgroups, setgid,
+     * setuid, in that order (once setuid is done the others are no longer allowed). glibc applies
+     * each to every thread of the process. Then checks: the ids took, and setuid(0) fails. Last,
+     * PR_SET_DUMPABLE again, which the uid change turned off: without it the process could not read
+     * its own /proc files (readiness detection reads them).
+     */
+    public static void dropPrivileges(int uid, int gid, int[] groups) throws NativeException {
+        if (libc().setgroups(groups.length, groups) < 0) {
+            throw failure("setgroups");
+        }
+        if (libc().setgid(gid) < 0) {
+            throw failure("setgid(" + gid + ")");
+        }
+        if (libc().setuid(uid) < 0) {
+            throw failure("setuid(" + uid + ")");
+        }
+        if (libc().setuid(0) == 0 && uid != 0) {
+            throw new NativeException("setuid(0)", 0, "succeeded after the drop: privileges were not dropped");
+        }
+        if (libc().getuid() != uid || libc().geteuid() != uid || libc().getgid() != gid || libc().getegid() != gid) {
+            throw new NativeException("getuid", 0, "ids after the drop are uid " + libc().getuid() + "/" + libc().geteuid()
+                    + ", gid " + libc().getgid() + "/" + libc().getegid() + "; wanted " + uid + ", " + gid);
+        }
+        if (libc().prctl(Linux.PR_SET_DUMPABLE, 1, 0, 0, 0) < 0) {
+            throw failure("prctl(PR_SET_DUMPABLE)");
+        }
+    }
+
     /** Sends a signal; returns false if the process no longer exists. */
     public static boolean kill(long pid, int signal) throws NativeException {
         if (libc().kill((int) pid, signal) == 0) {

@@ -2,6 +2,7 @@ package io.prefork.worker;
 
 import io.prefork.protocol.WorkerEnvironment;
 import io.prefork.protocol.WorkerExitCodes;
+import io.prefork.unix.Posix;
 import java.io.IOException;
 import java.lang.reflect.InvocationTargetException;
 import java.lang.reflect.Method;
@@ -40,13 +41,39 @@ public final class Launcher {
             System.exit(WorkerExitCodes.NO_SUPERVISOR);
             return;
         }
+        // Found (loaded, not initialised) while we may still read every file; no app code runs yet.
+        Method main = findMain(runtime, args[0]);
+        dropPrivileges(runtime);
         Prefork.install(runtime);
         runtime.startControlThread();
         drainOnSignals(runtime);
         if (!"app".equals(System.getenv(WorkerEnvironment.READY_MODE))) {
             AutoReady.start(runtime);
         }
-        runApp(runtime, args[0], Arrays.copyOfRange(args, 1, args.length));
+        runApp(runtime, main, args[0], Arrays.copyOfRange(args, 1, args.length));
+    }
+
+    /**
+     * --user/--group: the supervisor started this JVM as root so that it could connect to the
+     * 0700 control socket; the listeners are here now, so the rest runs as the given user. A worker
+     * that cannot drop never runs the app.
+     */
+    private static void dropPrivileges(WorkerRuntime runtime) {
+        String runAs = System.getenv(WorkerEnvironment.RUN_AS);
+        if (runAs == null || runAs.isEmpty()) {
+            return;
+        }
+        try {
+            String[] part = runAs.split(":", -1);
+            int[] groups = part[2].isEmpty() ? new int[0]
+                    : Arrays.stream(part[2].split(",")).mapToInt(Integer::parseInt).toArray();
+            Posix.dropPrivileges(Integer.parseInt(part[0]), Integer.parseInt(part[1]), groups);
+        } catch (IOException | RuntimeException e) {
+            String reason = "cannot drop privileges to " + runAs + ": " + e.getMessage() + "; the app does not run";
+            WorkerLog.info(reason);
+            runtime.reportBootError(reason);
+            System.exit(WorkerExitCodes.PRIVILEGES_NOT_DROPPED);
+        }
     }
 
     private static WorkerRuntime.Options options() {
@@ -74,8 +101,8 @@ public final class Launcher {
         }
     }
 
-    private static void runApp(WorkerRuntime runtime, String appClass, String[] appArgs) {
-        Method main;
+    private static Method findMain(WorkerRuntime runtime, String appClass) {
+        Method main = null;
         try {
             main = Class.forName(appClass, false, Launcher.class.getClassLoader()).getMethod("main", String[].class);
             if (!Modifier.isStatic(main.getModifiers())) {
@@ -88,8 +115,11 @@ public final class Launcher {
             WorkerLog.info(reason);
             runtime.reportBootError(reason);
             System.exit(WorkerExitCodes.APP_NOT_FOUND);
-            return;
         }
+        return main;
+    }
+
+    private static void runApp(WorkerRuntime runtime, Method main, String appClass, String[] appArgs) {
         try {
             main.invoke(null, (Object) appArgs);
         } catch (InvocationTargetException e) {

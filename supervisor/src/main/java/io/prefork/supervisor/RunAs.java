@@ -1,0 +1,47 @@
+package io.prefork.supervisor;
+
+import io.prefork.unix.Posix;
+import java.util.Arrays;
+import java.util.stream.Collectors;
+
+/**
+ * {@code --user} / {@code --group}: who the workers become once they have their sockets. The
+ * supervisor stays root (it may need to bind again for a reuseport slot, and to signal workers);
+ * only the workers, where the app's code runs, drop.
+ */
+record RunAs(String user, String group, int uid, int gid, int[] groups) {
+    /** Null when neither option is given, or when they name who we already are. */
+    static RunAs resolve(String user, String group) throws UsageException {
+        if (user == null && group == null) {
+            return null;
+        }
+        Posix.Account account = user == null ? null : Posix.lookupUser(user);
+        if (user != null && account == null) {
+            throw new UsageException("--user " + user + ": no such user");
+        }
+        int gid = group == null ? account.gid() : Posix.lookupGroup(group);
+        if (gid < 0) {
+            throw new UsageException("--group " + group + ": no such group");
+        }
+        int uid = account == null ? Posix.uid() : account.uid();
+        int[] groups = account == null ? new int[] {gid} : Posix.groupList(user, gid);
+        if (Posix.effectiveUid() != 0) {
+            if (uid == Posix.uid() && group == null) {
+                return null; // already that user
+            }
+            throw new UsageException("--user/--group need the supervisor to start as root (it runs as uid "
+                    + Posix.effectiveUid() + ")");
+        }
+        return new RunAs(user, group, uid, gid, groups);
+    }
+
+    /** What a worker gets in PREFORK_RUN_AS: {@code uid:gid:group,group,...}. */
+    String environment() {
+        return uid + ":" + gid + ":" + Arrays.stream(groups).mapToObj(Integer::toString).collect(Collectors.joining(","));
+    }
+
+    @Override
+    public String toString() {
+        return (user == null ? "uid " + uid : user) + (group == null ? "" : ":" + group) + " (uid " + uid + ", gid " + gid + ")";
+    }
+}
