@@ -20,8 +20,12 @@ public final class Backoff {
         this.resetAfter = resetAfter;
     }
 
+    /**
+     * A worker that served 5 s was not a crash loop: restarting it at once costs one JVM start (about
+     * half a CPU-second) per 5 s at worst, and waiting would only leave its slot empty.
+     */
     public static Backoff standard() {
-        return new Backoff(Duration.ofMillis(100), Duration.ofSeconds(30), Duration.ofSeconds(30));
+        return new Backoff(Duration.ofMillis(100), Duration.ofSeconds(30), Duration.ofSeconds(5));
     }
 
     /** The delay before the next start, given how long the worker that just exited was serving. */

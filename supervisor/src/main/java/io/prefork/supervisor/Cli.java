@@ -150,11 +150,12 @@ public final class Cli {
         if (!balance.equals("shared") && !balance.equals("reuseport")) {
             throw new UsageException("--balance must be shared or reuseport, got '" + balance + "'");
         }
+        String classpath = appClasspath(v.get("app-classpath", null));
         Config config = new Config(
                 (int) number(v, "workers", Runtime.getRuntime().availableProcessors(), 1, 1024),
                 binds,
-                v.get("app", DEFAULT_APP),
-                appClasspath(v.get("app-classpath", null)),
+                appClass(v.get("app", DEFAULT_APP), classpath),
+                classpath,
                 javaExecutable(v.get("java", null)),
                 v.all("jvm-opt", "\\s+", List.of()),
                 (int) number(v, "backlog", 2048, 1, 65535),
@@ -215,8 +216,22 @@ public final class Cli {
         }
     }
 
+    /** Properties that refuse a key given twice: in a config file that is a mistake, not an override. */
+    private static final class StrictProperties extends Properties {
+        private static final long serialVersionUID = 1L;
+        private String duplicate;
+
+        @Override
+        public synchronized Object put(Object key, Object value) {
+            if (containsKey(key) && duplicate == null) {
+                duplicate = key.toString();
+            }
+            return super.put(key, value);
+        }
+    }
+
     private static Properties configFile(String name) throws UsageException {
-        Properties p = new Properties();
+        StrictProperties p = new StrictProperties();
         if (name == null) {
             return p;
         }
@@ -225,6 +240,9 @@ public final class Cli {
         } catch (IOException | IllegalArgumentException e) {
             throw new UsageException("cannot read config file " + name + ": "
                     + (e instanceof IOException io ? Main.reason(io) : e.getMessage()));
+        }
+        if (p.duplicate != null) {
+            throw new UsageException("config file " + name + ": key '" + p.duplicate + "' given more than once");
         }
         for (String key : p.stringPropertyNames()) {
             Option option = options().getOption(key);
@@ -307,6 +325,14 @@ public final class Cli {
         return bind;
     }
 
+    /** The app class must be on the app classpath: better one line now than five failed boots later. */
+    private static String appClass(String name, String classpath) throws UsageException {
+        if (!AppClasspath.contains(classpath, name)) {
+            throw new UsageException("--app " + name + ": no such class on the app classpath (" + classpath + ")");
+        }
+        return name;
+    }
+
     private static String javaExecutable(String given) throws UsageException {
         if (given == null) {
             return Path.of(System.getProperty("java.home"), "bin", "java").toString();
@@ -321,6 +347,12 @@ public final class Cli {
         if (given != null) {
             if (given.isBlank()) {
                 throw new UsageException("--app-classpath is empty");
+            }
+            for (String entry : given.split(java.io.File.pathSeparator)) {
+                Path p = Path.of(entry.endsWith("/*") || entry.equals("*") ? entry.substring(0, entry.length() - 1) : entry);
+                if (!entry.isEmpty() && !Files.exists(p.toString().isEmpty() ? Path.of(".") : p)) {
+                    throw new UsageException("--app-classpath entry " + entry + " does not exist");
+                }
             }
             return given;
         }

@@ -108,7 +108,9 @@ final class Listeners implements AutoCloseable, Supervisor.ListenerSource {
             BindAddress atPort = new BindAddress(new InetSocketAddress(bind.inet().getAddress(), port), null);
             return Listener.open(atPort, backlog, true);
         } catch (IOException e) {
-            throw new IOException("cannot listen on " + bind + ": " + Main.reason(e), e);
+            boolean privileged = !bind.isUnix() && port > 0 && port < 1024 && Main.reason(e).equals("Permission denied");
+            throw new IOException("cannot listen on " + bind + ": " + Main.reason(e)
+                    + (privileged ? " (a port below 1024 needs root or CAP_NET_BIND_SERVICE)" : ""), e);
         }
     }
 

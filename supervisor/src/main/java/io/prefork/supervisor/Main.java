@@ -271,10 +271,10 @@ public final class Main {
             return ne.reason();
         }
         if (e instanceof NoSuchFileException) {
-            return "no such file or directory";
+            return "No such file or directory";
         }
         if (e instanceof AccessDeniedException) {
-            return "permission denied";
+            return "Permission denied";
         }
         if (e instanceof FileSystemException fse && fse.getReason() != null) {
             return fse.getReason();

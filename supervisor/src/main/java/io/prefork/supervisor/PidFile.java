@@ -15,8 +15,18 @@ final class PidFile {
         this.pid = pid;
     }
 
+    /**
+     * Refuses, like gunicorn, when the file names a process that is running: most likely another
+     * supervisor for the same service. A file left by a dead one is replaced.
+     */
     static PidFile write(Path path) throws IOException {
         String pid = Long.toString(ProcessHandle.current().pid());
+        long holder = holder(path);
+        if (holder > 0 && holder != ProcessHandle.current().pid()
+                && ProcessHandle.of(holder).map(ProcessHandle::isAlive).orElse(false)) {
+            throw new IOException("pid file " + path + " holds pid " + holder
+                    + ", which is running (another prefork? if not, remove the file)");
+        }
         Path temp = path.resolveSibling(path.getFileName() + ".tmp." + pid);
         try {
             Files.writeString(temp, pid + "\n");
@@ -26,6 +36,15 @@ final class PidFile {
             throw new IOException("cannot write pid file " + path + ": " + Main.reason(e), e);
         }
         return new PidFile(path, pid);
+    }
+
+    /** The pid in an existing pid file; 0 if there is none, or it is not a number. */
+    private static long holder(Path path) {
+        try {
+            return Long.parseLong(Files.readString(path).trim());
+        } catch (IOException | NumberFormatException e) {
+            return 0;
+        }
     }
 
     private static void deleteQuietly(Path temp) {

@@ -17,12 +17,6 @@ class BootFailureIT {
     Path dir;
 
     @Test
-    void aMissingAppClass() throws Exception {
-        assertGivesUp("no.such.App", RunningSupervisor.TEST_APPS,
-                "app class no.such.App not found on the app classpath");
-    }
-
-    @Test
     void anAppWhoseMainThrows() throws Exception {
         assertGivesUp("io.prefork.it.apps.ThrowingApp", RunningSupervisor.TEST_APPS,
                 "the app's main threw java.lang.IllegalStateException: configuration is broken");

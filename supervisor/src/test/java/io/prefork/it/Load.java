@@ -23,7 +23,8 @@ import java.util.concurrent.atomic.AtomicLong;
  * with its reason: connect error, reset or early close, timeout, or a non-2xx status.
  */
 final class Load implements AutoCloseable {
-    record Failure(long atNanos, String what) {
+    /** A failed request: when, why, and the client's local port (0 if it never connected). */
+    record Failure(long atNanos, String what, int localPort) {
     }
 
     private final int port;
@@ -36,6 +37,8 @@ final class Load implements AutoCloseable {
     final Map<Long, Long> pidsLastSeen = new ConcurrentHashMap<>();
     private final List<Thread> threads = new ArrayList<>();
     private final long startedAt = System.nanoTime();
+    /** Successful requests by second since the start. */
+    private final Map<Long, AtomicLong> okBySecond = new ConcurrentHashMap<>();
 
     private Load(int port, String path) {
         this.port = port;
@@ -72,7 +75,7 @@ final class Load implements AutoCloseable {
                     socket = null;
                 }
             } catch (IOException e) {
-                fail(e.getClass().getSimpleName() + ": " + e.getMessage());
+                fail(e.getClass().getSimpleName() + ": " + e.getMessage(), socket == null ? 0 : socket.getLocalPort());
                 closeQuietly(socket);
                 socket = null;
             }
@@ -120,10 +123,11 @@ final class Load implements AutoCloseable {
         }
         int code = Integer.parseInt(status.split(" ")[1]);
         if (code < 200 || code > 299) {
-            fail("HTTP " + code);
+            fail("HTTP " + code, socket.getLocalPort());
         } else {
             ok.incrementAndGet();
             long now = System.nanoTime();
+            okBySecond.computeIfAbsent((now - startedAt) / 1_000_000_000L, s -> new AtomicLong()).incrementAndGet();
             bodies.put(new String(body, StandardCharsets.UTF_8), now);
             pidsLastSeen.put(pid, now);
         }
@@ -144,9 +148,9 @@ final class Load implements AutoCloseable {
         return b.size() == 0 ? null : b.toString(StandardCharsets.ISO_8859_1);
     }
 
-    private void fail(String what) {
+    private void fail(String what, int localPort) {
         synchronized (failures) {
-            failures.add(new Failure(System.nanoTime(), what));
+            failures.add(new Failure(System.nanoTime(), what, localPort));
         }
     }
 
@@ -168,6 +172,17 @@ final class Load implements AutoCloseable {
         synchronized (failures) {
             return List.copyOf(failures);
         }
+    }
+
+    /** Successful requests in each whole second since the start, up to now (a second with none is 0). */
+    long[] okPerSecond() {
+        long seconds = (System.nanoTime() - startedAt) / 1_000_000_000L;
+        long[] counts = new long[(int) seconds];
+        for (int i = 0; i < counts.length; i++) {
+            AtomicLong n = okBySecond.get((long) i);
+            counts[i] = n == null ? 0 : n.get();
+        }
+        return counts;
     }
 
     /** Successful requests per second so far. */

@@ -1,0 +1,139 @@
+package io.prefork.it;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import io.prefork.unix.Linux;
+import io.prefork.unix.Posix;
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.HashSet;
+import java.util.List;
+import java.util.Random;
+import java.util.Set;
+import java.util.concurrent.TimeUnit;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.Timeout;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * For 60 s under load, a random READY worker is SIGKILLed or SIGSTOPped every 1-3 s. The server
+ * must answer in every second, and every failed request must be one whose connection a victim held
+ * at that moment (read from /proc right after the victim stopped): nothing else may fail.
+ */
+@Timeout(180)
+class ChaosIT {
+    private static final Duration CHAOS = Duration.ofSeconds(60);
+
+    @TempDir
+    Path dir;
+
+    @Test
+    void killsAndStopsUnderLoadLoseOnlyTheVictimsConnections() throws Exception {
+        Random random = new Random(7);
+        try (RunningSupervisor s = RunningSupervisor.start(dir, "-w", "3", "-b", "127.0.0.1:0", "--spares", "1",
+                "--timeout", "2", "--graceful-timeout", "5")) {
+            int port = s.port();
+            s.awaitReadyWorkers(3, Duration.ofSeconds(60));
+            Set<Integer> heldByVictims = new HashSet<>();
+            Set<Long> stopped = new HashSet<>();
+            int kills = 0;
+            int stops = 0;
+            // Many client threads: one stuck on a frozen worker's connection must not hide that the others are answered.
+            Load load = Load.start(port, 2, 8, 20);
+            long[] perSecond;
+            try {
+                long end = System.nanoTime() + CHAOS.toNanos();
+                while (System.nanoTime() < end) {
+                    RunningSupervisor.pause(1000 + random.nextInt(2001));
+                    List<Long> candidates = new ArrayList<>(s.readyWorkers().values());
+                    candidates.removeAll(stopped);
+                    if (candidates.isEmpty()) {
+                        continue;
+                    }
+                    long victim = candidates.get(random.nextInt(candidates.size()));
+                    if (!Posix.kill(victim, Linux.SIGSTOP) || !awaitStopped(victim)) {
+                        continue;  // it died on its own in between
+                    }
+                    heldByVictims.addAll(clientPortsHeldBy(victim, port));
+                    if (random.nextBoolean()) {
+                        Posix.kill(victim, Linux.SIGKILL);
+                        kills++;
+                    } else {
+                        stopped.add(victim);  // left frozen: the supervisor's heartbeat check must find it
+                        stops++;
+                    }
+                }
+                perSecond = load.okPerSecond();
+            } finally {
+                load.close();
+            }
+            List<Load.Failure> failures = load.failures();
+            List<Load.Failure> untraced = failures.stream().filter(f -> !heldByVictims.contains(f.localPort())).toList();
+            System.out.printf("chaos: %d SIGKILL, %d SIGSTOP in %d s; %d requests ok, %d failed, all %d traced to a"
+                            + " connection a victim held (%d such connections); fewest answers in a second: %d%n",
+                    kills, stops, CHAOS.toSeconds(), load.ok(), failures.size(), failures.size() - untraced.size(),
+                    heldByVictims.size(), java.util.Arrays.stream(perSecond).min().orElse(0));
+            assertTrue(kills + stops >= 20, "victims: " + (kills + stops));
+            for (int second = 0; second < perSecond.length; second++) {
+                assertTrue(perSecond[second] > 0, "no answer in second " + second + " of the chaos: "
+                        + java.util.Arrays.toString(perSecond));
+            }
+            assertEquals(List.of(), untraced, "failures no victim's connection explains");
+            assertTrue(s.count("no heartbeat for") >= stops, "every frozen worker was found:\n" + s.logText());
+        }
+    }
+
+    /**
+     * Waits until every thread of {@code pid} is stopped, not just the main one: an acceptor thread
+     * still running could take one more connection after we looked.
+     */
+    private static boolean awaitStopped(long pid) {
+        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(2);
+        while (System.nanoTime() < deadline) {
+            try (var tasks = Files.list(Path.of("/proc/" + pid + "/task"))) {
+                boolean all = true;
+                for (Path task : tasks.toList()) {
+                    String stat = Files.readString(task.resolve("stat"));
+                    String state = stat.substring(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3);
+                    all &= state.equals("T") || state.equals("t");
+                }
+                if (all) {
+                    return true;
+                }
+            } catch (IOException gone) {
+                return false;
+            }
+            RunningSupervisor.pause(2);
+        }
+        return false;
+    }
+
+    /** The client-side ports of the connections to {@code serverPort} that {@code pid} holds open. */
+    private static Set<Integer> clientPortsHeldBy(long pid, int serverPort) throws IOException {
+        Set<Long> inodes = ProcFs.socketInodes(pid);
+        Set<Integer> ports = new HashSet<>();
+        String local = String.format(":%04X", serverPort);
+        for (String table : new String[] {"/proc/net/tcp", "/proc/net/tcp6"}) {
+            for (String line : Files.readAllLines(Path.of(table))) {
+                String[] f = line.trim().split("\\s+");
+                if (f.length > 9 && f[1].endsWith(local) && !f[3].equals("0A") && inodes.contains(parse(f[9]))) {
+                    ports.add(Integer.parseInt(f[2].substring(f[2].indexOf(':') + 1), 16));
+                }
+            }
+        }
+        return ports;
+    }
+
+    private static long parse(String inode) {
+        try {
+            return Long.parseLong(inode);
+        } catch (NumberFormatException e) {
+            return -1;
+        }
+    }
+
+}
