@@ -39,7 +39,9 @@ final class HealthChecks {
 
     /**
      * A READY worker that stops sending heartbeats is frozen (SIGSTOP, swap, a GC spiral). It is
-     * thawed and asked for a thread dump first, so the operator sees where it hung, then killed.
+     * told to stop, then thawed and asked for a thread dump, so the operator sees where it hung; a
+     * second later it is killed. STOP goes first, so that the moment it runs again it stops taking
+     * connections, and what it held may still finish, instead of being reset.
      */
     private void killUnresponsiveWorkers(long now, Supervisor.Settings settings, List<Worker> workers) {
         if (settings.timeout().isZero()) {
@@ -47,16 +49,18 @@ final class HealthChecks {
         }
         String timeout = seconds(settings.timeout().toMillis());
         for (Worker w : workers) {
-            long silent = now - w.lastHeartbeat();
-            if (w.state() != WorkerState.READY || w.killSent()) {
+            if (w.dumpRequestedAt() >= 0) {
+                if (now - w.dumpRequestedAt() >= DUMP_GRACE_NANOS) {
+                    w.kill("no heartbeat for " + timeout + " s");
+                }
                 continue;
             }
-            if (w.dumpRequestedAt() < 0 && silent > settings.timeout().toNanos()) {
+            long silent = now - w.lastHeartbeat();
+            if (w.state() == WorkerState.READY && !w.killSent() && silent > settings.timeout().toNanos()) {
                 log.warn(w + ": no heartbeat for " + TimeUnit.NANOSECONDS.toMillis(silent) + " ms (--timeout "
-                        + timeout + " s); its thread dump follows on stdout, then SIGKILL");
+                        + timeout + " s); stopping it; its thread dump follows on stdout; SIGKILL in 1 s");
+                w.askToStop(java.time.Duration.ofNanos(DUMP_GRACE_NANOS), "no heartbeat", log);
                 w.requestThreadDump(now);
-            } else if (w.dumpRequestedAt() >= 0 && now - w.dumpRequestedAt() >= DUMP_GRACE_NANOS) {
-                w.kill("no heartbeat for " + timeout + " s");
             }
         }
     }

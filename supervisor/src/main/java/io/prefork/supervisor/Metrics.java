@@ -62,7 +62,7 @@ final class Metrics {
 
     /** How a worker's unplanned exit is counted, from what the loop knows of it. */
     static Cause classify(Worker w, int exitValue) {
-        if (w.killReason() != null && w.killReason().startsWith("no heartbeat")) {
+        if (w.dumpRequestedAt() >= 0) {
             return Cause.HEARTBEAT_TIMEOUT;
         }
         if (!w.wasReady()) {

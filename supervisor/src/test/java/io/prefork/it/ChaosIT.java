@@ -21,8 +21,9 @@ import org.junit.jupiter.api.io.TempDir;
 
 /**
  * For 60 s under load, a random READY worker is SIGKILLed or SIGSTOPped every 1-3 s. The server
- * must answer in every second, and every failed request must be one whose connection a victim held
- * at that moment (read from /proc right after the victim stopped): nothing else may fail.
+ * must answer in every second, and every failed request must be one whose connection a victim held:
+ * read from /proc right after the victim stopped, and, for one left frozen, again until it is gone
+ * (the supervisor thaws it for a thread dump before it kills it). Nothing else may fail.
  */
 @Timeout(180)
 class ChaosIT {
@@ -38,8 +39,12 @@ class ChaosIT {
                 "--timeout", "2", "--graceful-timeout", "5")) {
             int port = s.port();
             s.awaitReadyWorkers(3, Duration.ofSeconds(60));
-            Set<Integer> heldByVictims = new HashSet<>();
-            Set<Long> stopped = new HashSet<>();
+            Set<Integer> heldByVictims = java.util.concurrent.ConcurrentHashMap.newKeySet();
+            Set<Long> stopped = java.util.concurrent.ConcurrentHashMap.newKeySet();
+            Thread watcher = new Thread(() -> watchFrozen(stopped, port, heldByVictims), "chaos-watcher");
+            watcher.setDaemon(true);
+            watcher.start();
+            List<Long> victims = new ArrayList<>();
             int kills = 0;
             int stops = 0;
             // Many client threads: one stuck on a frozen worker's connection must not hide that the others are answered.
@@ -59,6 +64,7 @@ class ChaosIT {
                         continue;  // it died on its own in between
                     }
                     heldByVictims.addAll(clientPortsHeldBy(victim, port));
+                    victims.add(victim);
                     if (random.nextBoolean()) {
                         Posix.kill(victim, Linux.SIGKILL);
                         kills++;
@@ -70,6 +76,8 @@ class ChaosIT {
                 perSecond = load.okPerSecond();
             } finally {
                 load.close();
+                watcher.interrupt();
+                watcher.join(5000);
             }
             List<Load.Failure> failures = load.failures();
             List<Load.Failure> untraced = failures.stream().filter(f -> !heldByVictims.contains(f.localPort())).toList();
@@ -82,8 +90,14 @@ class ChaosIT {
                 assertTrue(perSecond[second] > 0, "no answer in second " + second + " of the chaos: "
                         + java.util.Arrays.toString(perSecond));
             }
-            assertEquals(List.of(), untraced, "failures no victim's connection explains");
-            assertTrue(s.count("no heartbeat for") >= stops, "every frozen worker was found:\n" + s.logText());
+            assertEquals(List.of(), untraced, "failures no victim's connection explains; victims " + victims
+                    + "; the supervisor's exits:\n" + s.logText().lines().filter(l -> l.contains("-> EXITED")
+                    || l.contains("no heartbeat")).collect(java.util.stream.Collectors.joining("\n")));
+            for (long pid : stopped) {
+                assertTrue(RunningSupervisor.awaitGone(pid, Duration.ofSeconds(10)),
+                        "frozen worker " + pid + " was found and ended:\n" + s.logText());
+            }
+            assertTrue(s.count("no heartbeat for \\d+ ms") >= stops, "found by the heartbeat check:\n" + s.logText());
         }
     }
 
@@ -126,6 +140,24 @@ class ChaosIT {
             }
         }
         return ports;
+    }
+
+    /** Until each frozen victim is gone, keeps adding the connections it holds. */
+    private static void watchFrozen(Set<Long> frozen, int port, Set<Integer> held) {
+        while (!Thread.currentThread().isInterrupted()) {
+            for (long pid : frozen) {
+                try {
+                    held.addAll(clientPortsHeldBy(pid, port));
+                } catch (IOException gone) {
+                    // it exited: nothing more to read
+                }
+            }
+            try {
+                Thread.sleep(5);
+            } catch (InterruptedException e) {
+                return;
+            }
+        }
     }
 
     private static long parse(String inode) {

@@ -93,6 +93,52 @@ class HardeningIT {
     }
 
     @Test
+    void theAdminGroupMayReadButNotControl() throws Exception {
+        String setpriv = Tools.require("setpriv", "util-linux");
+        // The socket's directory must be one that user can enter (the test's own temp dir is 0700).
+        Path open = Files.createTempDirectory(Path.of("/tmp"), "prefork-admin-group-",
+                java.nio.file.attribute.PosixFilePermissions.asFileAttribute(
+                        java.nio.file.attribute.PosixFilePermissions.fromString("rwxr-xr-x")));
+        Path ctl = open.resolve("prefork.ctl");
+        try (RunningSupervisor s = RunningSupervisor.start(dir, "-w", "1", "-b", "127.0.0.1:0",
+                "--ctl-socket", ctl.toString(), "--admin-group", "nogroup")) {
+            s.awaitReadyWorkers(1, Duration.ofSeconds(60));
+            assertEquals("rw-rw----", java.nio.file.attribute.PosixFilePermissions.toString(
+                    Files.getPosixFilePermissions(ctl)));
+            assertEquals("nogroup", Files.readAttributes(ctl, java.nio.file.attribute.PosixFileAttributes.class)
+                    .group().getName());
+            // nobody, with nogroup as its only group: a member of the admin group, not the supervisor's user
+            List<String> asNobody = List.of(setpriv, "--reuid=65534", "--regid=65534", "--clear-groups");
+            RunningSupervisor.CtlResult status = ctlAs(asNobody, ctl, "status");
+            assertEquals(0, status.code(), status.err());
+            assertTrue(status.out().contains("READY"), status.out());
+            RunningSupervisor.CtlResult stop = ctlAs(asNobody, ctl, "stop");
+            assertEquals(1, stop.code());
+            assertEquals("prefork ctl: 'stop' needs the supervisor's user; the admin group may run: status, metrics\n",
+                    stop.err());
+            assertTrue(s.process.isAlive(), "still running");
+            RunningSupervisor.CtlResult other = ctlAs(List.of(setpriv, "--reuid=65534", "--regid=1", "--clear-groups"),
+                    ctl, "status");
+            assertTrue(other.code() != 0, "outside the group: no access at all; " + other.err());
+        } finally {
+            Files.deleteIfExists(ctl);
+            Files.deleteIfExists(open);
+        }
+    }
+
+    private RunningSupervisor.CtlResult ctlAs(List<String> prefix, Path socket, String... args) throws Exception {
+        List<String> command = new ArrayList<>(prefix);
+        List<String> all = new ArrayList<>(List.of("--socket", socket.toString()));
+        all.addAll(List.of(args));
+        command.addAll(RunningSupervisor.commandFor("io.prefork.supervisor.Ctl", all.toArray(String[]::new)));
+        Path out = Files.createTempFile(dir, "ctl-", ".out");
+        Path err = Files.createTempFile(dir, "ctl-", ".err");
+        Process p = new ProcessBuilder(command).redirectOutput(out.toFile()).redirectError(err.toFile()).start();
+        assertTrue(p.waitFor(60, TimeUnit.SECONDS), "ctl finished");
+        return new RunningSupervisor.CtlResult(p.exitValue(), Files.readString(out), Files.readString(err));
+    }
+
+    @Test
     void garbageOnTheControlAndAdminSocketsDoesNotDisturbService() throws Exception {
         try (RunningSupervisor s = RunningSupervisor.start(dir, "-w", "2", "-b", "127.0.0.1:0")) {
             int port = s.port();

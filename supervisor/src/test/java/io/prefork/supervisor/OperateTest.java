@@ -88,13 +88,13 @@ class OperateTest extends SupervisorTestBase {
 
     @Test
     void aSlowSuccessorIsKilledAtTheBootTimeoutAndAbortsTheRoll() throws Exception {
-        start(settings(1));
+        start(settings(1).withTimeouts(Duration.ofSeconds(10), Duration.ofSeconds(5), Duration.ZERO));
         bringUpAll();
         CompletableFuture<AdminReply> reply = admin("reload");
         Fakes.Process slow = launcher.last();
         clock.advanceMillis(10_000);
         step();
-        assertEquals(1, slow.kills);
+        assertEquals(1, slow.kills, lines.text());
         slow.exit(137);
         step();
         assertTrue(reply.get().text().contains("not READY within --boot-timeout 10 s"), reply.get().text());
@@ -167,6 +167,8 @@ class OperateTest extends SupervisorTestBase {
         clock.advanceMillis(1_000);
         step();
         assertEquals(List.of(Linux.SIGCONT, Linux.SIGQUIT), p.signals, "thawed, then asked for a thread dump");
+        assertEquals(ControlMessage.of(MessageType.STOP, "1000"), c.sent.get(c.sent.size() - 1),
+                "told to stop first, so that once thawed it takes no new connections");
         assertTrue(logged("no heartbeat for 3500 ms (--timeout 3 s)"), lines.text());
         assertEquals(0, p.kills);
         clock.advanceMillis(1_000);
@@ -174,7 +176,8 @@ class OperateTest extends SupervisorTestBase {
         assertEquals(1, p.kills);
         p.exit(137);
         step();
-        assertTrue(logged("READY -> EXITED (killed by SIGKILL: no heartbeat for 3 s)"), lines.text());
+        assertTrue(logged("READY -> DRAINING (sent STOP: no heartbeat)"), lines.text());
+        assertTrue(logged("DRAINING -> EXITED (killed by SIGKILL: no heartbeat for 3 s)"), lines.text());
         assertTrue(logged("worker 1: restarting in 0 ms"));
     }
 
