@@ -51,16 +51,12 @@ final class AdminHttp implements AutoCloseable {
     }
 
     /** Starts serving on {@code bind}; returns the address it really got (the port after a port-0 bind). */
-    String start(BindAddress bind) throws IOException {
+    /** @param replaceLive take the path over from a live server (the old supervisor, in an upgrade) */
+    String start(BindAddress bind, boolean replaceLive) throws IOException {
         if (bind.isUnix()) {
-            unix = UnixHttpServer.start(bind, this::answer);
+            unix = UnixHttpServer.start(bind, replaceLive, this::answer);
             return bind.toString();
         }
-        executor = Executors.newFixedThreadPool(2, r -> {
-            Thread t = new Thread(r, "prefork-admin-http");
-            t.setDaemon(true);
-            return t;
-        });
         // The JDK server reads these once, when the first server is made: a request must arrive
         // within 5 s and be answered within 10 s, and idle keep-alive connections are capped.
         System.setProperty("sun.net.httpserver.maxReqTime", "5");
@@ -68,6 +64,11 @@ final class AdminHttp implements AutoCloseable {
         System.setProperty("sun.net.httpserver.maxIdleConnections", "16");
         System.setProperty("sun.net.httpserver.maxConnections", "64");
         tcp = HttpServer.create(bind.inet(), 16);
+        executor = Executors.newFixedThreadPool(2, r -> {
+            Thread t = new Thread(r, "prefork-admin-http");
+            t.setDaemon(true);
+            return t;
+        });
         tcp.createContext("/", this::exchange);
         tcp.setExecutor(executor);
         tcp.start();

@@ -34,6 +34,7 @@ final class AdminServer implements AutoCloseable {
     private static final List<String> READ_ONLY = List.of("status", "metrics");
 
     private final Path path;
+    private final Object fileKey;
     private final ServerSocketChannel server;
     private final Consumer<Event> sink;
     private final Log log;
@@ -43,14 +44,19 @@ final class AdminServer implements AutoCloseable {
 
     private AdminServer(Path path, ServerSocketChannel server, Consumer<Event> sink, Log log) {
         this.path = path;
+        this.fileKey = UnixSocketFiles.fileKey(path);
         this.server = server;
         this.sink = sink;
         this.log = log;
     }
 
-    /** @param group null, or a group whose members may run the read-only commands */
-    static AdminServer start(Path path, String group, Consumer<Event> sink, Log log) throws IOException {
-        ServerSocketChannel server = UnixSocketFiles.bindPrivate(path);
+    /**
+     * @param group       null, or a group whose members may run the read-only commands
+     * @param replaceLive take the path over from a live server (the old supervisor, in an upgrade)
+     */
+    static AdminServer start(Path path, String group, boolean replaceLive, Consumer<Event> sink, Log log)
+            throws IOException {
+        ServerSocketChannel server = UnixSocketFiles.bindPrivate(path, replaceLive);
         if (group != null) {
             try {
                 GroupPrincipal principal = path.getFileSystem().getUserPrincipalLookupService().lookupPrincipalByGroupName(group);
@@ -155,6 +161,6 @@ final class AdminServer implements AutoCloseable {
     public void close() throws IOException {
         server.close();
         pending.close();
-        Files.deleteIfExists(path);
+        UnixSocketFiles.deleteIfOurs(path, fileKey);
     }
 }

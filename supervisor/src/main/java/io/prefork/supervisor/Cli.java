@@ -43,6 +43,8 @@ public final class Cli {
                 .desc("the worker's main class (default " + DEFAULT_APP + ")").build());
         o.addOption(Option.builder().longOpt("app-classpath").hasArg().argName("CP")
                 .desc("the app's classpath (default: the examples jar)").build());
+        o.addOption(Option.builder().longOpt("worker-command").hasArg().argName("CMD")
+                .desc("run this command (split on spaces) as each worker instead of a JVM: any program that speaks PROTOCOL.md").build());
         o.addOption(Option.builder().longOpt("java").hasArg().argName("PATH")
                 .desc("java executable for the workers (default: the supervisor's)").build());
         o.addOption(Option.builder().longOpt("jvm-opt").hasArg().argName("OPT")
@@ -150,11 +152,13 @@ public final class Cli {
         if (!balance.equals("shared") && !balance.equals("reuseport")) {
             throw new UsageException("--balance must be shared or reuseport, got '" + balance + "'");
         }
-        String classpath = appClasspath(v.get("app-classpath", null));
+        List<String> workerCommand = workerCommand(v.get("worker-command", null));
+        // A worker command is not a JVM: no app class to check, no class archive to train.
+        String classpath = workerCommand.isEmpty() ? appClasspath(v.get("app-classpath", null)) : "";
         Config config = new Config(
                 (int) number(v, "workers", Runtime.getRuntime().availableProcessors(), 1, 1024),
                 binds,
-                appClass(v.get("app", DEFAULT_APP), classpath),
+                workerCommand.isEmpty() ? appClass(v.get("app", DEFAULT_APP), classpath) : String.join(" ", workerCommand),
                 classpath,
                 javaExecutable(v.get("java", null)),
                 v.all("jvm-opt", "\\s+", List.of()),
@@ -174,9 +178,10 @@ public final class Cli {
                 group(v.get("admin-group", null), "--admin-group"),
                 path(v.get("log-file", null)),
                 readyMode,
-                start.equals("fast"),
+                start.equals("fast") && workerCommand.isEmpty(),
                 path(v.get("cache-dir", defaultCacheDir())),
                 adminBind(v.get("admin-bind", null)),
+                workerCommand,
                 (int) number(v, "min-ready", 1, 1, 1024),
                 seconds(v, "lame-duck", 0, false),
                 (int) number(v, "max-restarts", 0, 0, 100_000),
@@ -331,6 +336,25 @@ public final class Cli {
             throw new UsageException("--app " + name + ": no such class on the app classpath (" + classpath + ")");
         }
         return name;
+    }
+
+    /** {@code --worker-command}: its first word must be a program that exists (a path, or on PATH). */
+    private static List<String> workerCommand(String given) throws UsageException {
+        if (given == null) {
+            return List.of();
+        }
+        List<String> words = List.of(given.trim().split("\\s+"));
+        if (words.get(0).isEmpty()) {
+            throw new UsageException("--worker-command is empty");
+        }
+        String program = words.get(0);
+        boolean found = program.contains("/") ? Files.isExecutable(Path.of(program))
+                : java.util.Arrays.stream(System.getenv().getOrDefault("PATH", "").split(java.io.File.pathSeparator))
+                        .anyMatch(dir -> !dir.isEmpty() && Files.isExecutable(Path.of(dir, program)));
+        if (!found) {
+            throw new UsageException("--worker-command: " + program + " is not an executable program");
+        }
+        return words;
     }
 
     private static String javaExecutable(String given) throws UsageException {

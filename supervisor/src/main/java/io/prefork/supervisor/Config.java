@@ -31,6 +31,7 @@ public record Config(
         boolean fastStart,
         Path cacheDir,
         BindAddress adminBind,
+        List<String> workerCommand,
         int minReady,
         Duration lameDuck,
         int maxRestarts,
@@ -42,5 +43,6 @@ public record Config(
         binds = List.copyOf(binds);
         jvmOpts = List.copyOf(jvmOpts);
         appArgs = List.copyOf(appArgs);
+        workerCommand = List.copyOf(workerCommand);
     }
 }

@@ -17,7 +17,7 @@ import java.util.List;
  * that aborted prints why), 2 for a usage error.
  */
 public final class Ctl {
-    private static final String USAGE = "usage: prefork ctl [--socket PATH] status [--json] | metrics | reload | scale N | stop [--fast]";
+    private static final String USAGE = "usage: prefork ctl [--socket PATH] status [--json] | metrics | reload | upgrade | scale N | stop [--fast]";
 
     private Ctl() {
     }
@@ -33,7 +33,7 @@ public final class Ctl {
             socket = Path.of(words.get(1));
             words = words.subList(2, words.size());
         }
-        if (words.isEmpty() || !List.of("status", "metrics", "reload", "scale", "stop").contains(words.get(0))) {
+        if (words.isEmpty() || !List.of("status", "metrics", "reload", "upgrade", "scale", "stop").contains(words.get(0))) {
             System.err.println(USAGE);
             return ExitCodes.USAGE;
         }

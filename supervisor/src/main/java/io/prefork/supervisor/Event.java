@@ -24,6 +24,18 @@ public sealed interface Event {
     record ConnectionClosed(WorkerConnection connection) implements Event {
     }
 
+    /** Upgrade: the new supervisor connected to the upgrade socket. */
+    record UpgradeConnected() implements Event {
+    }
+
+    /** Upgrade: a message from the new supervisor (READY, or FAILED with a reason). */
+    record UpgradeMessage(ControlMessage message) implements Event {
+    }
+
+    /** Upgrade: the new supervisor hung up or exited. */
+    record UpgradeEnded(String why) implements Event {
+    }
+
     /** A command from the admin socket; the loop completes {@code reply} when it is done. */
     record AdminRequest(String command, List<String> args, CompletableFuture<AdminReply> reply) implements Event {
     }

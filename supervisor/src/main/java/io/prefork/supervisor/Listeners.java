@@ -148,6 +148,12 @@ final class Listeners implements AutoCloseable, Supervisor.ListenerSource {
         }
     }
 
+    /** An upgrade handed these sockets on: their files must outlive this process. */
+    void keepPaths() {
+        first.forEach(Listener::keepPathOnClose);
+        bySlot.values().forEach(own -> own.stream().filter(java.util.Objects::nonNull).forEach(Listener::keepPathOnClose));
+    }
+
     @Override
     public void close() {
         bySlot.values().forEach(list -> list.forEach(Listener::closeQuietly));

@@ -19,10 +19,11 @@ final class PidFile {
      * Refuses, like gunicorn, when the file names a process that is running: most likely another
      * supervisor for the same service. A file left by a dead one is replaced.
      */
-    static PidFile write(Path path) throws IOException {
+    /** @param mayReplace a pid whose file this one may replace while it runs (the old supervisor in an upgrade), or 0 */
+    static PidFile write(Path path, long mayReplace) throws IOException {
         String pid = Long.toString(ProcessHandle.current().pid());
         long holder = holder(path);
-        if (holder > 0 && holder != ProcessHandle.current().pid()
+        if (holder > 0 && holder != ProcessHandle.current().pid() && holder != mayReplace
                 && ProcessHandle.of(holder).map(ProcessHandle::isAlive).orElse(false)) {
             throw new IOException("pid file " + path + " holds pid " + holder
                     + ", which is running (another prefork? if not, remove the file)");

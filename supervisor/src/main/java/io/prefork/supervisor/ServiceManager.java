@@ -26,6 +26,10 @@ interface ServiceManager {
     /** How often to send {@link #watchdog()}; zero when no watchdog is armed. */
     Duration watchdogInterval();
 
+    /** An upgrade handed over: {@code pid} is the service's main process from now on. */
+    default void mainPid(long pid) {
+    }
+
     ServiceManager NONE = new ServiceManager() {
         @Override
         public void ready(String status) {

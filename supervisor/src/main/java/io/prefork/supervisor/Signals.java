@@ -10,7 +10,7 @@ import sun.misc.SignalHandler;
  * enqueues: no logging, no locks, no decisions (gunicorn deadlocked doing more, see b650332c).
  */
 final class Signals {
-    static final List<String> HANDLED = List.of("TERM", "INT", "HUP", "TTIN", "TTOU", "WINCH", "USR1");
+    static final List<String> HANDLED = List.of("TERM", "INT", "HUP", "TTIN", "TTOU", "WINCH", "USR1", "USR2");
 
     private Signals() {
     }

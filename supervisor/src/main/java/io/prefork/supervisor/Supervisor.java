@@ -114,6 +114,8 @@ public final class Supervisor {
     private LogFile logFile;
 
     private final Rolls rolls;
+    private final Upgrades upgrades;
+    private Runnable handOverHook = () -> { };
     private boolean done;
     private int consecutiveBootFailures;
     private int exitCode = ExitCodes.OK;
@@ -197,6 +199,28 @@ public final class Supervisor {
                 Supervisor.this.reloadEnded(outcome);
             }
         }, log);
+        this.upgrades = new Upgrades(new Upgrades.Loop() {
+            @Override
+            public List<Handoff> listeners() throws IOException {
+                return Supervisor.this.listeners.forSlot(1);
+            }
+
+            @Override
+            public void handOver(long newPid) {
+                Supervisor.this.serviceManager.mainPid(newPid);
+                Supervisor.this.handOverHook.run();
+                Supervisor.this.stop(false, "upgraded: pid " + newPid + " took over");
+            }
+        }, log);
+    }
+
+    /**
+     * Set before {@link #run()} to allow upgrades: how to start the new supervisor, and what to let go
+     * of (sockets' files, the admin endpoints) when it takes over.
+     */
+    void setUpgrades(UpgradeStarter starter, Runnable handOverHook) {
+        upgrades.setStarter(starter);
+        this.handOverHook = handOverHook;
     }
 
     /** Set before {@link #run()}: without one, a reload restarts the workers with the same configuration. */
@@ -263,6 +287,7 @@ public final class Supervisor {
             replenishSpares(now);
             trainArchive(now);
         }
+        upgrades.tick(now);
         metrics.observe(now, pool.readyCount());
         tellServiceManager(now);
         readiness = new Readiness(now, pool.readyCount(), pool.size(), stopping());
@@ -322,6 +347,12 @@ public final class Supervisor {
             onMessage(m.connection(), m.message());
         } else if (event instanceof Event.ConnectionClosed c) {
             c.connection().close();
+        } else if (event instanceof Event.UpgradeConnected) {
+            upgrades.connected();
+        } else if (event instanceof Event.UpgradeMessage u) {
+            upgrades.message(u.message());
+        } else if (event instanceof Event.UpgradeEnded u) {
+            upgrades.ended(u.why());
         } else if (event instanceof Event.AdminRequest a) {
             AdminReply reply = onAdmin(a.command(), a.args(), a.reply());
             if (reply != null) {
@@ -350,6 +381,7 @@ public final class Supervisor {
             }
             case "WINCH" -> resize(0, "SIGWINCH");
             case "USR1" -> reopenLogs();
+            case "USR2" -> upgrade("SIGUSR2", null);
             default -> log.warn("ignoring SIG" + name);
         }
     }
@@ -370,6 +402,11 @@ public final class Supervisor {
         } else {
             stop(false, "SIGTERM");
         }
+    }
+
+    /** A new supervisor, from the scripts and jars on disk now, takes over once its workers are READY. */
+    private void upgrade(String why, CompletableFuture<AdminReply> reply) {
+        upgrades.request(why, reply, clock.getAsLong(), settings.bootTimeout().plusSeconds(30));
     }
 
     // ---- starting, replacing and losing workers ----
@@ -759,7 +796,7 @@ public final class Supervisor {
 
     /** Returns the reply, or null when a later event completes it (a reload answers when its roll ends). */
     private AdminReply onAdmin(String command, List<String> args, CompletableFuture<AdminReply> reply) {
-        if (stopping() && (command.equals("reload") || command.equals("scale"))) {
+        if (stopping() && (command.equals("reload") || command.equals("scale") || command.equals("upgrade"))) {
             return AdminReply.error("the supervisor is stopping");
         }
         switch (command) {
@@ -771,6 +808,9 @@ public final class Supervisor {
             case "reload":
                 rolls.reload("ctl reload", reply);
                 return null;
+            case "upgrade":
+                upgrade("ctl upgrade", reply);
+                return null;
             case "scale":
                 return scale(args);
             case "stop":
@@ -778,7 +818,7 @@ public final class Supervisor {
                 return AdminReply.ok(args.contains("--fast") ? "fast stop" : "graceful stop");
             default:
                 return AdminReply.error("unknown command '" + command
-                        + "'; commands: status [--json], metrics, reload, scale N, stop [--fast]");
+                        + "'; commands: status [--json], metrics, reload, upgrade, scale N, stop [--fast]");
         }
     }
 
@@ -799,9 +839,10 @@ public final class Supervisor {
     // ---- stopping ----
 
     private void stop(boolean fast, String why) {
-        if (lameDuckEndsAt < 0 && !shutdown.started()) {
-            serviceManager.stopping(workerCounts() + ", stopping");
+        if (lameDuckEndsAt < 0 && !shutdown.started() && !upgrades.handedOver()) {
+            serviceManager.stopping(workerCounts() + ", stopping");  // not after a hand-over: the service goes on
         }
+        upgrades.cancel();
         rolls.cancel();
         shutdown.request(fast, why, settings, pool.workers(), clock.getAsLong());
     }
@@ -840,6 +881,7 @@ public final class Supervisor {
         if (!serviceManager.watchdogInterval().isZero() && pool.readyCount() > 0) {
             next = Math.min(next, nextWatchdog);
         }
+        next = Math.min(next, upgrades.nextDue());
         return Math.max(1, next - now);
     }
 

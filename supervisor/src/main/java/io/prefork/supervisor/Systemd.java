@@ -69,6 +69,12 @@ final class Systemd implements ServiceManager {
         notify.send("EXTEND_TIMEOUT_USEC=" + more.toNanos() / 1000);
     }
 
+    /** Sent by the old main process, which NotifyAccess=main still allows: systemd then follows the new one. */
+    @Override
+    public void mainPid(long pid) {
+        notify.send("MAINPID=" + pid);
+    }
+
     @Override
     public Duration watchdogInterval() {
         return watchdogInterval;

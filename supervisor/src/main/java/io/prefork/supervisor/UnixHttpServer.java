@@ -23,6 +23,7 @@ final class UnixHttpServer implements AutoCloseable {
     private static final Duration READ_DEADLINE = Duration.ofSeconds(5);
 
     private final Path path;
+    private final Object fileKey;
     private final ServerSocketChannel server;
     private final BiFunction<String, String, AdminHttp.Response> routes;
     private final PendingConnections pending = new PendingConnections(MAX_PENDING, READ_DEADLINE,
@@ -30,14 +31,15 @@ final class UnixHttpServer implements AutoCloseable {
 
     private UnixHttpServer(Path path, ServerSocketChannel server, BiFunction<String, String, AdminHttp.Response> routes) {
         this.path = path;
+        this.fileKey = UnixSocketFiles.fileKey(path);
         this.server = server;
         this.routes = routes;
     }
 
-    static UnixHttpServer start(BindAddress bind, BiFunction<String, String, AdminHttp.Response> routes)
+    static UnixHttpServer start(BindAddress bind, boolean replaceLive, BiFunction<String, String, AdminHttp.Response> routes)
             throws IOException {
         Path path = Path.of(bind.unixPath());
-        UnixHttpServer http = new UnixHttpServer(path, UnixSocketFiles.bindPrivate(path), routes);
+        UnixHttpServer http = new UnixHttpServer(path, UnixSocketFiles.bindPrivate(path, replaceLive), routes);
         Thread acceptor = new Thread(http::acceptLoop, "prefork-admin-http-accept");
         acceptor.setDaemon(true);
         acceptor.start();
@@ -119,7 +121,7 @@ final class UnixHttpServer implements AutoCloseable {
     public void close() {
         try {
             server.close();
-            Files.deleteIfExists(path);
+            UnixSocketFiles.deleteIfOurs(path, fileKey);
         } catch (IOException e) {
             // exiting anyway
         }

@@ -51,10 +51,14 @@ final class UnixSocketFiles {
 
     /**
      * A listening Unix socket of mode 0600 at {@code path}: bound under a temporary name, made
-     * private, then renamed into place, so it is never briefly open to all.
+     * private, then renamed into place, so it is never briefly open to all. With {@code replaceLive}
+     * the rename also replaces a socket a live server still listens on (the old supervisor, in an
+     * upgrade): new clients reach the new one from that instant.
      */
-    static ServerSocketChannel bindPrivate(Path path) throws IOException {
-        removeStale(path);
+    static ServerSocketChannel bindPrivate(Path path, boolean replaceLive) throws IOException {
+        if (!replaceLive) {
+            removeStale(path);
+        }
         Path temp = path.resolveSibling(path.getFileName() + ".tmp." + ProcessHandle.current().pid());
         Files.deleteIfExists(temp);
         ServerSocketChannel server = ServerSocketChannel.open(StandardProtocolFamily.UNIX);
@@ -67,6 +71,22 @@ final class UnixSocketFiles {
             server.close();
             Files.deleteIfExists(temp);
             throw e;
+        }
+    }
+
+    /** The file's identity (device and inode), to tell later whether the path still names our socket. */
+    static Object fileKey(Path path) {
+        try {
+            return Files.readAttributes(path, BasicFileAttributes.class, LinkOption.NOFOLLOW_LINKS).fileKey();
+        } catch (IOException e) {
+            return null;
+        }
+    }
+
+    /** Removes the socket file only if it is still the one we bound: an upgrade may have put another there. */
+    static void deleteIfOurs(Path path, Object fileKey) throws IOException {
+        if (fileKey != null && fileKey.equals(fileKey(path))) {
+            Files.deleteIfExists(path);
         }
     }
 }

@@ -18,6 +18,11 @@ final class WorkerCommand {
     }
 
     static List<String> build(Config config) {
+        if (!config.workerCommand().isEmpty()) {
+            List<String> cmd = new ArrayList<>(config.workerCommand());
+            cmd.addAll(config.appArgs());
+            return cmd;
+        }
         List<String> cmd = new ArrayList<>();
         cmd.add(config.java());
         if (featureVersion(config.java()) >= 24) {

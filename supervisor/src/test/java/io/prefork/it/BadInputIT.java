@@ -123,7 +123,10 @@ class BadInputIT {
                 row("app classpath that does not exist", () -> expect(USAGE,
                         "prefork: --app-classpath entry /no/such/app.jar does not exist", "--app-classpath", "/no/such/app.jar")),
                 row("java that does not exist", () -> expect(USAGE, "prefork: --java /no/such/java: not an executable file",
-                        "--java", "/no/such/java")));
+                        "--java", "/no/such/java")),
+                row("worker command that does not exist", () -> expect(USAGE,
+                        "prefork: --worker-command: no-such-program is not an executable program",
+                        "--worker-command", "no-such-program --flag")));
     }
 
     @TestFactory

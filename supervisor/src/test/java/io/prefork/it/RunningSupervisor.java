@@ -26,6 +26,7 @@ final class RunningSupervisor implements AutoCloseable {
     static final Path HOME = Path.of(System.getProperty("prefork.home", "..")).toAbsolutePath().normalize();
     static final String TEST_APPS = HOME.resolve("supervisor/target/test-classes").toString();
     private static final Pattern WORKER = Pattern.compile("worker (\\d+) \\(pid (\\d+)\\)");
+    private static final Pattern SUPERVISOR = Pattern.compile("prefork\\[(\\d+)\\] ");
     private static final Pattern READY = Pattern.compile("worker (\\d+) \\(pid (\\d+)\\): BOOTING -> READY");
     private static final Pattern EXITED = Pattern.compile("worker (\\d+) \\(pid (\\d+)\\): \\w+ -> EXITED");
 
@@ -217,6 +218,16 @@ final class RunningSupervisor implements AutoCloseable {
         return pids;
     }
 
+    /** Every supervisor that logged here: this one, and any that took over from it in an upgrade. */
+    Set<Long> allSupervisorPids() {
+        Set<Long> pids = new LinkedHashSet<>();
+        Matcher m = SUPERVISOR.matcher(logText());
+        while (m.find()) {
+            pids.add(Long.parseLong(m.group(1)));
+        }
+        return pids;
+    }
+
     int awaitExit(Duration timeout) throws InterruptedException {
         if (!process.waitFor(timeout.toMillis(), TimeUnit.MILLISECONDS)) {
             fail("the supervisor did not exit within " + timeout.toSeconds() + " s:\n" + logText());
@@ -264,6 +275,10 @@ final class RunningSupervisor implements AutoCloseable {
     @Override
     public void close() {
         Set<Long> pids = new LinkedHashSet<>(logPidsAreOurs ? allWorkerPids() : Set.of());
+        if (logPidsAreOurs) {
+            pids.addAll(allSupervisorPids());  // a supervisor that took over in an upgrade is no child of ours
+            pids.remove(process.pid());
+        }
         process.descendants().forEach(h -> pids.add(h.pid()));
         process.destroyForcibly();
         for (long pid : pids) {

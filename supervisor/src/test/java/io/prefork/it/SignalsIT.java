@@ -79,6 +79,16 @@ class SignalsIT {
             s.awaitLine("fast stop \\(SIGINT\\)", BOOT);
             assertEquals(0, s.awaitExit(BOOT));
         }
+        try (RunningSupervisor s = RunningSupervisor.start(dir, "-w", "1", "-b", "127.0.0.1:0")) {
+            int port = s.port();
+            s.awaitReadyWorkers(1, BOOT);
+            send(s, "USR2", Linux.SIGUSR2);
+            long next = Long.parseLong(s.awaitLine("upgraded: the new supervisor, pid (\\d+), serves now", BOOT).group(1));
+            assertEquals(0, s.awaitExit(BOOT), "the old supervisor hands over and exits");
+            assertEquals(200, Http.get(port, "/").status(), "the new one serves");
+            io.prefork.unix.Posix.kill(next, Linux.SIGTERM);
+            assertTrue(RunningSupervisor.awaitGone(next, BOOT), "and stops on TERM");
+        }
         assertEquals(readmeSignals(), exercised, "the README's Signals table and this test cover the same signals");
     }
 

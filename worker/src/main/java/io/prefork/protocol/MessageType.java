@@ -26,5 +26,11 @@ public enum MessageType {
     /** supervisor → worker: {@code STOP <millis>}: stop accepting, finish in-flight work, exit within millis. */
     STOP,
     /** supervisor → worker: reopen the log file (after logrotate moved it). */
-    REOPEN
+    REOPEN,
+
+    // The upgrade handoff, between an old supervisor and the new one it started (PROTOCOL.md).
+    /** old → new supervisor: {@code LISTENERS <address>...}, one SCM_RIGHTS fd per address: serve these. */
+    LISTENERS,
+    /** new → old supervisor: {@code FAILED <reason>}: it gives up before READY; the old one keeps serving. */
+    FAILED
 }

@@ -50,6 +50,7 @@ public final class Linux {
     public static final int SIGQUIT = 3;
     public static final int SIGKILL = 9;
     public static final int SIGUSR1 = 10;
+    public static final int SIGUSR2 = 12;
     public static final int SIGCONT = 18;
     public static final int SIGSTOP = 19;
     public static final int SIGTTIN = 21;

@@ -1,0 +1,88 @@
+package io.prefork.supervisor;
+
+import java.io.File;
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.function.Consumer;
+
+/**
+ * Starts the new supervisor for an upgrade: the {@code scripts/prefork} on disk now (so the jars on
+ * disk now), with this one's arguments, its environment, its working directory and its output, and
+ * the upgrade socket's path in {@code PREFORK_UPGRADE_SOCKET}.
+ */
+class UpgradeStarter {
+    /** One upgrade under way: the new supervisor's process and the socket it talks to us on. */
+    interface Attempt {
+        long pid();
+
+        void sendListeners(List<Supervisor.Handoff> handoffs) throws IOException;
+
+        /** Gives up: kills the new supervisor (its workers follow, as their control sockets close). */
+        void abandon();
+
+        /** It took over: only the channel closes. */
+        void finish();
+    }
+
+    private final String[] args;
+    private final Consumer<Event> sink;
+    private final Log log;
+
+    UpgradeStarter(String[] args, Consumer<Event> sink, Log log) {
+        this.args = args;
+        this.sink = sink;
+        this.log = log;
+    }
+
+    Attempt start() throws IOException {
+        Path home = Defaults.home();
+        Path script = home == null ? null : home.resolve("scripts/prefork");
+        if (script == null || !Files.isExecutable(script)) {
+            throw new IOException("cannot find scripts/prefork to start the new supervisor (looked for " + script + ")");
+        }
+        UpgradeServer server = UpgradeServer.start(sink, log);
+        List<String> command = new ArrayList<>(List.of(script.toString()));
+        command.addAll(List.of(args));
+        ProcessBuilder pb = new ProcessBuilder(command)
+                .redirectInput(ProcessBuilder.Redirect.from(new File("/dev/null")))
+                .redirectOutput(ProcessBuilder.Redirect.INHERIT)
+                .redirectError(ProcessBuilder.Redirect.INHERIT);
+        pb.environment().put(Server.UPGRADE_SOCKET, server.socketPath().toString());
+        Process process;
+        try {
+            process = pb.start();
+        } catch (IOException e) {
+            server.close();
+            throw e;
+        }
+        server.expect(process.pid());
+        process.onExit().thenAccept(p -> sink.accept(new Event.UpgradeEnded("the new supervisor "
+                + (ExitStatus.signal(p.exitValue()) > 0 ? "was killed by " + ExitStatus.signalName(p.exitValue())
+                : "exited with code " + p.exitValue()))));
+        return new Attempt() {
+            @Override
+            public long pid() {
+                return process.pid();
+            }
+
+            @Override
+            public void sendListeners(List<Supervisor.Handoff> handoffs) throws IOException {
+                server.sendListeners(handoffs);
+            }
+
+            @Override
+            public void abandon() {
+                server.close();
+                process.destroyForcibly();
+            }
+
+            @Override
+            public void finish() {
+                server.close();
+            }
+        };
+    }
+}

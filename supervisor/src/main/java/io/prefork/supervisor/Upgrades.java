@@ -1,0 +1,144 @@
+package io.prefork.supervisor;
+
+import io.prefork.protocol.ControlMessage;
+import java.io.IOException;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.CompletableFuture;
+
+/**
+ * Upgrading the supervisor itself ({@code ctl upgrade}, SIGUSR2), the old supervisor's side: start
+ * the new one, hand it the listening sockets when it connects, and when it says READY, hand over
+ * and stop; if it fails first, or takes too long, kill it and go on serving as if nothing happened.
+ * At most one at a time. Loop thread only.
+ */
+final class Upgrades {
+    /** What an upgrade needs from the supervisor loop. */
+    interface Loop {
+        List<Supervisor.Handoff> listeners() throws IOException;
+
+        /** The new supervisor (pid) serves now: tell systemd, let go of the front doors, stop our workers. */
+        void handOver(long newPid);
+    }
+
+    private final Loop loop;
+    private final Log log;
+    private UpgradeStarter starter;
+    private UpgradeStarter.Attempt attempt;
+    private final List<CompletableFuture<AdminReply>> waiters = new ArrayList<>();
+    private long deadline = Long.MAX_VALUE;
+    private boolean handedOver;
+
+    Upgrades(Loop loop, Log log) {
+        this.loop = loop;
+        this.log = log;
+    }
+
+    void setStarter(UpgradeStarter starter) {
+        this.starter = starter;
+    }
+
+    boolean handedOver() {
+        return handedOver;
+    }
+
+    /** @param patience how long the new supervisor may take to be READY */
+    void request(String why, CompletableFuture<AdminReply> waiter, long now, Duration patience) {
+        if (waiter != null) {
+            waiters.add(waiter);
+        }
+        if (attempt != null) {
+            log.info(why + ": an upgrade is already under way (pid " + attempt.pid() + ")");
+            return;
+        }
+        if (starter == null) {
+            fail(why + ": this supervisor cannot upgrade itself (not started by prefork's Main)");
+            return;
+        }
+        try {
+            attempt = starter.start();
+        } catch (IOException e) {
+            fail("cannot start the new supervisor: " + e.getMessage());
+            return;
+        }
+        deadline = now + patience.toNanos();
+        log.info("upgrade (" + why + "): started the new supervisor, pid " + attempt.pid()
+                + "; this one serves until its workers are READY");
+    }
+
+    void connected() {
+        if (attempt == null) {
+            return;
+        }
+        try {
+            List<Supervisor.Handoff> handoffs = loop.listeners();
+            attempt.sendListeners(handoffs);
+            log.info("upgrade: handed " + handoffs.size() + " listening socket(s) to pid " + attempt.pid());
+        } catch (IOException e) {
+            fail("cannot hand the listeners over: " + e.getMessage());
+        }
+    }
+
+    void message(ControlMessage m) {
+        if (attempt == null) {
+            return;
+        }
+        switch (m.type()) {
+            case READY -> succeed();
+            case FAILED -> fail("the new supervisor failed: " + (m.args().isEmpty() ? "no reason given" : String.join(" ", m.args())));
+            default -> log.warn("upgrade: unexpected " + m.type() + " from pid " + attempt.pid());
+        }
+    }
+
+    void ended(String why) {
+        if (attempt != null) {
+            fail(why + " before it was READY");
+        }
+    }
+
+    void tick(long now) {
+        if (attempt != null && now >= deadline) {
+            fail("the new supervisor was not READY in time; killed it");
+        }
+    }
+
+    long nextDue() {
+        return attempt == null ? Long.MAX_VALUE : deadline;
+    }
+
+    /** We are stopping for another reason: the new supervisor goes too. */
+    void cancel() {
+        if (attempt != null) {
+            fail("the supervisor is stopping");
+        }
+    }
+
+    private void succeed() {
+        long pid = attempt.pid();
+        attempt.finish();
+        attempt = null;
+        handedOver = true;
+        String text = "upgraded: the new supervisor, pid " + pid + ", serves now; pid " + ProcessHandle.current().pid()
+                + " stops its workers and exits";
+        log.info(text);
+        reply(AdminReply.ok(text));
+        loop.handOver(pid);
+    }
+
+    private void fail(String reason) {
+        if (attempt != null) {
+            attempt.abandon();
+            attempt = null;
+        }
+        deadline = Long.MAX_VALUE;
+        String text = "upgrade failed: " + reason + "; this supervisor keeps serving";
+        log.error(text);
+        reply(AdminReply.error(text));
+    }
+
+    private void reply(AdminReply reply) {
+        waiters.forEach(w -> w.complete(reply));
+        waiters.clear();
+    }
+}

@@ -1,0 +1,153 @@
+package io.prefork.it;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertNotEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.StandardCopyOption;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.regex.Matcher;
+import java.util.stream.Stream;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.Timeout;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * {@code ctl upgrade}: the supervisor replaces itself with the scripts and jars on disk, handing the
+ * listening sockets over (SCM_RIGHTS) without a failed request. Each test runs a copy of the built
+ * installation, so it can break the copy's jars.
+ */
+@Timeout(240)
+class UpgradeIT {
+    private static final Duration BOOT = Duration.ofSeconds(90);
+
+    @TempDir
+    Path dir;
+
+    /** scripts/prefork and the jars it runs, in the same layout, as an installation would have them. */
+    private Path install() throws Exception {
+        Path home = dir.resolve("install");
+        Path h = RunningSupervisor.HOME;
+        Files.createDirectories(home.resolve("scripts"));
+        Files.copy(h.resolve("scripts/prefork"), home.resolve("scripts/prefork"), StandardCopyOption.COPY_ATTRIBUTES);
+        Files.createDirectories(home.resolve("supervisor/target/lib"));
+        Files.copy(h.resolve("supervisor/target/prefork-supervisor.jar"), home.resolve("supervisor/target/prefork-supervisor.jar"));
+        try (Stream<Path> jars = Files.list(h.resolve("supervisor/target/lib"))) {
+            for (Path jar : jars.toList()) {
+                Files.copy(jar, home.resolve("supervisor/target/lib").resolve(jar.getFileName()));
+            }
+        }
+        Files.createDirectories(home.resolve("examples/target"));
+        Files.copy(Jars.EXAMPLES, home.resolve("examples/target/prefork-examples.jar"));
+        return home;
+    }
+
+    private RunningSupervisor start(List<String> prefix, Path home, String... args) throws Exception {
+        Path log = dir.resolve("supervisor.log");
+        List<String> command = new ArrayList<>(prefix);
+        command.add(home.resolve("scripts/prefork").toString());
+        command.addAll(List.of(args));
+        Process p = new ProcessBuilder(command).directory(dir.toFile()).redirectErrorStream(true)
+                .redirectOutput(log.toFile()).start();
+        return RunningSupervisor.adopt(p, log);
+    }
+
+    private static final String[] ARGS = {"-w", "2", "-b", "127.0.0.1:0", "--worker-start", "plain", "--pid", "prefork.pid"};
+
+    @Test
+    void underLoadTheNewSupervisorTakesOverTheSameSocketWithZeroFailures() throws Exception {
+        Path home = install();
+        try (RunningSupervisor old = start(List.of(), home, ARGS)) {
+            int port = old.port();
+            Map<Integer, Long> oldWorkers = old.awaitReadyWorkers(2, BOOT);
+            List<Long> inode = ProcFs.listeningInodes(port);
+            assertEquals(1, inode.size());
+            assertEquals(old.pid() + "\n", Files.readString(dir.resolve("prefork.pid")));
+            try (Load load = Load.start(port, 2, 2, 40)) {
+                RunningSupervisor.pause(500);
+                RunningSupervisor.CtlResult up = RunningSupervisor.ctl(dir, "upgrade");
+                assertEquals(0, up.code(), up.err() + "\n" + old.logText());
+                Matcher m = old.awaitLine("upgraded: the new supervisor, pid (\\d+), serves now", BOOT);
+                long newPid = Long.parseLong(m.group(1));
+                assertEquals(0, old.awaitExit(Duration.ofSeconds(40)), "the old supervisor exits 0");
+                for (long pid : oldWorkers.values()) {
+                    assertTrue(RunningSupervisor.awaitGone(pid, Duration.ofSeconds(10)), "old worker " + pid + " is gone");
+                }
+                old.awaitLine("upgrade: this supervisor \\(pid " + newPid + "\\) has taken over", BOOT);
+                RunningSupervisor.pause(1000);  // traffic on the new supervisor's workers alone
+                assertEquals(List.of(), load.failures(), "failed requests: " + load.summary());
+                assertTrue(load.ok() > 200, load.summary());
+                assertEquals(newPid + "\n", Files.readString(dir.resolve("prefork.pid")), "the pid file names the new one");
+                assertTrue(ProcessHandle.of(newPid).map(ProcessHandle::isAlive).orElse(false));
+                assertEquals(inode, ProcFs.listeningInodes(port), "the same listening socket");
+                Set<Long> newWorkers = Set.copyOf(load.pidsLastSeen.keySet());
+                assertTrue(newWorkers.stream().anyMatch(pid -> !oldWorkers.containsValue(pid)), "new workers answered");
+            }
+            RunningSupervisor.CtlResult status = RunningSupervisor.ctl(dir, "status");
+            assertEquals(0, status.code(), status.err());
+            assertTrue(status.out().contains("READY"), status.out());
+        }
+    }
+
+    @Test
+    void anUpgradeToABrokenInstallationLeavesTheOldSupervisorServing() throws Exception {
+        Path home = install();
+        try (RunningSupervisor old = start(List.of(), home, ARGS)) {
+            int port = old.port();
+            Map<Integer, Long> workers = old.awaitReadyWorkers(2, BOOT);
+            // A broken release on disk: its app's main throws. The running workers have theirs open.
+            Path broken = Jars.brokenHelloApp(dir);
+            Path target = home.resolve("examples/target/prefork-examples.jar");
+            Files.copy(broken, target.resolveSibling("incoming.jar"));
+            Files.move(target.resolveSibling("incoming.jar"), target, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
+            try (Load load = Load.start(port, 2, 2, 40)) {
+                RunningSupervisor.CtlResult up = RunningSupervisor.ctl(dir, "upgrade");
+                assertEquals(1, up.code(), up.out());
+                assertTrue(up.err().startsWith("prefork ctl: upgrade failed: the new supervisor failed: workers failed to boot"
+                        + " 5 times in a row; last: the app's main threw java.lang.IllegalStateException: broken build"),
+                        up.err());
+                assertTrue(up.err().endsWith("; this supervisor keeps serving\n"), up.err());
+                RunningSupervisor.pause(500);
+                assertEquals(List.of(), load.failures(), "failed requests: " + load.summary());
+            }
+            assertTrue(old.process.isAlive(), "the old supervisor serves on");
+            assertEquals(workers, old.readyWorkers(), "with the same workers");
+            assertEquals(old.pid() + "\n", Files.readString(dir.resolve("prefork.pid")));
+            assertEquals(200, Http.get(port, "/").status());
+            RunningSupervisor.CtlResult status = RunningSupervisor.ctl(dir, "status");
+            assertEquals(0, status.code(), "the admin socket is still the old supervisor's: " + status.err());
+        }
+    }
+
+    @Test
+    void socketActivatedListenersAreHandedOverToo() throws Exception {
+        Path home = install();
+        Path info = dir.resolve("activated.txt");
+        List<String> activate = List.of("python3",
+                RunningSupervisor.HOME.resolve("supervisor/src/test/resources/socket-activate.py").toString(),
+                info.toString(), "web");
+        try (RunningSupervisor old = start(activate, home, ARGS)) {
+            old.awaitReadyWorkers(2, BOOT);
+            List<String> lines = Files.readAllLines(info);
+            int port = Integer.parseInt(lines.get(0));
+            long inode = Long.parseLong(lines.get(1));
+            try (Load load = Load.start(port, 2, 2, 40)) {
+                RunningSupervisor.CtlResult up = RunningSupervisor.ctl(dir, "upgrade");
+                assertEquals(0, up.code(), up.err() + "\n" + old.logText());
+                assertEquals(0, old.awaitExit(Duration.ofSeconds(40)));
+                Matcher m = old.awaitLine("upgraded: the new supervisor, pid (\\d+), serves now", BOOT);
+                long newPid = Long.parseLong(m.group(1));
+                assertNotEquals(old.pid(), newPid);
+                RunningSupervisor.pause(1000);
+                assertEquals(List.of(), load.failures(), "failed requests: " + load.summary());
+            }
+            assertEquals(List.of(inode), ProcFs.listeningInodes(port), "still systemd's (the helper's) socket");
+        }
+    }
+}
