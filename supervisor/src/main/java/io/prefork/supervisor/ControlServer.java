@@ -3,14 +3,11 @@ package io.prefork.supervisor;
 import io.prefork.protocol.ControlMessage;
 import io.prefork.protocol.ControlSocket;
 import io.prefork.protocol.MessageType;
-import io.prefork.unix.Linux;
 import io.prefork.unix.NativeException;
 import io.prefork.unix.PeerCredentials;
 import io.prefork.unix.Posix;
 import java.io.IOException;
-import java.nio.file.Files;
 import java.nio.file.Path;
-import java.nio.file.attribute.PosixFilePermissions;
 import java.time.Duration;
 import java.util.function.Consumer;
 
@@ -22,8 +19,7 @@ import java.util.function.Consumer;
 public final class ControlServer implements AutoCloseable {
     private static final Duration HELLO_DEADLINE = Duration.ofSeconds(10);
 
-    private final Path dir;
-    private final Path socketPath;
+    private final UnixSocketFiles.PrivateSocket socket;
     private final int fd;
     private final Consumer<Event> sink;
     private final ControlAdmission admission;
@@ -31,31 +27,17 @@ public final class ControlServer implements AutoCloseable {
     private volatile boolean closed;
     private long refused;
 
-    private ControlServer(Path dir, Path socketPath, int fd, Consumer<Event> sink, ControlAdmission admission, Log log) {
-        this.dir = dir;
-        this.socketPath = socketPath;
-        this.fd = fd;
+    private ControlServer(UnixSocketFiles.PrivateSocket socket, Consumer<Event> sink, ControlAdmission admission, Log log) {
+        this.socket = socket;
+        this.fd = socket.fd();
         this.sink = sink;
         this.admission = admission;
         this.log = log;
     }
 
     static ControlServer start(Consumer<Event> sink, ControlAdmission admission, Log log) throws IOException {
-        Path dir = Files.createTempDirectory("prefork-", PosixFilePermissions.asFileAttribute(
-                PosixFilePermissions.fromString("rwx------")));
-        Path socketPath = dir.resolve("control.sock");
-        int fd = Posix.socket(Linux.AF_UNIX);
-        try {
-            Posix.bindUnix(fd, socketPath.toString());
-            Files.setPosixFilePermissions(socketPath, PosixFilePermissions.fromString("rw-------"));
-            Posix.listen(fd, 128, "control socket");
-        } catch (IOException | IllegalArgumentException e) {
-            Posix.close(fd);
-            Files.deleteIfExists(socketPath);
-            Files.deleteIfExists(dir);
-            throw new IOException("cannot create the control socket in " + dir + ": " + e.getMessage(), e);
-        }
-        ControlServer server = new ControlServer(dir, socketPath, fd, sink, admission, log);
+        ControlServer server = new ControlServer(UnixSocketFiles.bindInPrivateDirectory("prefork-", "control.sock", 128),
+                sink, admission, log);
         Thread acceptor = new Thread(server::acceptLoop, "prefork-control-accept");
         acceptor.setDaemon(true);
         acceptor.start();
@@ -63,7 +45,7 @@ public final class ControlServer implements AutoCloseable {
     }
 
     public Path socketPath() {
-        return socketPath;
+        return socket.path();
     }
 
     /** Owns the listening fd: close() only wakes it, and it closes the fd on its way out. */
@@ -153,8 +135,7 @@ public final class ControlServer implements AutoCloseable {
     public void close() throws IOException {
         closed = true;
         Posix.shutdown(fd);
-        Files.deleteIfExists(socketPath);
-        Files.deleteIfExists(dir);
+        socket.removeFiles();
     }
 
     /** An accepted connection; its reader thread owns the fd, so close() here only shuts it down. */

@@ -52,7 +52,7 @@ public final class JvmWorkerLauncher implements WorkerLauncher {
     }
 
     private static final List<String> SERVICE_MANAGER_VARIABLES = List.of("NOTIFY_SOCKET", "WATCHDOG_USEC",
-            "WATCHDOG_PID", "LISTEN_PID", "LISTEN_FDS", "LISTEN_FDNAMES", "FDSTORE");
+            "WATCHDOG_PID", "LISTEN_PID", "LISTEN_FDS", "LISTEN_FDNAMES", "FDSTORE", Server.UPGRADE_SOCKET);
 
     @Override
     public WorkerProcess launch(Spec spec) throws IOException {
@@ -60,7 +60,7 @@ public final class JvmWorkerLauncher implements WorkerLauncher {
         full.addAll(1, extraOptions.get());
         ProcessBuilder pb = new ProcessBuilder(full);
         Map<String, String> env = pb.environment();
-        // systemd's variables describe the supervisor (its pid, its fds, its notify duty), not a worker.
+        // systemd's variables (and an upgrade's) describe the supervisor: its pid, its fds, its duties.
         SERVICE_MANAGER_VARIABLES.forEach(env::remove);
         env.putAll(environment);
         env.put(WorkerEnvironment.TOKEN, spec.token());

@@ -89,4 +89,35 @@ final class UnixSocketFiles {
             Files.deleteIfExists(path);
         }
     }
+
+    /** A listening Unix socket (native fd) of mode 0600 in a fresh directory of mode 0700. */
+    record PrivateSocket(Path dir, Path path, int fd) {
+        /** Removes the socket file and its directory; the fd is its owner's to close. */
+        void removeFiles() {
+            try {
+                Files.deleteIfExists(path);
+                Files.deleteIfExists(dir);
+            } catch (IOException e) {
+                // an empty directory left in the temporary directory
+            }
+        }
+    }
+
+    /** For sockets only this supervisor's own children may use: the workers' control socket, the upgrade socket. */
+    static PrivateSocket bindInPrivateDirectory(String prefix, String name, int backlog) throws IOException {
+        Path dir = Files.createTempDirectory(prefix, PosixFilePermissions.asFileAttribute(
+                PosixFilePermissions.fromString("rwx------")));
+        Path path = dir.resolve(name);
+        int fd = Posix.socket(Linux.AF_UNIX);
+        try {
+            Posix.bindUnix(fd, path.toString());
+            Files.setPosixFilePermissions(path, PosixFilePermissions.fromString("rw-------"));
+            Posix.listen(fd, backlog, name);
+            return new PrivateSocket(dir, path, fd);
+        } catch (IOException | IllegalArgumentException e) {
+            Posix.close(fd);
+            new PrivateSocket(dir, path, fd).removeFiles();
+            throw new IOException("cannot create " + name + " in " + dir + ": " + e.getMessage(), e);
+        }
+    }
 }

@@ -3,13 +3,10 @@ package io.prefork.supervisor;
 import io.prefork.protocol.ControlMessage;
 import io.prefork.protocol.ControlSocket;
 import io.prefork.protocol.MessageType;
-import io.prefork.unix.Linux;
 import io.prefork.unix.NativeException;
 import io.prefork.unix.Posix;
 import java.io.IOException;
-import java.nio.file.Files;
 import java.nio.file.Path;
-import java.nio.file.attribute.PosixFilePermissions;
 import java.util.List;
 import java.util.function.Consumer;
 
@@ -19,8 +16,7 @@ import java.util.function.Consumer;
  * the connection and each line into {@link Event}s; the loop answers through {@link #send}.
  */
 final class UpgradeServer implements AutoCloseable {
-    private final Path dir;
-    private final Path socketPath;
+    private final UnixSocketFiles.PrivateSocket socket;
     private final int fd;
     private final Consumer<Event> sink;
     private final Log log;
@@ -28,29 +24,16 @@ final class UpgradeServer implements AutoCloseable {
     private volatile ControlSocket peer;
     private volatile boolean closed;
 
-    private UpgradeServer(Path dir, Path socketPath, int fd, Consumer<Event> sink, Log log) {
-        this.dir = dir;
-        this.socketPath = socketPath;
-        this.fd = fd;
+    private UpgradeServer(UnixSocketFiles.PrivateSocket socket, Consumer<Event> sink, Log log) {
+        this.socket = socket;
+        this.fd = socket.fd();
         this.sink = sink;
         this.log = log;
     }
 
     static UpgradeServer start(Consumer<Event> sink, Log log) throws IOException {
-        Path dir = Files.createTempDirectory("prefork-upgrade-", PosixFilePermissions.asFileAttribute(
-                PosixFilePermissions.fromString("rwx------")));
-        Path socketPath = dir.resolve("upgrade.sock");
-        int fd = Posix.socket(Linux.AF_UNIX);
-        try {
-            Posix.bindUnix(fd, socketPath.toString());
-            Posix.listen(fd, 4, "upgrade socket");
-        } catch (IOException | IllegalArgumentException e) {
-            Posix.close(fd);
-            Files.deleteIfExists(socketPath);
-            Files.deleteIfExists(dir);
-            throw new IOException("cannot create the upgrade socket in " + dir + ": " + e.getMessage(), e);
-        }
-        UpgradeServer server = new UpgradeServer(dir, socketPath, fd, sink, log);
+        UpgradeServer server = new UpgradeServer(UnixSocketFiles.bindInPrivateDirectory("prefork-upgrade-",
+                "upgrade.sock", 4), sink, log);
         Thread t = new Thread(server::serve, "prefork-upgrade");
         t.setDaemon(true);
         t.start();
@@ -58,7 +41,7 @@ final class UpgradeServer implements AutoCloseable {
     }
 
     Path socketPath() {
-        return socketPath;
+        return socket.path();
     }
 
     /** The pid of the new supervisor, once started: only it may connect. */
@@ -77,10 +60,10 @@ final class UpgradeServer implements AutoCloseable {
                     Posix.close(client);
                     continue;
                 }
-                ControlSocket socket = new ControlSocket(client);
-                peer = socket;
+                ControlSocket connected = new ControlSocket(client);
+                peer = connected;
                 sink.accept(new Event.UpgradeConnected());
-                readFrom(socket);
+                readFrom(connected);
                 return;
             }
         } catch (NativeException e) {
@@ -111,11 +94,11 @@ final class UpgradeServer implements AutoCloseable {
 
     /** Loop thread: hands the listening sockets over. */
     void sendListeners(List<Supervisor.Handoff> handoffs) throws IOException {
-        ControlSocket socket = peer;
-        if (socket == null) {
+        ControlSocket connected = peer;
+        if (connected == null) {
             throw new IOException("the new supervisor is not connected");
         }
-        socket.sendWithFds(new ControlMessage(MessageType.LISTENERS, handoffs.stream().map(Supervisor.Handoff::address).toList()),
+        connected.sendWithFds(new ControlMessage(MessageType.LISTENERS, handoffs.stream().map(Supervisor.Handoff::address).toList()),
                 handoffs.stream().mapToInt(Supervisor.Handoff::fd).toArray());
     }
 
@@ -131,15 +114,10 @@ final class UpgradeServer implements AutoCloseable {
     public void close() {
         closed = true;
         Posix.shutdown(fd);
-        ControlSocket socket = peer;
-        if (socket != null) {
-            socket.shutdown();
+        ControlSocket connected = peer;
+        if (connected != null) {
+            connected.shutdown();
         }
-        try {
-            Files.deleteIfExists(socketPath);
-            Files.deleteIfExists(dir);
-        } catch (IOException e) {
-            // a leftover empty directory in /tmp
-        }
+        socket.removeFiles();
     }
 }
