@@ -49,13 +49,18 @@ class UpgradeIT {
     }
 
     private RunningSupervisor start(List<String> prefix, Path home, String... args) throws Exception {
+        return start(prefix, Map.of(), home, args);
+    }
+
+    private RunningSupervisor start(List<String> prefix, Map<String, String> env, Path home, String... args) throws Exception {
         Path log = dir.resolve("supervisor.log");
         List<String> command = new ArrayList<>(prefix);
         command.add(home.resolve("scripts/prefork").toString());
         command.addAll(List.of(args));
-        Process p = new ProcessBuilder(command).directory(dir.toFile()).redirectErrorStream(true)
-                .redirectOutput(log.toFile()).start();
-        return RunningSupervisor.adopt(p, log);
+        ProcessBuilder pb = new ProcessBuilder(command).directory(dir.toFile()).redirectErrorStream(true)
+                .redirectOutput(log.toFile());
+        pb.environment().putAll(env);
+        return RunningSupervisor.adopt(pb.start(), log);
     }
 
     private static final String[] ARGS = {"-w", "2", "-b", "127.0.0.1:0", "--worker-start", "plain", "--pid", "prefork.pid"};
@@ -63,7 +68,9 @@ class UpgradeIT {
     @Test
     void underLoadTheNewSupervisorTakesOverTheSameSocketWithZeroFailures() throws Exception {
         Path home = install();
-        try (RunningSupervisor old = start(List.of(), home, ARGS)) {
+        String notify = "@prefork-it-upgrade-" + ProcessHandle.current().pid() + "-" + System.nanoTime();
+        try (FakeSystemd systemd = FakeSystemd.listen(notify);
+             RunningSupervisor old = start(List.of(), Map.of("NOTIFY_SOCKET", notify), home, ARGS)) {
             int port = old.port();
             Map<Integer, Long> oldWorkers = old.awaitReadyWorkers(2, BOOT);
             List<Long> inode = ProcFs.listeningInodes(port);
@@ -86,6 +93,9 @@ class UpgradeIT {
                 assertEquals(newPid + "\n", Files.readString(dir.resolve("prefork.pid")), "the pid file names the new one");
                 assertTrue(ProcessHandle.of(newPid).map(ProcessHandle::isAlive).orElse(false));
                 assertEquals(inode, ProcFs.listeningInodes(port), "the same listening socket");
+                // systemd is told to follow the new main process, and never that the service stops
+                systemd.await(0, n -> n.has("MAINPID=" + newPid), Duration.ofSeconds(5), "MAINPID=" + newPid);
+                assertTrue(systemd.all().stream().noneMatch(n -> n.has("STOPPING=1")), "no STOPPING=1 on a hand-over");
                 Set<Long> newWorkers = Set.copyOf(load.pidsLastSeen.keySet());
                 assertTrue(newWorkers.stream().anyMatch(pid -> !oldWorkers.containsValue(pid)), "new workers answered");
             }
