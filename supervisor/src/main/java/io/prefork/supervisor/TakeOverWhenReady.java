@@ -4,8 +4,9 @@ import java.time.Duration;
 
 /**
  * The service manager of a supervisor started by an upgrade: the first READY (all workers of the
- * first generation) is when it takes over from the old supervisor. Everything is passed on to
- * systemd as usual; systemd listens to it once the old one has sent MAINPID.
+ * first generation) is when it takes over from the old supervisor. Until then systemd hears nothing
+ * from it: the old supervisor is the service's main process, and with NotifyAccess=main systemd
+ * would refuse (and log) every message. After, everything is passed on as usual.
  */
 final class TakeOverWhenReady implements ServiceManager {
     private final ServiceManager inner;
@@ -16,9 +17,13 @@ final class TakeOverWhenReady implements ServiceManager {
         this.takeOver = takeOver;
     }
 
+    private boolean tookOver() {
+        return takeOver == null;
+    }
+
     @Override
     public void ready(String status) {
-        if (takeOver != null) {
+        if (!tookOver()) {
             Runnable once = takeOver;
             takeOver = null;
             once.run();
@@ -28,27 +33,37 @@ final class TakeOverWhenReady implements ServiceManager {
 
     @Override
     public void reloading(long monotonicNanos, String status) {
-        inner.reloading(monotonicNanos, status);
+        if (tookOver()) {
+            inner.reloading(monotonicNanos, status);
+        }
     }
 
     @Override
     public void stopping(String status) {
-        inner.stopping(status);
+        if (tookOver()) {
+            inner.stopping(status);
+        }
     }
 
     @Override
     public void status(String status) {
-        inner.status(status);
+        if (tookOver()) {
+            inner.status(status);
+        }
     }
 
     @Override
     public void watchdog() {
-        inner.watchdog();
+        if (tookOver()) {
+            inner.watchdog();
+        }
     }
 
     @Override
     public void extendTimeout(Duration more) {
-        inner.extendTimeout(more);
+        if (tookOver()) {
+            inner.extendTimeout(more);
+        }
     }
 
     @Override
