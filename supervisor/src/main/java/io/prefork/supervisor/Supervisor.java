@@ -94,9 +94,6 @@ public final class Supervisor {
     }
 
     private static final long MAX_WAIT_NANOS = TimeUnit.SECONDS.toNanos(1);
-    /** While start-up, a reload or a stop makes progress, systemd hears "15 s more" every 5 s. */
-    private static final Duration EXTEND_BY = Duration.ofSeconds(15);
-    private static final long EXTEND_EVERY_NANOS = TimeUnit.SECONDS.toNanos(5);
 
     private final ListenerSource listeners;
     private final LongSupplier clock;
@@ -127,13 +124,7 @@ public final class Supervisor {
     private final Metrics metrics;
     private final RestartBudget restartBudget = new RestartBudget();
     private volatile Readiness readiness;
-    private ServiceManager serviceManager = ServiceManager.NONE;
-    /** READY=1 went out: the first generation was all READY once. */
-    private boolean serviceReady;
-    private boolean reloading;
-    private String lastStatus = "";
-    private long nextWatchdog;
-    private long nextExtend;
+    private final ServiceNotices notices = new ServiceNotices();
     /** When the lame-duck period after TERM ends; -1 when there is none under way. */
     private long lameDuckEndsAt = -1;
 
@@ -189,9 +180,7 @@ public final class Supervisor {
 
             @Override
             public void reloadStarted() {
-                Supervisor.this.reloading = true;
-                Supervisor.this.serviceManager.reloading(Supervisor.this.clock.getAsLong(), "reloading: "
-                        + Supervisor.this.workerCounts());
+                Supervisor.this.notices.reloadStarted(Supervisor.this.clock.getAsLong(), Supervisor.this.workerCounts());
             }
 
             @Override
@@ -207,7 +196,7 @@ public final class Supervisor {
 
             @Override
             public void handOver(long newPid) {
-                Supervisor.this.serviceManager.mainPid(newPid);
+                Supervisor.this.notices.mainPid(newPid);
                 Supervisor.this.handOverHook.run();
                 Supervisor.this.stop(false, "upgraded: pid " + newPid + " took over");
             }
@@ -234,7 +223,7 @@ public final class Supervisor {
 
     /** Set before {@link #run()} when a service manager listens (systemd's NOTIFY_SOCKET). */
     void setServiceManager(ServiceManager manager) {
-        this.serviceManager = manager;
+        notices.use(manager);
     }
 
     /** Thread-safe: the loop's latest published state, for health probes. */
@@ -289,7 +278,7 @@ public final class Supervisor {
         }
         upgrades.tick(now);
         metrics.observe(now, pool.readyCount());
-        tellServiceManager(now);
+        notices.tick(now, workerCounts(), pool.readyCount(), stopping(), !pool.workers().isEmpty());
         readiness = new Readiness(now, pool.readyCount(), pool.size(), stopping());
         return !done;
     }
@@ -298,41 +287,15 @@ public final class Supervisor {
         return shutdown.started() || lameDuckEndsAt >= 0;
     }
 
-    /**
-     * STATUS whenever the counts change; WATCHDOG only while a worker is READY, so a server that
-     * cannot serve goes quiet and systemd restarts it; EXTEND_TIMEOUT while work is under way.
-     */
-    private void tellServiceManager(long now) {
-        String status = workerCounts() + (stopping() ? ", stopping" : reloading ? ", reloading" : "");
-        if (!status.equals(lastStatus)) {
-            lastStatus = status;
-            serviceManager.status(status);
-        }
-        Duration watchdog = serviceManager.watchdogInterval();
-        if (!watchdog.isZero() && now >= nextWatchdog && pool.readyCount() > 0) {
-            serviceManager.watchdog();
-            nextWatchdog = now + watchdog.toNanos();
-        }
-        boolean inProgress = stopping() ? !pool.workers().isEmpty() : !serviceReady || reloading;
-        if (inProgress && now >= nextExtend) {
-            serviceManager.extendTimeout(EXTEND_BY);
-            nextExtend = now + EXTEND_EVERY_NANOS;
-        }
-    }
-
     private String workerCounts() {
         return pool.readyCount() + "/" + pool.size() + " workers READY";
     }
 
     private void reloadEnded(String outcome) {
-        reloading = false;
         if (outcome != null) {
             metrics.roll(outcome);
         }
-        if (!stopping()) {
-            serviceManager.ready(workerCounts() + (outcome == null ? ", reload refused"
-                    : outcome.equals("aborted") ? ", reload aborted" : ""));
-        }
+        notices.reloadEnded(outcome, workerCounts(), stopping());
     }
 
     private void handle(Event event) {
@@ -398,7 +361,7 @@ public final class Supervisor {
             lameDuckEndsAt = clock.getAsLong() + settings.lameDuck().toNanos();
             log.info("SIGTERM: lame duck for " + HealthChecks.seconds(settings.lameDuck().toMillis())
                     + " s: /readyz answers 503, workers keep serving; then a graceful stop");
-            serviceManager.stopping(workerCounts() + ", lame duck");
+            notices.stopping(workerCounts() + ", lame duck");
         } else {
             stop(false, "SIGTERM");
         }
@@ -762,10 +725,7 @@ public final class Supervisor {
         if (!announcedAllReady && pool.size() > 0 && pool.readyCount() == pool.size()) {
             announcedAllReady = true;
             log.info("all " + pool.size() + " workers are READY");
-            if (!serviceReady && !stopping()) {
-                serviceReady = true;
-                serviceManager.ready(workerCounts());
-            }
+            notices.allReady(workerCounts(), stopping());
         }
     }
 
@@ -840,7 +800,7 @@ public final class Supervisor {
 
     private void stop(boolean fast, String why) {
         if (lameDuckEndsAt < 0 && !shutdown.started() && !upgrades.handedOver()) {
-            serviceManager.stopping(workerCounts() + ", stopping");  // not after a hand-over: the service goes on
+            notices.stopping(workerCounts() + ", stopping");  // not after a hand-over: the service goes on
         }
         upgrades.cancel();
         rolls.cancel();
@@ -878,9 +838,7 @@ public final class Supervisor {
                 next = Math.min(next, lameDuckEndsAt);
             }
         }
-        if (!serviceManager.watchdogInterval().isZero() && pool.readyCount() > 0) {
-            next = Math.min(next, nextWatchdog);
-        }
+        next = notices.nextDue(next, pool.readyCount());
         next = Math.min(next, upgrades.nextDue());
         return Math.max(1, next - now);
     }
