@@ -107,8 +107,8 @@ public final class Cli {
         new HelpFormatter().printHelp(out, 100, "prefork [options] [-- app args...]",
                 "Runs N worker JVMs on listening sockets that the supervisor binds and keeps.\n\n",
                 options(), 2, 4, "\nSignals: TERM graceful stop, INT fast stop, HUP rolling restart, TTIN/TTOU one worker"
-                        + " more/fewer, WINCH stop the workers, USR1 reopen the log file.\n"
-                        + "Admin: prefork ctl [--socket PATH] status [--json] | metrics | reload | scale N | stop [--fast]");
+                        + " more/fewer, WINCH stop the workers, USR1 reopen the log file, USR2 upgrade the supervisor.\n"
+                        + "Admin: prefork ctl [--socket PATH] status [--json] | metrics | reload | upgrade | scale N | stop [--fast]");
         out.flush();
     }
 

@@ -51,8 +51,10 @@ public final class JvmWorkerLauncher implements WorkerLauncher {
         return env;
     }
 
-    private static final List<String> SERVICE_MANAGER_VARIABLES = List.of("NOTIFY_SOCKET", "WATCHDOG_USEC",
-            "WATCHDOG_PID", "LISTEN_PID", "LISTEN_FDS", "LISTEN_FDNAMES", "FDSTORE", Server.UPGRADE_SOCKET);
+    private static final List<String> SERVICE_MANAGER_VARIABLES = java.util.stream.Stream.concat(
+            SocketActivation.VARIABLES.stream(),
+            java.util.stream.Stream.of("NOTIFY_SOCKET", "WATCHDOG_USEC", "WATCHDOG_PID", "FDSTORE", Server.UPGRADE_SOCKET))
+            .toList();
 
     @Override
     public WorkerProcess launch(Spec spec) throws IOException {

@@ -69,7 +69,7 @@ public final class Posix {
         return fd;
     }
 
-    public static int intOption(int fd, int level, int name, String what) throws NativeException {
+    private static int intOption(int fd, int level, int name, String what) throws NativeException {
         byte[] value = new byte[4];
         int[] len = {4};
         if (libc().getsockopt(fd, level, name, value, len) < 0) {
@@ -105,21 +105,18 @@ public final class Posix {
 
     /** A Unix socket's path, or '@' and its abstract name. */
     public static String localUnixPath(int fd) throws NativeException {
-        byte[] sa = new byte[128];
-        int[] len = {sa.length};
-        if (libc().getsockname(fd, sa, len) < 0) {
-            throw failure("getsockname");
-        }
-        return SocketAddresses.readUnix(sa, len[0]);
+        byte[] sa = localAddress(fd);
+        return SocketAddresses.readUnix(sa, sa.length);
     }
 
+    /** getsockname: the sockaddr, exactly as long as the kernel says (an abstract name's length matters). */
     private static byte[] localAddress(int fd) throws NativeException {
         byte[] sa = new byte[128];
         int[] len = {sa.length};
         if (libc().getsockname(fd, sa, len) < 0) {
             throw failure("getsockname");
         }
-        return sa;
+        return Arrays.copyOf(sa, Math.min(len[0], sa.length));
     }
 
     /** Sends one datagram (or writes once) on a connected socket. */
