@@ -48,6 +48,19 @@ class StopIT {
     }
 
     @Test
+    void whatAWorkerWritesToFds1And2AfterClosingTheInheritedChannelIsKept() throws Exception {
+        try (RunningSupervisor s = RunningSupervisor.start(dir, "-w", "1", "-b", "127.0.0.1:0",
+                "--app", "io.prefork.it.apps.NativeOutputApp", "--app-classpath", RunningSupervisor.TEST_APPS)) {
+            long pid = s.awaitReadyWorkers(1, BOOT).get(1);
+            s.signal(Linux.SIGTERM);
+            assertEquals(0, s.awaitExit(Duration.ofSeconds(15)));
+            // The JDK points fds 0-2 at "/dev/null" when the inherited channel closes; ours is stdout.
+            s.awaitLine("fd 1 after the close, pid " + pid, Duration.ofSeconds(5));
+            s.awaitLine("fd 2 after the close, pid " + pid, Duration.ofSeconds(5));
+        }
+    }
+
+    @Test
     void workersExitWithinTwoSecondsOfASupervisorKill() throws Exception {
         try (RunningSupervisor s = RunningSupervisor.start(dir, "-w", "2", "-b", "127.0.0.1:0")) {
             Map<Integer, Long> workers = s.awaitReadyWorkers(2, BOOT);
