@@ -64,6 +64,7 @@ class FastStartIT {
         Jars.deploy(Jars.EXAMPLES, appJar);
         String first = runUntilAWorkerUsesTheArchive(cache, appJar);
         assertTrue(first.contains("started to train the class archive"), first);
+        assertFalse(first.contains("Skipping"), "the JVM's per-class training warnings stay out of the log:\n" + first);
         List<Path> trained = archives(cache);
         assertEquals(1, trained.size(), trained.toString());
         long size = Files.size(trained.get(0));
