@@ -105,7 +105,7 @@ class AdminHttpIT {
             Posix.kill(pid, Linux.SIGSTOP);  // frozen: it accepts nothing, so connections queue
             List<java.net.Socket> waiting = new java.util.ArrayList<>();
             try {
-                awaitStopped(pid);
+                assertTrue(ProcFs.awaitAllThreadsStopped(pid, Duration.ofSeconds(5)), "worker " + pid + " stopped within 5 s of SIGSTOP");
                 for (int i = 0; i < 3; i++) {
                     waiting.add(new java.net.Socket("127.0.0.1", port));
                 }
@@ -155,16 +155,6 @@ class AdminHttpIT {
             assertEquals(0, s.awaitExit(Duration.ofSeconds(30)));
             String log = s.logText();
             assertTrue(log.contains("graceful stop (SIGTERM, after the --lame-duck period)"), log);
-        }
-    }
-
-    private static void awaitStopped(long pid) throws Exception {
-        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(5);
-        while (!java.nio.file.Files.readString(Path.of("/proc/" + pid + "/stat")).matches("\\d+ \\(.*\\) T .*\\s*")) {
-            if (System.nanoTime() > deadline) {
-                fail("worker " + pid + " did not stop within 5 s of SIGSTOP");
-            }
-            RunningSupervisor.pause(10);
         }
     }
 

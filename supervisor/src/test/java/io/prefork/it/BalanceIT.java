@@ -57,6 +57,7 @@ class BalanceIT {
             int port = s.port();
             long frozen = s.awaitReadyWorkers(2, BOOT).get(1);
             Posix.kill(frozen, Linux.SIGSTOP); // it accepts nothing more: what the kernel hashes to its socket queues there
+            assertTrue(ProcFs.awaitAllThreadsStopped(frozen, BOOT), "worker " + frozen + " stopped after SIGSTOP");
             List<CompletableFuture<Http.Response>> requests = new ArrayList<>();
             for (int i = 0; i < 24; i++) {
                 requests.add(Http.inFlight(port, "/"));

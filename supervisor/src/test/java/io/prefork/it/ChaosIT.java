@@ -14,7 +14,6 @@ import java.util.HashSet;
 import java.util.List;
 import java.util.Random;
 import java.util.Set;
-import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
 import org.junit.jupiter.api.io.TempDir;
@@ -63,7 +62,7 @@ class ChaosIT {
                         continue;
                     }
                     long victim = candidates.get(random.nextInt(candidates.size()));
-                    if (!Posix.kill(victim, Linux.SIGSTOP) || !awaitStopped(victim)) {
+                    if (!Posix.kill(victim, Linux.SIGSTOP) || !ProcFs.awaitAllThreadsStopped(victim, Duration.ofSeconds(2))) {
                         continue;  // it died on its own in between
                     }
                     heldByVictims.addAll(clientPortsHeldBy(victim, port));
@@ -105,30 +104,6 @@ class ChaosIT {
         }
     }
 
-    /**
-     * Waits until every thread of {@code pid} is stopped, not just the main one: an acceptor thread
-     * still running could take one more connection after we looked.
-     */
-    private static boolean awaitStopped(long pid) {
-        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(2);
-        while (System.nanoTime() < deadline) {
-            try (var tasks = Files.list(Path.of("/proc/" + pid + "/task"))) {
-                boolean all = true;
-                for (Path task : tasks.toList()) {
-                    String stat = Files.readString(task.resolve("stat"));
-                    String state = stat.substring(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3);
-                    all &= state.equals("T") || state.equals("t");
-                }
-                if (all) {
-                    return true;
-                }
-            } catch (IOException gone) {
-                return false;
-            }
-            RunningSupervisor.pause(2);
-        }
-        return false;
-    }
 
     /** The client-side ports of the connections to {@code serverPort} that {@code pid} holds open. */
     private static Set<Integer> clientPortsHeldBy(long pid, int serverPort) throws IOException {

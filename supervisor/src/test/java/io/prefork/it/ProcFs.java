@@ -4,6 +4,7 @@ import java.io.IOException;
 import java.nio.file.DirectoryStream;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.HashSet;
 import java.util.List;
@@ -79,5 +80,30 @@ final class ProcFs {
         String stat = Files.readString(Path.of("/proc/" + pid + "/stat"));
         String[] f = stat.substring(stat.lastIndexOf(')') + 2).split(" ");
         return Long.parseLong(f[11]) + Long.parseLong(f[12]);
+    }
+
+    /**
+     * Waits until every thread of {@code pid} is stopped, not just the main one: an acceptor thread
+     * still running could take one more connection after we looked. False if it died or timed out.
+     */
+    static boolean awaitAllThreadsStopped(long pid, Duration timeout) {
+        long deadline = System.nanoTime() + timeout.toNanos();
+        while (System.nanoTime() < deadline) {
+            try (var tasks = Files.list(Path.of("/proc/" + pid + "/task"))) {
+                boolean all = true;
+                for (Path task : tasks.toList()) {
+                    String stat = Files.readString(task.resolve("stat"));
+                    String state = stat.substring(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3);
+                    all &= state.equals("T") || state.equals("t");
+                }
+                if (all) {
+                    return true;
+                }
+            } catch (IOException gone) {
+                return false;
+            }
+            RunningSupervisor.pause(2);
+        }
+        return false;
     }
 }
