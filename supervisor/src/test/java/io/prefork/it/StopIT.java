@@ -48,7 +48,7 @@ class StopIT {
     }
 
     @Test
-    void whatAWorkerWritesToFds1And2AfterClosingTheInheritedChannelIsKept() throws Exception {
+    void aStopHandlerRunsToItsEndAfterMainReturnedAndWhatItWritesToFds1And2IsKept() throws Exception {
         try (RunningSupervisor s = RunningSupervisor.start(dir, "-w", "1", "-b", "127.0.0.1:0",
                 "--app", "io.prefork.it.apps.NativeOutputApp", "--app-classpath", RunningSupervisor.TEST_APPS)) {
             long pid = s.awaitReadyWorkers(1, BOOT).get(1);
@@ -57,6 +57,7 @@ class StopIT {
             // The JDK points fds 0-2 at "/dev/null" when the inherited channel closes; ours is stdout.
             s.awaitLine("fd 1 after the close, pid " + pid, Duration.ofSeconds(5));
             s.awaitLine("fd 2 after the close, pid " + pid, Duration.ofSeconds(5));
+            s.awaitLine("worker 1 \\(pid " + pid + "\\): stopped", Duration.ofSeconds(5));
         }
     }
 

@@ -259,6 +259,9 @@ final class WorkerRuntime {
         watchdog.setDaemon(true);
         watchdog.start();
         Thread stopper = new Thread(this::runStopHandlers, "prefork-stop");
+        // Not a daemon (it would be, made by our daemon reader): an app whose main returns once its
+        // listener closes would otherwise let the JVM exit in the middle of the stop handlers.
+        stopper.setDaemon(false);
         stopper.start();
     }
 

@@ -10,9 +10,10 @@ import java.nio.channels.SocketChannel;
 import java.nio.charset.StandardCharsets;
 
 /**
- * A worker whose stop handler closes the inherited channel, as Jetty does, and then writes to fds 1
- * and 2 themselves, as the JVM does for a thread dump or -Xlog output: what a worker prints natively
- * in the middle of its stop.
+ * A worker whose stop handler closes the inherited channel, as Jetty does, drains for 300 ms, and
+ * then writes to fds 1 and 2 themselves, as the JVM does for a thread dump or -Xlog output. Its main
+ * returns as soon as the channel is closed, as a simple accept loop's does, and only daemon threads
+ * are left: the stop handler must still run to its end.
  */
 public final class NativeOutputApp {
     private NativeOutputApp() {
@@ -22,6 +23,7 @@ public final class NativeOutputApp {
         ServerSocketChannel server = (ServerSocketChannel) System.inheritedChannel();
         Prefork.onStop(timeLeft -> {
             server.close();
+            Thread.sleep(300);
             long pid = ProcessHandle.current().pid();
             // Not closed: closing these would close fds 1 and 2.
             new FileOutputStream(FileDescriptor.out).write(("fd 1 after the close, pid " + pid + "\n")
