@@ -6,11 +6,14 @@ import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
+import java.nio.file.attribute.BasicFileAttributes;
 import java.security.MessageDigest;
 import java.security.NoSuchAlgorithmException;
 import java.util.ArrayList;
 import java.util.HexFormat;
 import java.util.List;
+import java.util.Map;
+import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.TimeUnit;
 
 /**
@@ -24,6 +27,13 @@ import java.util.concurrent.TimeUnit;
  */
 final class ClassArchive {
     enum State { MISSING, TRAINING, READY, FAILED }
+
+    /**
+     * Archives this process has seen the JVM accept, by file identity. A HUP onto an unchanged
+     * configuration finds the same file and skips the check, a JVM start (0.3-1 s) that would block
+     * the supervisor's loop. A file replaced since has another identity and is checked again.
+     */
+    private static final Map<Path, String> ACCEPTED = new ConcurrentHashMap<>();
 
     private final Path file;
     /** Training writes here, and a good archive is renamed to {@link #file}: two supervisors never write one file. */
@@ -51,9 +61,14 @@ final class ClassArchive {
         boolean aot = WorkerCommand.featureVersion(config.java()) >= 24;
         Path file = cacheDir.resolve("worker-" + key(config, command) + (aot ? ".aot" : ".jsa"));
         ClassArchive archive = new ClassArchive(file, aot, command, config.runAs(), State.MISSING);
-        if (Files.exists(file)) {
+        String identity = identity(file);
+        if (identity != null && identity.equals(ACCEPTED.get(file))) {
+            archive.state = State.READY;
+            log.info("class archive " + file + ": valid (checked before by this supervisor); workers start with it");
+        } else if (identity != null) {
             String refusal = archive.refusal(file);
             if (refusal == null) {
+                ACCEPTED.put(file, identity);
                 archive.state = State.READY;
                 log.info("class archive " + file + ": valid; workers start with it");
             } else {
@@ -113,6 +128,10 @@ final class ClassArchive {
                     trainingFile = incoming;
                 }
                 Files.move(trainingFile, file, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
+                String identity = identity(file);
+                if (identity != null) {
+                    ACCEPTED.put(file, identity);
+                }
             } catch (IOException e) {
                 refusal = "cannot move the archive into place: " + e.getMessage();
             }
@@ -191,7 +210,17 @@ final class ClassArchive {
         }
     }
 
-    private static String key(Config config, List<String> command) {
+    /** Inode, size and modification time; null if there is no such file. */
+    private static String identity(Path file) {
+        try {
+            BasicFileAttributes a = Files.readAttributes(file, BasicFileAttributes.class);
+            return a.fileKey() + ":" + a.size() + ":" + a.lastModifiedTime().toMillis();
+        } catch (IOException e) {
+            return null;
+        }
+    }
+
+        private static String key(Config config, List<String> command) {
         try {
             MessageDigest sha = MessageDigest.getInstance("SHA-256");
             update(sha, Path.of(config.java()).toRealPath().toString());

@@ -9,8 +9,10 @@ import io.prefork.unix.Linux;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.nio.file.StandardCopyOption;
 import java.time.Duration;
 import java.util.List;
+import java.util.regex.Pattern;
 import java.util.stream.Stream;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
@@ -110,5 +112,32 @@ class FastStartIT {
         List<Path> now = archives(cache);
         assertEquals(2, now.size(), now.toString());
         assertNotEquals(old, now.get(now.indexOf(old) == 0 ? 1 : 0));
+    }
+
+    @Test
+    void aReloadOntoTheSameConfigurationTrustsTheArchiveItAlreadyChecked() throws Exception {
+        Path cache = dir.resolve("cache");
+        Path appJar = dir.resolve("app.jar");
+        Jars.deploy(Jars.EXAMPLES, appJar);
+        try (RunningSupervisor s = RunningSupervisor.start(dir, args(cache, appJar))) {
+            s.awaitLine("class archive ready: ", BOOT);
+            Path archive = archives(cache).get(0);
+            s.awaitReadyWorkers(1, BOOT);
+            s.signal(Linux.SIGHUP);
+            s.awaitLine("rolling restart done", BOOT);
+            // Checking it again would start a JVM on the loop thread and hold up every event meanwhile.
+            String trusted = "class archive " + archive + ": valid (checked before by this supervisor)";
+            assertTrue(s.logText().contains(trusted), s.logText());
+
+            // A file put in its place since is not the one checked: the JVM checks it.
+            Path copy = dir.resolve("copy");
+            Files.copy(archive, copy);
+            Files.move(copy, archive, StandardCopyOption.REPLACE_EXISTING);
+            s.signal(Linux.SIGHUP);
+            s.awaitMatch(Pattern.compile("rolling restart done"), 1, BOOT);
+            assertTrue(s.logText().contains("class archive " + archive + ": valid; workers start with it"), s.logText());
+            s.signal(Linux.SIGTERM);
+            assertEquals(0, s.awaitExit(BOOT));
+        }
     }
 }
