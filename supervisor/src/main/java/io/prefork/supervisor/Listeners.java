@@ -6,6 +6,8 @@ import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.SortedMap;
+import java.util.TreeMap;
 
 /**
  * Every listening socket the supervisor holds, and which of them each worker slot gets.
@@ -52,18 +54,109 @@ final class Listeners implements AutoCloseable, Supervisor.ListenerSource {
      * shared by all workers: reuseport would need more sockets on the port than systemd gave us.
      */
     static Listeners adopt(List<Integer> fds, int backlog) throws IOException {
+        return adopt(adoptEach(fds), backlog, Balance.SHARED);
+    }
+
+    private static Listeners adopt(List<Listener> adopted, int backlog, Balance balance) {
+        Listeners listeners = new Listeners(adopted.stream().map(Listener::bind).toList(), backlog, balance);
+        listeners.first.addAll(adopted);
+        return listeners;
+    }
+
+    /** All or nothing: on a bad fd, every one of {@code fds} is closed. */
+    private static List<Listener> adoptEach(List<Integer> fds) throws IOException {
         List<Listener> adopted = new ArrayList<>();
         for (int fd : fds) {
             try {
                 adopted.add(Listener.adopt(fd));
             } catch (IOException e) {
-                adopted.forEach(Listener::closeQuietly);
+                closeFds(fds);
                 throw new IOException(e.getMessage().startsWith("fd ") ? e.getMessage() : "fd " + fd + ": " + Main.reason(e), e);
             }
         }
-        Listeners listeners = new Listeners(adopted.stream().map(Listener::bind).toList(), backlog, Balance.SHARED);
-        listeners.first.addAll(adopted);
+        return adopted;
+    }
+
+    /**
+     * The sockets an old supervisor handed over in an upgrade: {@code first}, and each other slot's
+     * own. With --balance reuseport, and sockets bound for it, every slot gets its very sockets
+     * back, so the connections the kernel hashed to them are served. A slot past {@code workers}
+     * keeps none: its sockets close once the old supervisor's workers let go, as in a scale-down.
+     * Otherwise the workers share {@code first}.
+     */
+    static Listeners takeOver(List<Integer> firstFds, SortedMap<Integer, List<Integer>> slotFds, int backlog,
+            Balance wanted, int workers, Log log) throws IOException {
+        List<Listener> first;
+        try {
+            first = adoptEach(firstFds);
+        } catch (IOException e) {
+            slotFds.values().forEach(Listeners::closeFds);
+            throw e;
+        }
+        boolean reuseport = wanted == Balance.REUSEPORT && first.stream().allMatch(Listeners::boundForReuseport);
+        if (wanted == Balance.REUSEPORT && !reuseport) {
+            log.warn("--balance reuseport: the sockets taken over were not bound for it; the workers share them");
+        }
+        Listeners listeners = adopt(first, backlog, reuseport ? Balance.REUSEPORT : Balance.SHARED);
+        for (Map.Entry<Integer, List<Integer>> slot : slotFds.entrySet()) {
+            String refused = !reuseport ? "this supervisor does not balance by reuseport"
+                    : slot.getKey() < 2 || slot.getKey() > workers ? "no such slot here (-w " + workers + ")" : null;
+            if (refused != null) {
+                closeFds(slot.getValue());
+            } else {
+                refused = listeners.adoptSlot(slot.getKey(), slot.getValue());
+            }
+            if (refused != null) {
+                log.warn("upgrade: slot " + slot.getKey() + "'s own socket(s) close: " + refused
+                        + "; connections queued on them are reset when the old workers exit");
+            }
+        }
         return listeners;
+    }
+
+    /** Takes a slot's handed-over sockets as its own; if they do not fit the binds, closes them and says why. */
+    private String adoptSlot(int slotId, List<Integer> fds) {
+        List<Listener> adopted;
+        try {
+            adopted = adoptEach(fds);
+        } catch (IOException e) {
+            return e.getMessage();
+        }
+        List<Listener> own = new ArrayList<>();
+        int next = 0;
+        for (int i = 0; i < binds.size(); i++) {
+            Listener l = !perSlot(binds.get(i)) || next >= adopted.size() ? null : adopted.get(next++);
+            if (perSlot(binds.get(i)) && (l == null || !l.address().equals(first.get(i).address()))) {
+                adopted.forEach(Listener::closeQuietly);
+                return "they do not match the binds " + binds;
+            }
+            own.add(l);
+        }
+        if (next != adopted.size()) {
+            adopted.forEach(Listener::closeQuietly);
+            return "more of them than TCP binds " + binds;
+        }
+        bySlot.put(slotId, own);
+        return null;
+    }
+
+    private static boolean boundForReuseport(Listener l) {
+        try {
+            return l.bind().isUnix() || io.prefork.unix.Posix.reusesPort(l.fd());
+        } catch (IOException e) {
+            return false;
+        }
+    }
+
+    /** Closes fds handed to us that we do not keep. */
+    static void closeFds(List<Integer> fds) {
+        for (int fd : fds) {
+            try {
+                io.prefork.unix.Posix.close(fd);
+            } catch (IOException e) {
+                // a handed-over fd we do not keep: nothing else to do with it
+            }
+        }
     }
 
     /**
@@ -146,6 +239,20 @@ final class Listeners implements AutoCloseable, Supervisor.ListenerSource {
         if (own != null) {
             own.forEach(Listener::closeQuietly);
         }
+    }
+
+    /** Each slot's own sockets past slot 1 (reuseport; TCP binds only, in -b order), for an upgrade. */
+    @Override
+    public SortedMap<Integer, List<Supervisor.Handoff>> ownSockets() {
+        SortedMap<Integer, List<Supervisor.Handoff>> own = new TreeMap<>();
+        bySlot.forEach((slot, sockets) -> {
+            List<Supervisor.Handoff> handoffs = sockets.stream().filter(java.util.Objects::nonNull)
+                    .map(l -> new Supervisor.Handoff(l.address(), l.fd())).toList();
+            if (!handoffs.isEmpty()) {
+                own.put(slot, handoffs);
+            }
+        });
+        return own;
     }
 
     /** An upgrade handed these sockets on: their files must outlive this process. */

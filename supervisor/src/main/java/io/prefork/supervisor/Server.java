@@ -7,6 +7,8 @@ import java.io.IOException;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.List;
+import java.util.SortedMap;
+import java.util.TreeMap;
 import java.util.concurrent.BlockingQueue;
 import java.util.concurrent.atomic.AtomicReference;
 
@@ -212,21 +214,42 @@ final class Server implements AutoCloseable {
 
     // ---- the upgrade, seen from the new supervisor ----
 
-    /** Connects to the old supervisor and receives its listening sockets: the very same ones. */
+    /**
+     * Connects to the old supervisor and receives its listening sockets, the very same ones: each
+     * slot's own (SLOT_LISTENERS, reuseport mode), then the first of each bind (LISTENERS).
+     */
     private Listeners takeListenersFrom(String socket) throws IOException {
         parent = ControlSocket.connect(socket);
-        ControlMessage m = parent.receive();
+        SortedMap<Integer, List<Integer>> slots = new TreeMap<>();
+        ControlMessage m;
+        while ((m = parent.receive()) != null && m.type() == MessageType.SLOT_LISTENERS) {
+            List<Integer> fds = parent.takeReceivedFds();
+            try {
+                slots.put(Integer.parseInt(m.arg(0)), fds);
+            } catch (NumberFormatException e) {
+                Listeners.closeFds(fds);
+                throw new IOException("upgrade: bad slot in " + m);
+            }
+        }
         if (m == null || m.type() != MessageType.LISTENERS) {
+            slots.values().forEach(Listeners::closeFds);
             throw new IOException("upgrade: expected LISTENERS from the old supervisor, got " + m);
         }
-        List<Integer> fds = parent.takeReceivedFds();
-        Listeners taken = adopt(fds, "upgrade");
+        Listeners taken;
+        try {
+            taken = Listeners.takeOver(parent.takeReceivedFds(), slots, config.backlog(), config.balance(), config.workers(), log);
+        } catch (IOException e) {
+            throw new IOException("upgrade: " + Main.reason(e), e);
+        }
         long from = ProcessHandle.current().parent().map(ProcessHandle::pid).orElse(-1L);
         for (Listener l : taken.first()) {
             log.info("listening on " + l.address() + " (taken over from pid " + from + ")");
         }
+        taken.ownSockets().forEach((slot, own) -> log.info("listening on " + own.stream().map(Supervisor.Handoff::address)
+                .collect(java.util.stream.Collectors.joining(", ")) + ", slot " + slot + "'s socket (taken over from pid " + from + ")"));
         return taken;
     }
+
 
     /**
      * Loop thread: this supervisor's first workers are READY. Tells the old one, then (on a thread of

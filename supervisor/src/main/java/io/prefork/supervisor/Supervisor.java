@@ -81,6 +81,11 @@ public final class Supervisor {
         default List<Metrics.ListenQueue> queues() {
             return List.of();
         }
+
+        /** Sockets that belong to one slot alone (reuseport), by slot, slot 1's excepted: they are {@code forSlot(1)}. */
+        default java.util.SortedMap<Integer, List<Handoff>> ownSockets() {
+            return new java.util.TreeMap<>();
+        }
     }
 
     /** Re-reads the configuration on a reload: the command line as given, plus the config file. */
@@ -190,8 +195,8 @@ public final class Supervisor {
         }, log);
         this.upgrades = new Upgrades(new Upgrades.Loop() {
             @Override
-            public List<Handoff> listeners() throws IOException {
-                return Supervisor.this.listeners.forSlot(1);
+            public Upgrades.Sockets listeners() throws IOException {
+                return new Upgrades.Sockets(Supervisor.this.listeners.forSlot(1), Supervisor.this.listeners.ownSockets());
             }
 
             @Override

@@ -7,7 +7,9 @@ import io.prefork.unix.NativeException;
 import io.prefork.unix.Posix;
 import java.io.IOException;
 import java.nio.file.Path;
+import java.util.ArrayList;
 import java.util.List;
+import java.util.Map;
 import java.util.function.Consumer;
 
 /**
@@ -92,14 +94,27 @@ final class UpgradeServer implements AutoCloseable {
         }
     }
 
-    /** Loop thread: hands the listening sockets over. */
-    void sendListeners(List<Supervisor.Handoff> handoffs) throws IOException {
+    /**
+     * Loop thread: hands the listening sockets over, each slot's own first (one message per slot,
+     * as one message carries at most Posix.MAX_FDS), then LISTENERS, which ends the handoff.
+     */
+    void sendListeners(Upgrades.Sockets sockets) throws IOException {
         ControlSocket connected = peer;
         if (connected == null) {
             throw new IOException("the new supervisor is not connected");
         }
-        connected.sendWithFds(new ControlMessage(MessageType.LISTENERS, handoffs.stream().map(Supervisor.Handoff::address).toList()),
-                handoffs.stream().mapToInt(Supervisor.Handoff::fd).toArray());
+        for (Map.Entry<Integer, List<Supervisor.Handoff>> slot : sockets.slots().entrySet()) {
+            List<String> args = new ArrayList<>();
+            args.add(Integer.toString(slot.getKey()));
+            slot.getValue().forEach(h -> args.add(h.address()));
+            connected.sendWithFds(new ControlMessage(MessageType.SLOT_LISTENERS, args), fds(slot.getValue()));
+        }
+        connected.sendWithFds(new ControlMessage(MessageType.LISTENERS,
+                sockets.first().stream().map(Supervisor.Handoff::address).toList()), fds(sockets.first()));
+    }
+
+    private static int[] fds(List<Supervisor.Handoff> handoffs) {
+        return handoffs.stream().mapToInt(Supervisor.Handoff::fd).toArray();
     }
 
     private static void closeQuietly(int fd) {

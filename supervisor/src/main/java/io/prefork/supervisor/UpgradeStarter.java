@@ -18,7 +18,7 @@ class UpgradeStarter {
     interface Attempt {
         long pid();
 
-        void sendListeners(List<Supervisor.Handoff> handoffs) throws IOException;
+        void sendListeners(Upgrades.Sockets sockets) throws IOException;
 
         /** Gives up: kills the new supervisor (its workers follow, as their control sockets close). */
         void abandon();
@@ -69,8 +69,8 @@ class UpgradeStarter {
             }
 
             @Override
-            public void sendListeners(List<Supervisor.Handoff> handoffs) throws IOException {
-                server.sendListeners(handoffs);
+            public void sendListeners(Upgrades.Sockets sockets) throws IOException {
+                server.sendListeners(sockets);
             }
 
             @Override

@@ -5,6 +5,7 @@ import java.io.IOException;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.SortedMap;
 import java.util.concurrent.CompletableFuture;
 
 /**
@@ -16,10 +17,20 @@ import java.util.concurrent.CompletableFuture;
 final class Upgrades {
     /** What an upgrade needs from the supervisor loop. */
     interface Loop {
-        List<Supervisor.Handoff> listeners() throws IOException;
+        Sockets listeners() throws IOException;
 
         /** The new supervisor (pid) serves now: tell systemd, let go of the front doors, stop our workers. */
         void handOver(long newPid);
+    }
+
+    /**
+     * Every listening socket, as the new supervisor gets them: {@code first}, one per -b (slot 1's in
+     * reuseport mode), and the sockets of each other slot that has its own.
+     */
+    record Sockets(List<Supervisor.Handoff> first, SortedMap<Integer, List<Supervisor.Handoff>> slots) {
+        int count() {
+            return first.size() + slots.values().stream().mapToInt(List::size).sum();
+        }
     }
 
     private final Loop loop;
@@ -72,9 +83,10 @@ final class Upgrades {
             return;
         }
         try {
-            List<Supervisor.Handoff> handoffs = loop.listeners();
-            attempt.sendListeners(handoffs);
-            log.info("upgrade: handed " + handoffs.size() + " listening socket(s) to pid " + attempt.pid());
+            Sockets sockets = loop.listeners();
+            attempt.sendListeners(sockets);
+            log.info("upgrade: handed " + sockets.count() + " listening socket(s) to pid " + attempt.pid()
+                    + (sockets.slots().isEmpty() ? "" : " (reuseport: the sockets of " + (sockets.slots().size() + 1) + " slots)"));
         } catch (IOException e) {
             fail("cannot hand the listeners over: " + e.getMessage());
         }

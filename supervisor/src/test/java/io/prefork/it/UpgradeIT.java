@@ -160,4 +160,39 @@ class UpgradeIT {
             assertEquals(List.of(inode), ProcFs.listeningInodes(port), "still systemd's (the helper's) socket");
         }
     }
+
+    @Test
+    void withReuseportEverySlotsSocketIsHandedOverAndStaysItsSlots() throws Exception {
+        Path home = install();
+        try (RunningSupervisor old = start(List.of(), home, "-w", "3", "-b", "127.0.0.1:0", "--balance", "reuseport",
+                "--worker-start", "plain")) {
+            int port = old.port();
+            old.awaitReadyWorkers(3, BOOT);
+            Set<Long> sockets = Set.copyOf(ProcFs.listeningInodes(port));
+            assertEquals(3, sockets.size(), "one SO_REUSEPORT socket per slot");
+            try (Load load = Load.start(port, 2, 4, 40)) {
+                RunningSupervisor.pause(500);
+                RunningSupervisor.CtlResult up = RunningSupervisor.ctl(dir, "upgrade");
+                assertEquals(0, up.code(), up.err() + "\n" + old.logText());
+                Matcher m = old.awaitLine("upgraded: the new supervisor, pid (\\d+), serves now", BOOT);
+                long newPid = Long.parseLong(m.group(1));
+                assertEquals(0, old.awaitExit(Duration.ofSeconds(40)));
+                old.awaitLine("upgrade: this supervisor \\(pid " + newPid + "\\) has taken over", BOOT);
+                RunningSupervisor.pause(1000);
+                // A socket left behind would have reset the connections the kernel had hashed to it.
+                assertEquals(List.of(), load.failures(), "failed requests: " + load.summary());
+                assertTrue(load.ok() > 200, load.summary());
+            }
+            assertEquals(sockets, Set.copyOf(ProcFs.listeningInodes(port)), "the same three sockets, no more, no fewer");
+            assertTrue(old.logText().contains("slot 3's socket"), old.logText());
+            // Still one socket per slot: a new slot binds a fourth one on the same port.
+            RunningSupervisor.CtlResult scale = RunningSupervisor.ctl(dir, "scale", "4");
+            assertEquals(0, scale.code(), scale.err());
+            long deadline = System.nanoTime() + BOOT.toNanos();
+            while (ProcFs.listeningInodes(port).size() < 4 && System.nanoTime() < deadline) {
+                RunningSupervisor.pause(50);
+            }
+            assertEquals(4, ProcFs.listeningInodes(port).size(), "slot 4's socket, bound by the new supervisor");
+        }
+    }
 }

@@ -18,7 +18,7 @@ import org.junit.jupiter.api.Test;
 class UpgradesTest {
     /** A new supervisor that does whatever the test says. */
     static final class FakeAttempt implements UpgradeStarter.Attempt {
-        final List<List<Supervisor.Handoff>> sent = new ArrayList<>();
+        final List<Upgrades.Sockets> sent = new ArrayList<>();
         boolean abandoned;
         boolean finished;
 
@@ -28,8 +28,8 @@ class UpgradesTest {
         }
 
         @Override
-        public void sendListeners(List<Supervisor.Handoff> handoffs) {
-            sent.add(handoffs);
+        public void sendListeners(Upgrades.Sockets sockets) {
+            sent.add(sockets);
         }
 
         @Override
@@ -46,10 +46,11 @@ class UpgradesTest {
     private final Fakes.Lines lines = new Fakes.Lines();
     private final List<FakeAttempt> started = new ArrayList<>();
     private final List<Long> handedOverTo = new ArrayList<>();
-    private final List<Supervisor.Handoff> listeners = List.of(new Supervisor.Handoff("127.0.0.1:8080", 7));
+    private final Upgrades.Sockets listeners = new Upgrades.Sockets(List.of(new Supervisor.Handoff("127.0.0.1:8080", 7)),
+            new java.util.TreeMap<>(java.util.Map.of(2, List.of(new Supervisor.Handoff("127.0.0.1:8080", 9)))));
     private final Upgrades upgrades = new Upgrades(new Upgrades.Loop() {
         @Override
-        public List<Supervisor.Handoff> listeners() {
+        public Upgrades.Sockets listeners() {
             return listeners;
         }
 
@@ -82,6 +83,7 @@ class UpgradesTest {
         assertEquals(1, started.size());
         upgrades.connected();
         assertEquals(List.of(listeners), started.get(0).sent, "the same sockets, handed over");
+        assertTrue(lines.text().contains("handed 2 listening socket(s) to pid 4242 (reuseport: the sockets of 2 slots)"), lines.text());
         assertFalse(reply.isDone());
         upgrades.message(ControlMessage.of(MessageType.READY));
         assertEquals(List.of(4242L), handedOverTo);

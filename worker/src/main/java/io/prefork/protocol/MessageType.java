@@ -29,6 +29,11 @@ public enum MessageType {
     REOPEN,
 
     // The upgrade handoff, between an old supervisor and the new one it started (PROTOCOL.md).
+    /**
+     * old → new supervisor, before LISTENERS: {@code SLOT_LISTENERS <slot> <address>...}, one fd per
+     * address: the sockets of a worker slot past the first that has its own (--balance reuseport).
+     */
+    SLOT_LISTENERS,
     /** old → new supervisor: {@code LISTENERS <address>...}, one SCM_RIGHTS fd per address: serve these. */
     LISTENERS,
     /** new → old supervisor: {@code FAILED <reason>}: it gives up before READY; the old one keeps serving. */

@@ -78,6 +78,11 @@ public final class Posix {
         return ByteBuffer.wrap(value).order(ByteOrder.nativeOrder()).getInt();
     }
 
+    /** True if the socket was bound with SO_REUSEPORT, so more sockets may listen on its port. */
+    public static boolean reusesPort(int fd) throws NativeException {
+        return intOption(fd, Linux.SOL_SOCKET, Linux.SO_REUSEPORT, "SO_REUSEPORT") != 0;
+    }
+
     /** True for a stream socket in the listening state: what an inherited (LISTEN_FDS) fd must be. */
     public static boolean isListeningStream(int fd) throws NativeException {
         return intOption(fd, Linux.SOL_SOCKET, Linux.SO_TYPE, "SO_TYPE") == Linux.SOCK_STREAM
