@@ -220,7 +220,7 @@ final class ClassArchive {
         }
     }
 
-        private static String key(Config config, List<String> command) {
+    private static String key(Config config, List<String> command) {
         try {
             MessageDigest sha = MessageDigest.getInstance("SHA-256");
             update(sha, Path.of(config.java()).toRealPath().toString());

@@ -11,6 +11,7 @@ import java.util.SortedMap;
 import java.util.TreeMap;
 import java.util.concurrent.BlockingQueue;
 import java.util.concurrent.atomic.AtomicReference;
+import java.util.stream.Collectors;
 
 /**
  * One supervisor process: what it opens, in order (log file, pid file, admin socket and HTTP,
@@ -226,8 +227,9 @@ final class Server implements AutoCloseable {
             List<Integer> fds = parent.takeReceivedFds();
             try {
                 slots.put(Integer.parseInt(m.arg(0)), fds);
-            } catch (NumberFormatException e) {
+            } catch (NumberFormatException | IOException e) {
                 Listeners.closeFds(fds);
+                slots.values().forEach(Listeners::closeFds);
                 throw new IOException("upgrade: bad slot in " + m);
             }
         }
@@ -246,10 +248,9 @@ final class Server implements AutoCloseable {
             log.info("listening on " + l.address() + " (taken over from pid " + from + ")");
         }
         taken.ownSockets().forEach((slot, own) -> log.info("listening on " + own.stream().map(Supervisor.Handoff::address)
-                .collect(java.util.stream.Collectors.joining(", ")) + ", slot " + slot + "'s socket (taken over from pid " + from + ")"));
+                .collect(Collectors.joining(", ")) + ": slot " + slot + "'s own (taken over from pid " + from + ")"));
         return taken;
     }
-
 
     /**
      * Loop thread: this supervisor's first workers are READY. Tells the old one, then (on a thread of

@@ -184,7 +184,7 @@ class UpgradeIT {
                 assertTrue(load.ok() > 200, load.summary());
             }
             assertEquals(sockets, Set.copyOf(ProcFs.listeningInodes(port)), "the same three sockets, no more, no fewer");
-            assertTrue(old.logText().contains("slot 3's socket"), old.logText());
+            assertTrue(old.logText().contains(": slot 3's own (taken over from pid " + old.pid() + ")"), old.logText());
             // Still one socket per slot: a new slot binds a fourth one on the same port.
             RunningSupervisor.CtlResult scale = RunningSupervisor.ctl(dir, "scale", "4");
             assertEquals(0, scale.code(), scale.err());
