@@ -63,6 +63,15 @@ class UpgradeIT {
         return RunningSupervisor.adopt(pb.start(), log);
     }
 
+    /** {@code ctl upgrade} succeeds: the new supervisor's pid, once the old one has exited 0. */
+    private long upgrade(RunningSupervisor old) throws Exception {
+        RunningSupervisor.CtlResult up = RunningSupervisor.ctl(dir, "upgrade");
+        assertEquals(0, up.code(), up.err() + "\n" + old.logText());
+        Matcher m = old.awaitLine("upgraded: the new supervisor, pid (\\d+), serves now", BOOT);
+        assertEquals(0, old.awaitExit(Duration.ofSeconds(40)), "the old supervisor exits 0");
+        return Long.parseLong(m.group(1));
+    }
+
     private static final String[] ARGS = {"-w", "2", "-b", "127.0.0.1:0", "--worker-start", "plain", "--pid", "prefork.pid"};
 
     @Test
@@ -78,11 +87,7 @@ class UpgradeIT {
             assertEquals(old.pid() + "\n", Files.readString(dir.resolve("prefork.pid")));
             try (Load load = Load.start(port, 2, 2, 40)) {
                 RunningSupervisor.pause(500);
-                RunningSupervisor.CtlResult up = RunningSupervisor.ctl(dir, "upgrade");
-                assertEquals(0, up.code(), up.err() + "\n" + old.logText());
-                Matcher m = old.awaitLine("upgraded: the new supervisor, pid (\\d+), serves now", BOOT);
-                long newPid = Long.parseLong(m.group(1));
-                assertEquals(0, old.awaitExit(Duration.ofSeconds(40)), "the old supervisor exits 0");
+                long newPid = upgrade(old);
                 for (long pid : oldWorkers.values()) {
                     assertTrue(RunningSupervisor.awaitGone(pid, Duration.ofSeconds(10)), "old worker " + pid + " is gone");
                 }
@@ -148,11 +153,7 @@ class UpgradeIT {
             int port = Integer.parseInt(lines.get(0));
             long inode = Long.parseLong(lines.get(1));
             try (Load load = Load.start(port, 2, 2, 40)) {
-                RunningSupervisor.CtlResult up = RunningSupervisor.ctl(dir, "upgrade");
-                assertEquals(0, up.code(), up.err() + "\n" + old.logText());
-                assertEquals(0, old.awaitExit(Duration.ofSeconds(40)));
-                Matcher m = old.awaitLine("upgraded: the new supervisor, pid (\\d+), serves now", BOOT);
-                long newPid = Long.parseLong(m.group(1));
+                long newPid = upgrade(old);
                 assertNotEquals(old.pid(), newPid);
                 RunningSupervisor.pause(1000);
                 assertEquals(List.of(), load.failures(), "failed requests: " + load.summary());
@@ -172,11 +173,7 @@ class UpgradeIT {
             assertEquals(3, sockets.size(), "one SO_REUSEPORT socket per slot");
             try (Load load = Load.start(port, 2, 4, 40)) {
                 RunningSupervisor.pause(500);
-                RunningSupervisor.CtlResult up = RunningSupervisor.ctl(dir, "upgrade");
-                assertEquals(0, up.code(), up.err() + "\n" + old.logText());
-                Matcher m = old.awaitLine("upgraded: the new supervisor, pid (\\d+), serves now", BOOT);
-                long newPid = Long.parseLong(m.group(1));
-                assertEquals(0, old.awaitExit(Duration.ofSeconds(40)));
+                long newPid = upgrade(old);
                 old.awaitLine("upgrade: this supervisor \\(pid " + newPid + "\\) has taken over", BOOT);
                 RunningSupervisor.pause(1000);
                 // A socket left behind would have reset the connections the kernel had hashed to it.
