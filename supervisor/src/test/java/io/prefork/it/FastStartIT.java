@@ -14,6 +14,7 @@ import java.time.Duration;
 import java.util.List;
 import java.util.regex.Pattern;
 import java.util.stream.Stream;
+import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
 import org.junit.jupiter.api.io.TempDir;
@@ -25,6 +26,16 @@ class FastStartIT {
 
     @TempDir
     Path dir;
+    private Path cache;
+    private Path appJar;
+
+    /** Each test's own cache directory, and the hello app's jar deployed where the workers load it. */
+    @BeforeEach
+    void deployTheApp() throws Exception {
+        cache = dir.resolve("cache");
+        appJar = dir.resolve("app.jar");
+        Jars.deploy(Jars.EXAMPLES, appJar);
+    }
 
     private String[] args(Path cache, Path appJar) {
         return new String[] {"-w", "1", "-b", "127.0.0.1:0", "--worker-start", "fast", "--cache-dir", cache.toString(),
@@ -61,9 +72,6 @@ class FastStartIT {
 
     @Test
     void theArchiveIsTrainedOnceAndReusedByTheNextSupervisor() throws Exception {
-        Path cache = dir.resolve("cache");
-        Path appJar = dir.resolve("app.jar");
-        Jars.deploy(Jars.EXAMPLES, appJar);
         String first = runUntilAWorkerUsesTheArchive(cache, appJar);
         assertTrue(first.contains("started to train the class archive"), first);
         assertFalse(first.contains("Skipping"), "the JVM's per-class training warnings stay out of the log:\n" + first);
@@ -80,9 +88,6 @@ class FastStartIT {
 
     @Test
     void aCorruptArchiveIsDetectedAndRebuilt() throws Exception {
-        Path cache = dir.resolve("cache");
-        Path appJar = dir.resolve("app.jar");
-        Jars.deploy(Jars.EXAMPLES, appJar);
         runUntilAWorkerUsesTheArchive(cache, appJar);
         Path archive = archives(cache).get(0);
         archive.toFile().setWritable(true);
@@ -100,9 +105,6 @@ class FastStartIT {
 
     @Test
     void aChangedJarGetsItsOwnArchive() throws Exception {
-        Path cache = dir.resolve("cache");
-        Path appJar = dir.resolve("app.jar");
-        Jars.deploy(Jars.EXAMPLES, appJar);
         runUntilAWorkerUsesTheArchive(cache, appJar);
         Path old = archives(cache).get(0);
 
@@ -116,9 +118,6 @@ class FastStartIT {
 
     @Test
     void aReloadOntoTheSameConfigurationTrustsTheArchiveItAlreadyChecked() throws Exception {
-        Path cache = dir.resolve("cache");
-        Path appJar = dir.resolve("app.jar");
-        Jars.deploy(Jars.EXAMPLES, appJar);
         try (RunningSupervisor s = RunningSupervisor.start(dir, args(cache, appJar))) {
             s.awaitLine("class archive ready: ", BOOT);
             Path archive = archives(cache).get(0);
