@@ -30,12 +30,32 @@ final class RunningSupervisor implements AutoCloseable {
     private static final Pattern READY = Pattern.compile("worker (\\d+) \\(pid (\\d+)\\): BOOTING -> READY");
     private static final Pattern EXITED = Pattern.compile("worker (\\d+) \\(pid (\\d+)\\): \\w+ -> EXITED");
 
+    /** Every supervisor the current test started, for {@link PrintLogsOnFailure}. */
+    private static final List<RunningSupervisor> STARTED = new ArrayList<>();
+
     final Process process;
     private Path log;
+    /** The log as it was at close(), when the file may be deleted with the test's directory. */
+    private String closingLog;
 
     private RunningSupervisor(Process process, Path log) {
         this.process = process;
         this.log = log;
+        synchronized (STARTED) {
+            STARTED.add(this);
+        }
+    }
+
+    static List<RunningSupervisor> started() {
+        synchronized (STARTED) {
+            return List.copyOf(STARTED);
+        }
+    }
+
+    static void forgetStarted() {
+        synchronized (STARTED) {
+            STARTED.clear();
+        }
     }
 
     private boolean logPidsAreOurs = true;
@@ -123,6 +143,9 @@ final class RunningSupervisor implements AutoCloseable {
     }
 
     String logText() {
+        if (closingLog != null) {
+            return closingLog;
+        }
         try {
             return Files.readString(log);
         } catch (IOException e) {
@@ -293,6 +316,7 @@ final class RunningSupervisor implements AutoCloseable {
         if (!awaitGone(process.pid(), Duration.ofSeconds(10))) {
             left.add(process.pid());
         }
+        closingLog = logText();
         if (!left.isEmpty()) {
             fail("processes still running after teardown: " + left);
         }
