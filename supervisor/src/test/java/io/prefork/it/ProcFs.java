@@ -58,8 +58,11 @@ final class ProcFs {
         return inodes;
     }
 
-    /** Waits until one of {@code pids} holds an established connection on the port: a request was accepted. */
-    static void awaitAccepted(int port, java.util.Collection<Long> pids) throws IOException {
+    /**
+     * Waits until one of {@code pids} holds an established connection on the port: a request was
+     * accepted. Returns that pid.
+     */
+    static long awaitAccepted(int port, java.util.Collection<Long> pids) throws IOException {
         long deadline = System.nanoTime() + java.time.Duration.ofSeconds(20).toNanos();
         while (System.nanoTime() < deadline) {
             Set<Long> established = establishedInodes(port);
@@ -67,12 +70,12 @@ final class ProcFs {
                 Set<Long> held = socketInodes(pid);
                 held.retainAll(established);
                 if (!held.isEmpty()) {
-                    return;
+                    return pid;
                 }
             }
-            RunningSupervisor.pause(10);
+            RunningSupervisor.pause(2);
         }
-        throw new AssertionError("no worker of " + pids + " accepted the request");
+        throw new AssertionError("no worker of " + pids + " accepted the request within 20 s");
     }
 
     /** utime + stime of a live process, in clock ticks (1/100 s here). */

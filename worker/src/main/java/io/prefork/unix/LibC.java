@@ -48,6 +48,12 @@ public interface LibC {
 
     int kill(int pid, int sig);
 
+    int tgkill(int tgid, int tid, int sig);
+
+    int ioctl(int fd, long request, @Out int[] value);
+
+    int epoll_ctl(int epfd, int op, int fd, Pointer event);
+
     int setgroups(@size_t long size, @In int[] list);
 
     int setgid(int gid);

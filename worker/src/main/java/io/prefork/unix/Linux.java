@@ -30,6 +30,8 @@ public final class Linux {
     public static final int MSG_NOSIGNAL = 0x4000;
     public static final int MSG_CMSG_CLOEXEC = 0x40000000;
     public static final int SHUT_RDWR = 2;
+    public static final long FIONREAD = 0x541B;
+    public static final int EPOLL_CTL_DEL = 2;
 
     public static final int O_WRONLY = 01;
     public static final int O_CREAT = 0100;
@@ -41,6 +43,7 @@ public final class Linux {
     public static final int EINTR = 4;
     public static final int ESRCH = 3;
     public static final int ENOENT = 2;
+    public static final int EBADF = 9;
     public static final int EAGAIN = 11;
     public static final int ECONNREFUSED = 111;
     public static final int EADDRINUSE = 98;
@@ -57,6 +60,8 @@ public final class Linux {
     public static final int SIGTTOU = 22;
     public static final int SIGWINCH = 28;
     public static final int SIGTERM = 15;
+    /** The JDK's own signal for waking a thread blocked in a channel operation (SIGRTMAX - 2). */
+    public static final int SIG_JDK_INTERRUPT = 62;
 
     private Linux() {
     }

@@ -34,15 +34,15 @@ public final class Posix {
     private Posix() {
     }
 
-    private static LibC libc() {
+    static LibC libc() {
         return Holder.LIBC;
     }
 
-    private static int errno() {
+    static int errno() {
         return LastError.getLastError(Holder.RUNTIME);
     }
 
-    private static NativeException failure(String call) {
+    static NativeException failure(String call) {
         int errno = errno();
         return new NativeException(call, errno, libc().strerror(errno));
     }

@@ -74,9 +74,33 @@ public final class Prefork {
     }
 
     /**
+     * Waits until this worker holds no connection accepted on its listeners, or {@code timeLeft}
+     * runs out; the drain of a stop handler. Returns true when none is left, false at the deadline.
+     * Returns true at once when not supervised.
+     *
+     * <p>The kernel is asked, not the app's server: every socket in {@code /proc/self/fd} whose local
+     * address in {@code /proc/net/tcp}, {@code tcp6} or {@code unix} is a listener's. So a
+     * connection counts from the moment accept() returns, even before the server has registered it
+     * with a selector (the gap in which a "no connections for 100 ms" drain loses requests on a busy
+     * machine). The app's own outbound connections (a database pool, a client to another service)
+     * have other local addresses and never hold the drain up.
+     *
+     * <p>Call it after the server has stopped accepting: a connection accepted after it returned
+     * is not waited for. Connections still in the listen queue are not this worker's; the other
+     * workers or the next one take them.
+     */
+    public static boolean awaitConnectionsClosed(java.time.Duration timeLeft) throws InterruptedException {
+        WorkerRuntime r = runtime;
+        return r == null || r.awaitConnectionsClosed(timeLeft);
+    }
+
+    /**
      * Registers what to do on a graceful stop. Handlers run in order on a prefork thread; when the
-     * last returns, the worker exits 0. Without any handler the worker calls System.exit(0), so the
-     * app's shutdown hooks run.
+     * last returns, the worker exits 0. Without any handler, prefork drains for the app: it takes
+     * the listeners away from the app (without closing the shared socket), waits within the
+     * deadline until every accepted connection waits for its client, then calls System.exit(0), so
+     * the app's shutdown hooks run. A keep-alive client that sends its next request just then loses
+     * it; only an app that answers {@code Connection: close} while draining avoids that.
      */
     public static void onStop(StopHandler handler) {
         WorkerRuntime r = runtime;

@@ -88,7 +88,7 @@ final class WorkerRuntime {
         Set<String> sockets = new HashSet<>();
         for (int i = 0; i < fds.size(); i++) {
             list.add(new ReceivedListener(i, addresses.get(i), fds.get(i)));
-            sockets.add(AutoReady.identity(fds.get(i)));
+            sockets.add(ProcSelf.identity(fds.get(i)));
         }
         listenerSockets = Set.copyOf(sockets);
         listeners = List.copyOf(list);
@@ -265,9 +265,14 @@ final class WorkerRuntime {
         stopper.start();
     }
 
+    /** See {@link Prefork#awaitConnectionsClosed(Duration)}. */
+    boolean awaitConnectionsClosed(Duration timeLeft) throws InterruptedException {
+        return AcceptedConnections.of(listenerSockets).awaitClosed(timeLeft);
+    }
+
     private void runStopHandlers() {
         if (stopHandlers.isEmpty()) {
-            WorkerLog.info("no stop handler registered; exiting, the app's shutdown hooks run");
+            drainWithoutTheApp();
         }
         for (StopHandler handler : stopHandlers) {
             try {
@@ -279,6 +284,30 @@ final class WorkerRuntime {
         StdStreams.restore();
         WorkerLog.info("stopped");
         System.exit(0);
+    }
+
+    /**
+     * The stop of an app that registered no stop handler: it knows nothing of prefork, so prefork
+     * takes its listeners away, waits until every connection it accepted waits for its client (a
+     * request in flight finishes), then exits so that the app's shutdown hooks run. What cannot be
+     * saved without the app: a keep-alive client whose next request crosses the close.
+     */
+    private void drainWithoutTheApp() {
+        try {
+            int withdrawn = ListenerWithdrawal.withdraw(listenerSockets);
+            WorkerLog.info("no stop handler registered: took " + withdrawn + " listener fd(s) from the app;"
+                    + " waiting until its connections are idle");
+            // Leave the app's shutdown hooks a moment of the deadline: 10%, at most 1 s.
+            long left = Math.max(0, deadline - System.nanoTime());
+            int busy = AcceptedConnections.of(listenerSockets).awaitIdle(
+                    Duration.ofNanos(left - Math.min(left / 10, Duration.ofSeconds(1).toNanos())));
+            WorkerLog.info(busy == 0 ? "every accepted connection is idle; exiting, the app's shutdown hooks run"
+                    : busy + " connection(s) still busy at the deadline; exiting, the app's shutdown hooks run");
+        } catch (IOException e) {
+            WorkerLog.info("cannot drain the app's connections: " + e.getMessage() + "; exiting");
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
     }
 
     private void haltWhenDue() {

@@ -27,7 +27,7 @@ class AutoReadyTest {
         int fd = Posix.socket(Linux.AF_INET);
         Posix.bind(fd, new InetSocketAddress(InetAddress.getLoopbackAddress(), 0), "test");
         Posix.listen(fd, 8, "test");
-        sockets.add(AutoReady.identity(fd));
+        sockets.add(ProcSelf.identity(fd));
         // index 1: wrapped through the JDK constructor, on a dup of fd (surefire passes the same
         // --add-opens the supervisor passes), so the app accepts on another fd number than ours.
         return new ReceivedListener(1, "127.0.0.1:0", fd).channel();

@@ -1,0 +1,135 @@
+package io.prefork.it;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+
+import io.prefork.unix.Linux;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.TimeUnit;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.Timeout;
+import org.junit.jupiter.api.io.TempDir;
+
+/** A stop loses nothing the worker accepted, with every core saturated. */
+class DrainIT {
+    private static final Duration BOOT = Duration.ofSeconds(90);
+
+    @TempDir
+    Path dir;
+
+    /**
+     * The StopIT scenario in a loop, with busy loops on every core: a request that a worker has just
+     * accepted (the kernel shows the connection in its fds; Jetty may not have registered it yet),
+     * then TERM. Every request must come back whole.
+     */
+    @Test
+    @Timeout(600)
+    void thirtyTermsEachWithAJustAcceptedRequestUnderSaturationAllAnswered() throws Exception {
+        int rounds = 30;
+        List<String> results = new ArrayList<>();
+        int answered = 0;
+        try (CpuSaturation busy = CpuSaturation.start()) {
+            for (int i = 1; i <= rounds; i++) {
+                Path round = Files.createDirectories(dir.resolve("round-" + i));
+                try (RunningSupervisor s = RunningSupervisor.start(round, "-w", "1", "-b", "127.0.0.1:0",
+                        "--graceful-timeout", "20")) {
+                    int port = s.port();
+                    long pid = s.awaitReadyWorkers(1, BOOT).get(1);
+                    CompletableFuture<Http.Response> slow = Http.inFlight(port, "/sleep?ms=300");
+                    ProcFs.awaitAccepted(port, List.of(pid));
+                    s.signal(Linux.SIGTERM);
+                    String result;
+                    try {
+                        Http.Response r = slow.get(60, TimeUnit.SECONDS);
+                        result = r.status() + " " + r.body().trim();
+                        if (r.status() == 200 && r.body().equals("slept 300 ms\n")) {
+                            answered++;
+                        }
+                    } catch (Exception e) {
+                        result = "failed: " + e.getCause();
+                        System.out.println("round " + i + " failed; the supervisor's log:\n" + s.logText());
+                    }
+                    results.add(result);
+                    System.out.println("round " + i + ": " + result);
+                    assertEquals(0, s.awaitExit(Duration.ofSeconds(60)), "the supervisor's exit code");
+                }
+            }
+        }
+        System.out.println(answered + " of " + rounds + " answered whole: " + results);
+        assertEquals(rounds, answered, "requests answered with 200 and their full body: " + results);
+    }
+
+    /**
+     * The app's acceptor holds each connection it took for 1.5 s before a selector sees it (a test
+     * hook in HelloApp): Jetty knows nothing of it meanwhile, the kernel does, and the drain waits.
+     */
+    @Test
+    @Timeout(180)
+    void theDrainWaitsForAConnectionAcceptedButNotYetRegistered() throws Exception {
+        try (RunningSupervisor s = RunningSupervisor.start(dir, "-w", "1", "-b", "127.0.0.1:0",
+                "--jvm-opt", "-Dhello.registerDelayMs=1500", "--graceful-timeout", "20")) {
+            int port = s.port();
+            long pid = s.awaitReadyWorkers(1, BOOT).get(1);
+            CompletableFuture<Http.Response> request = Http.inFlight(port, "/");
+            ProcFs.awaitAccepted(port, List.of(pid));
+            s.signal(Linux.SIGTERM);
+            Http.Response r = request.get(60, TimeUnit.SECONDS);
+            assertEquals(200, r.status());
+            assertEquals("Hello, world!\n", r.body());
+            assertEquals(0, s.awaitExit(Duration.ofSeconds(30)));
+        }
+    }
+
+    /**
+     * An app whose stop handler makes an outbound connection (to a listener this test opens, as a
+     * database pool would hold one) and keeps it open: the drain is not held up by it.
+     */
+    @Test
+    @Timeout(180)
+    void anOutboundConnectionOfTheAppDoesNotHoldTheDrainUp() throws Exception {
+        try (java.nio.channels.ServerSocketChannel database = java.nio.channels.ServerSocketChannel.open()
+                .bind(new java.net.InetSocketAddress("127.0.0.1", 0));
+             RunningSupervisor s = RunningSupervisor.start(dir, "-w", "1", "-b", "127.0.0.1:0",
+                     "--app", "io.prefork.it.apps.OutboundApp", "--app-classpath", RunningSupervisor.TEST_APPS,
+                     "--graceful-timeout", "60", "--", Integer.toString(((java.net.InetSocketAddress) database.getLocalAddress()).getPort()))) {
+            long pid = s.awaitReadyWorkers(1, BOOT).get(1);
+            try (java.nio.channels.SocketChannel pooled = database.accept()) {
+                long termAt = System.nanoTime();
+                s.signal(Linux.SIGTERM);
+                assertEquals(0, s.awaitExit(Duration.ofSeconds(50)));
+                long ms = (System.nanoTime() - termAt) / 1_000_000;
+                s.awaitLine("drained with the outbound connection still open, pid " + pid, Duration.ofSeconds(5));
+                System.out.println("stopped " + ms + " ms after TERM with an outbound connection open");
+                org.junit.jupiter.api.Assertions.assertTrue(ms < 30_000, "the drain took " + ms + " ms of its 60 s");
+            }
+        }
+    }
+
+    /**
+     * An app that knows nothing of prefork (Jetty with setInheritChannel, no stop handler): a request
+     * in flight when the stop comes completes, and the worker then exits 0. On a saturated machine.
+     */
+    @Test
+    @Timeout(300)
+    void anAppWithNoStopHandlerFinishesTheRequestInFlightThenExitsZero() throws Exception {
+        try (CpuSaturation busy = CpuSaturation.start();
+             RunningSupervisor s = RunningSupervisor.start(dir, "-w", "1", "-b", "127.0.0.1:0",
+                     "--app", "io.prefork.examples.UnawareJettyApp", "--graceful-timeout", "30")) {
+            int port = s.port();
+            long pid = s.awaitReadyWorkers(1, BOOT).get(1);
+            CompletableFuture<Http.Response> slow = Http.inFlight(port, "/sleep?ms=2000");
+            ProcFs.awaitAccepted(port, List.of(pid));
+            s.signal(Linux.SIGTERM);
+            Http.Response r = slow.get(60, TimeUnit.SECONDS);
+            assertEquals(200, r.status());
+            assertEquals("slept 2000 ms\n", r.body());
+            assertEquals(0, s.awaitExit(Duration.ofSeconds(40)));
+            s.awaitLine("worker 1 \\(pid " + pid + "\\): every accepted connection is idle", Duration.ofSeconds(5));
+            s.awaitLine("worker 1 \\(pid " + pid + "\\).*exited with code 0", Duration.ofSeconds(5));
+        }
+    }
+}

@@ -1,0 +1,116 @@
+package io.prefork.worker;
+
+import io.prefork.unix.Interrupts;
+import io.prefork.unix.Linux;
+import io.prefork.unix.NativeException;
+import io.prefork.unix.Posix;
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+
+/**
+ * Stops an app that knows nothing of prefork from accepting, without closing the shared listening
+ * socket (shutdown() would break it for every worker, and a reuseport socket's queue belongs to the
+ * worker after this one):
+ * <ol>
+ *   <li>every epoll set of this process stops watching the listeners (NIO selectors, Netty);</li>
+ *   <li>every fd of a listener is replaced (dup2) by a placeholder: a listening Unix socket whose
+ *       path is already deleted, so nothing can ever connect to it;</li>
+ *   <li>a thread blocked in accept() on one of those fds is woken with the JDK's own interrupt
+ *       signal; the JDK retries on the same fd number, now the placeholder, and waits there for good.</li>
+ * </ol>
+ * Connections still in the listen queue stay there for the other workers.
+ */
+final class ListenerWithdrawal {
+    private ListenerWithdrawal() {
+    }
+
+    /** Withdraws the listeners; returns how many fds now hold the placeholder. */
+    static int withdraw(Set<String> listenerSockets) throws IOException {
+        List<Integer> fds = new ArrayList<>();
+        for (int fd : ProcSelf.fds()) {
+            String identity = ProcSelf.identity(fd);
+            if (listenerSockets.contains(identity)) {
+                fds.add(fd);
+            } else if (identity.equals(ProcSelf.EPOLL)) {
+                removeListeners(fd, listenerSockets);
+            }
+        }
+        if (fds.isEmpty()) {
+            return 0;
+        }
+        int placeholder = placeholder();
+        try {
+            for (int fd : fds) {
+                Posix.dup2(placeholder, fd);
+            }
+        } finally {
+            Posix.close(placeholder);
+        }
+        wakeAcceptors(fds);
+        return fds.size();
+    }
+
+    private static void removeListeners(int epfd, Set<String> listenerSockets) {
+        for (ProcSelf.Watched w : ProcSelf.watchedBy(epfd)) {
+            if (listenerSockets.contains("socket:[" + w.inode() + "]")) {
+                try {
+                    Interrupts.removeFromEpoll(epfd, w.fd());
+                } catch (NativeException e) {
+                    WorkerLog.info("cannot take listener fd " + w.fd() + " out of epoll set " + epfd + ": " + e.getMessage());
+                }
+            }
+        }
+    }
+
+    /** A listening Unix socket no one can reach: bound in a private (0700) directory, its path then deleted. */
+    private static int placeholder() throws IOException {
+        Path dir = Files.createTempDirectory("prefork-withdrawn-");
+        Path path = dir.resolve("s");
+        int fd = Posix.socket(Linux.AF_UNIX);
+        try {
+            Posix.bindUnix(fd, path.toString());
+            Posix.listen(fd, 1, "the placeholder");
+            return fd;
+        } catch (IOException e) {
+            Posix.close(fd);
+            throw e;
+        } finally {
+            Files.deleteIfExists(path);
+            Files.deleteIfExists(dir);
+        }
+    }
+
+    /**
+     * Wakes each thread blocked in accept() on one of {@code fds}. Only while the JDK's interrupt
+     * signal has a handler: its default action would end the process.
+     */
+    private static void wakeAcceptors(List<Integer> fds) throws IOException {
+        if (!jdkInterruptSignalCaught()) {
+            return;
+        }
+        for (Map.Entry<Integer, Integer> blocked : ProcSelf.threadsInAccept().entrySet()) {
+            if (fds.contains(blocked.getValue())) {
+                try {
+                    Interrupts.signalThread(blocked.getKey(), Linux.SIG_JDK_INTERRUPT);
+                } catch (NativeException e) {
+                    // the thread ended meanwhile
+                }
+            }
+        }
+    }
+
+    private static boolean jdkInterruptSignalCaught() {
+        for (String line : ProcSelf.read(Path.of("/proc/self/status")).split("\n")) {
+            if (line.startsWith("SigCgt:")) {
+                long mask = Long.parseUnsignedLong(line.substring(7).trim(), 16);
+                return (mask & (1L << (Linux.SIG_JDK_INTERRUPT - 1))) != 0;
+            }
+        }
+        return false;
+    }
+}

@@ -1,0 +1,106 @@
+package io.prefork.worker;
+
+import java.io.IOException;
+import java.nio.file.DirectoryStream;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+
+/**
+ * What Linux shows of this process in /proc: its fds by identity, the threads blocked in accept(),
+ * and what its epoll sets watch. Sockets are told apart by identity ({@code socket:[inode]}), never
+ * by fd number: the JDK's System.inheritedChannel() works on a dup of fd 0, and apps may dup too.
+ */
+final class ProcSelf {
+    static final String EPOLL = "anon_inode:[eventpoll]";
+    private static final Path FDS = Path.of("/proc/self/fd");
+    private static final Path TASKS = Path.of("/proc/self/task");
+    private static final List<Integer> ACCEPT_SYSCALLS = "aarch64".equals(System.getProperty("os.arch"))
+            ? List.of(202, 242)   // accept, accept4 on arm64
+            : List.of(43, 288);   // accept, accept4 on x86_64
+
+    private ProcSelf() {
+    }
+
+    /** What an open fd of this process is ({@code socket:[inode]}, a path...), or "" if it is not open. */
+    static String identity(int fd) {
+        try {
+            return Files.readSymbolicLink(FDS.resolve(Integer.toString(fd))).toString();
+        } catch (IOException | UnsupportedOperationException e) {
+            return "";
+        }
+    }
+
+    /** Every open fd of this process. */
+    static List<Integer> fds() throws IOException {
+        List<Integer> fds = new ArrayList<>();
+        try (DirectoryStream<Path> entries = Files.newDirectoryStream(FDS)) {
+            for (Path entry : entries) {
+                fds.add(Integer.parseInt(entry.getFileName().toString()));
+            }
+        }
+        return fds;
+    }
+
+    /** Thread id → the fd it is blocked on, for every thread of this process in accept() or accept4(). */
+    static Map<Integer, Integer> threadsInAccept() throws IOException {
+        Map<Integer, Integer> blocked = new HashMap<>();
+        try (DirectoryStream<Path> tasks = Files.newDirectoryStream(TASKS)) {
+            for (Path task : tasks) {
+                String[] parts = read(task.resolve("syscall")).trim().split(" ");
+                if (parts.length > 1 && isNumber(parts[0]) && ACCEPT_SYSCALLS.contains(Integer.parseInt(parts[0]))
+                        && parts[1].startsWith("0x")) {
+                    blocked.put(Integer.parseInt(task.getFileName().toString()),
+                            (int) Long.parseUnsignedLong(parts[1].substring(2), 16));
+                }
+            }
+        }
+        return blocked;
+    }
+
+    /** A watched file of an epoll set: the fd number it was added under, and the file's inode. */
+    record Watched(int fd, long inode) {
+    }
+
+    /** What epoll set {@code epfd} watches, from its "tfd: N ... ino:HEX" lines in /proc/self/fdinfo. */
+    static List<Watched> watchedBy(int epfd) {
+        List<Watched> watched = new ArrayList<>();
+        for (String line : read(Path.of("/proc/self/fdinfo", Integer.toString(epfd))).split("\n")) {
+            String[] f = line.trim().split("\\s+");
+            if (f.length < 2 || !f[0].equals("tfd:") || !isNumber(f[1])) {
+                continue;
+            }
+            for (String field : f) {
+                if (field.startsWith("ino:")) {
+                    watched.add(new Watched(Integer.parseInt(f[1]), Long.parseLong(field.substring(4), 16)));
+                }
+            }
+        }
+        return watched;
+    }
+
+    /** The inode of a {@code socket:[inode]} identity, or -1 for anything else. */
+    static long socketInode(String identity) {
+        if (!identity.startsWith("socket:[") || !identity.endsWith("]")) {
+            return -1;
+        }
+        String digits = identity.substring(8, identity.length() - 1);
+        return isNumber(digits) ? Long.parseLong(digits) : -1;
+    }
+
+    /** A /proc file's text, or "" if it went away while we looked. */
+    static String read(Path p) {
+        try {
+            return Files.readString(p);
+        } catch (IOException e) {
+            return "";
+        }
+    }
+
+    static boolean isNumber(String s) {
+        return !s.isEmpty() && s.chars().allMatch(Character::isDigit);
+    }
+}
