@@ -62,7 +62,7 @@ class BalanceIT {
             for (int i = 0; i < 24; i++) {
                 requests.add(Http.inFlight(port, "/"));
             }
-            RunningSupervisor.pause(500);
+            awaitQueuedOrAnswered(port, requests);
             Posix.kill(frozen, Linux.SIGKILL);
             s.awaitLine("worker 1 \\(pid " + frozen + "\\): READY -> EXITED \\(killed by SIGKILL \\(possibly out of memory\\)\\)", BOOT);
             Set<Long> servedBy = new HashSet<>();
@@ -76,6 +76,19 @@ class BalanceIT {
             assertFalse(servedBy.contains(frozen));
             assertTrue(servedBy.contains(replacement),
                     "some connections had queued on the dead worker's socket and its replacement served them: " + servedBy);
+        }
+    }
+
+    /** Waits until the kernel has every request either queued on a listener or answered. */
+    private static void awaitQueuedOrAnswered(int port, List<CompletableFuture<Http.Response>> requests) throws Exception {
+        long deadline = System.nanoTime() + BOOT.toNanos();
+        int seen;
+        while ((seen = ProcFs.queuedOnListeners(port) + (int) requests.stream().filter(CompletableFuture::isDone).count())
+                < requests.size()) {
+            if (System.nanoTime() > deadline) {
+                throw new AssertionError("only " + seen + " of " + requests.size() + " requests queued or answered within " + BOOT);
+            }
+            RunningSupervisor.pause(5);
         }
     }
 }

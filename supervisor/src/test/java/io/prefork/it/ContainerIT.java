@@ -18,6 +18,7 @@ import org.junit.jupiter.api.io.TempDir;
  * (unshare, as root) where scripts/prefork execs the supervisor JVM as pid 1. The runtime's TERM
  * (docker stop, a Kubernetes pod deletion) arrives from outside and must still mean a graceful stop:
  * the kernel drops signals to a namespace's init that has no handler, and the JVM has one.
+ * With every core saturated: a container is stopped whether or not its machine is busy.
  */
 @Timeout(120)
 class ContainerIT {
@@ -32,10 +33,11 @@ class ContainerIT {
                 RunningSupervisor.HOME.resolve("scripts/prefork").toString(),
                 "-w", "2", "-b", "127.0.0.1:0", "--worker-start", "plain", "--graceful-timeout", "8");
         pb.directory(dir.toFile()).redirectErrorStream(true).redirectOutput(log.toFile());
+        CpuSaturation busy = CpuSaturation.start();
         Process unshare = pb.start();
-        try (RunningSupervisor s = RunningSupervisor.adoptInNamespace(unshare, log)) {
+        try (busy; RunningSupervisor s = RunningSupervisor.adoptInNamespace(unshare, log)) {
             int port = s.port();
-            s.awaitReadyWorkers(2, Duration.ofSeconds(60));
+            s.awaitReadyWorkers(2, Duration.ofSeconds(90));
             assertTrue(s.logText().contains("prefork[1] INFO listening on"), "the supervisor is pid 1:\n" + s.logText());
             long supervisor = unshare.children().findFirst().orElseThrow().pid();  // its pid outside the namespace
             List<Long> everyone = unshare.descendants().map(ProcessHandle::pid).toList();

@@ -128,8 +128,57 @@ class DrainIT {
             assertEquals(200, r.status());
             assertEquals("slept 2000 ms\n", r.body());
             assertEquals(0, s.awaitExit(Duration.ofSeconds(40)));
-            s.awaitLine("worker 1 \\(pid " + pid + "\\): every accepted connection is idle", Duration.ofSeconds(5));
+            s.awaitLine("worker 1 \\(pid " + pid + "\\): every accepted connection was idle and is ended", Duration.ofSeconds(5));
             s.awaitLine("worker 1 \\(pid " + pid + "\\).*exited with code 0", Duration.ofSeconds(5));
+        }
+    }
+
+    /**
+     * The figure for the README: 3 HUP rolls under keep-alive load, side by side, of the prefork-aware
+     * HelloApp (Connection: close while draining) and of an app that knows nothing of prefork, which
+     * prefork drains by itself. The aware app loses nothing. The unaware one can lose only requests
+     * that a keep-alive client sent as its idle connection closed: at most one per kept-alive
+     * connection per worker exit, and none on new connections.
+     */
+    @Test
+    @Timeout(400)
+    void hupRollsUnderKeepAliveLoadOfAnAwareAndOfAnUnawareApp() throws Exception {
+        int keepAlive = 4;
+        int newConnections = 2;
+        int rolls = 3;
+        int workers = 2;
+        String aware = rollUnderLoad("aware", "io.prefork.examples.HelloApp", keepAlive, newConnections, rolls, workers, 0);
+        String unaware = rollUnderLoad("unaware", "io.prefork.examples.UnawareJettyApp", keepAlive, newConnections, rolls, workers,
+                keepAlive * rolls * workers);
+        System.out.println(rolls + " HUP rolls of " + workers + " workers, " + keepAlive + " keep-alive + " + newConnections
+                + " new-connection clients: prefork-aware app " + aware + "; app that knows nothing of prefork " + unaware);
+    }
+
+    private String rollUnderLoad(String name, String app, int keepAlive, int newConnections, int rolls, int workers,
+            int allowedKeepAliveFailures) throws Exception {
+        Path home = Files.createDirectories(dir.resolve(name));
+        try (RunningSupervisor s = RunningSupervisor.start(home, "-w", Integer.toString(workers), "-b", "127.0.0.1:0",
+                "--app", app)) {
+            int port = s.port();
+            s.awaitReadyWorkers(workers, BOOT);
+            try (Load load = Load.start(port, keepAlive, newConnections, 75)) {
+                for (int roll = 0; roll < rolls; roll++) {
+                    s.signal(Linux.SIGHUP);
+                    s.awaitMatch(java.util.regex.Pattern.compile("rolling restart done"), roll, BOOT);
+                }
+                RunningSupervisor.pause(500);
+                load.close();
+                List<Load.Failure> failures = load.failures();
+                long onKeepAlive = failures.stream().filter(Load.Failure::keepAlive).count();
+                assertEquals(List.of(), failures.stream().filter(f -> !f.keepAlive()).toList(),
+                        name + ": no request on a new connection fails");
+                org.junit.jupiter.api.Assertions.assertTrue(onKeepAlive <= allowedKeepAliveFailures,
+                        name + ": " + onKeepAlive + " failed on kept-alive connections, at most " + allowedKeepAliveFailures
+                                + " allowed: " + failures);
+                java.util.Map<String, Long> why = new java.util.TreeMap<>();
+                failures.forEach(f -> why.merge(f.what().replaceAll("\\d+", "N"), 1L, Long::sum));
+                return load.ok() + " ok, " + failures.size() + " failed" + (why.isEmpty() ? "" : " " + why);
+            }
         }
     }
 }

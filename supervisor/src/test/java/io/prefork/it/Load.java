@@ -23,8 +23,11 @@ import java.util.concurrent.atomic.AtomicLong;
  * with its reason: connect error, reset or early close, timeout, or a non-2xx status.
  */
 final class Load implements AutoCloseable {
-    /** A failed request: when, why, and the client's local port (0 if it never connected). */
-    record Failure(long atNanos, String what, int localPort) {
+    /**
+     * A failed request: when, why, the client's local port (0 if it never connected), and whether it
+     * was sent on a kept-alive connection.
+     */
+    record Failure(long atNanos, String what, int localPort, boolean keepAlive) {
     }
 
     private final int port;
@@ -75,7 +78,7 @@ final class Load implements AutoCloseable {
                     socket = null;
                 }
             } catch (IOException e) {
-                fail(e.getClass().getSimpleName() + ": " + e.getMessage(), socket == null ? 0 : socket.getLocalPort());
+                fail(e.getClass().getSimpleName() + ": " + e.getMessage(), socket == null ? 0 : socket.getLocalPort(), keepAlive);
                 closeQuietly(socket);
                 socket = null;
             }
@@ -123,7 +126,7 @@ final class Load implements AutoCloseable {
         }
         int code = Integer.parseInt(status.split(" ")[1]);
         if (code < 200 || code > 299) {
-            fail("HTTP " + code, socket.getLocalPort());
+            fail("HTTP " + code, socket.getLocalPort(), keepAlive);
         } else {
             ok.incrementAndGet();
             long now = System.nanoTime();
@@ -148,9 +151,9 @@ final class Load implements AutoCloseable {
         return b.size() == 0 ? null : b.toString(StandardCharsets.ISO_8859_1);
     }
 
-    private void fail(String what, int localPort) {
+    private void fail(String what, int localPort, boolean keepAlive) {
         synchronized (failures) {
-            failures.add(new Failure(System.nanoTime(), what, localPort));
+            failures.add(new Failure(System.nanoTime(), what, localPort, keepAlive));
         }
     }
 
@@ -202,6 +205,18 @@ final class Load implements AutoCloseable {
             RunningSupervisor.pause(20);
         }
         return false;
+    }
+
+    /** Waits until worker {@code pid} has answered a request. */
+    boolean awaitPid(long pid, java.time.Duration timeout) {
+        long deadline = System.nanoTime() + timeout.toNanos();
+        while (!pidsLastSeen.containsKey(pid)) {
+            if (System.nanoTime() > deadline) {
+                return false;
+            }
+            RunningSupervisor.pause(20);
+        }
+        return true;
     }
 
     @Override

@@ -40,6 +40,24 @@ final class ProcFs {
         return inodes;
     }
 
+    /**
+     * Connections waiting in the accept queues of the listening sockets on {@code port}: for a socket
+     * in LISTEN state, /proc/net/tcp's rx_queue is its accept queue.
+     */
+    static int queuedOnListeners(int port) throws IOException {
+        int queued = 0;
+        String hexPort = String.format(":%04X", port);
+        for (String table : new String[] {"/proc/net/tcp", "/proc/net/tcp6"}) {
+            for (String line : Files.readAllLines(Path.of(table))) {
+                String[] f = line.trim().split("\\s+");
+                if (f.length > 9 && f[1].endsWith(hexPort) && f[3].equals("0A")) {
+                    queued += Integer.parseInt(f[4].substring(f[4].indexOf(':') + 1), 16);
+                }
+            }
+        }
+        return queued;
+    }
+
     /** Inodes of every socket the process holds an fd for. */
     static Set<Long> socketInodes(long pid) throws IOException {
         Set<Long> inodes = new HashSet<>();

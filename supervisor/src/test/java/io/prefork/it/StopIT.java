@@ -21,10 +21,12 @@ class StopIT {
     @TempDir
     Path dir;
 
+    /** With every core saturated: a stop must lose nothing when the machine is busy. */
     @Test
     void termLetsTheRequestInFlightFinishThenExitsZero() throws Exception {
-        try (RunningSupervisor s = RunningSupervisor.start(dir, "-w", "2", "-b", "127.0.0.1:0",
-                "--graceful-timeout", "10")) {
+        try (CpuSaturation busy = CpuSaturation.start();
+             RunningSupervisor s = RunningSupervisor.start(dir, "-w", "2", "-b", "127.0.0.1:0",
+                     "--graceful-timeout", "10")) {
             int port = s.port();
             Map<Integer, Long> workers = s.awaitReadyWorkers(2, BOOT);
             CompletableFuture<Http.Response> slow = Http.inFlight(port, "/sleep?ms=2000");

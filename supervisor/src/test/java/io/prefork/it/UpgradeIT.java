@@ -74,11 +74,13 @@ class UpgradeIT {
 
     private static final String[] ARGS = {"-w", "2", "-b", "127.0.0.1:0", "--worker-start", "plain", "--pid", "prefork.pid"};
 
+    /** With every core saturated: an upgrade must lose nothing when the machine is busy. */
     @Test
     void underLoadTheNewSupervisorTakesOverTheSameSocketWithZeroFailures() throws Exception {
         Path home = install();
         String notify = "@prefork-it-upgrade-" + ProcessHandle.current().pid() + "-" + System.nanoTime();
-        try (FakeSystemd systemd = FakeSystemd.listen(notify);
+        try (CpuSaturation busy = CpuSaturation.start();
+             FakeSystemd systemd = FakeSystemd.listen(notify);
              RunningSupervisor old = start(List.of(), Map.of("NOTIFY_SOCKET", notify), home, ARGS)) {
             int port = old.port();
             Map<Integer, Long> oldWorkers = old.awaitReadyWorkers(2, BOOT);

@@ -288,20 +288,20 @@ final class WorkerRuntime {
 
     /**
      * The stop of an app that registered no stop handler: it knows nothing of prefork, so prefork
-     * takes its listeners away, waits until every connection it accepted waits for its client (a
-     * request in flight finishes), then exits so that the app's shutdown hooks run. What cannot be
-     * saved without the app: a keep-alive client whose next request crosses the close.
+     * takes its listeners away, ends each connection it accepted once it waits for its client (a
+     * request in flight finishes first), then exits so that the app's shutdown hooks run. What cannot
+     * be saved without the app: a keep-alive client whose next request crosses the close.
      */
     private void drainWithoutTheApp() {
         try {
             int withdrawn = ListenerWithdrawal.withdraw(listenerSockets);
             WorkerLog.info("no stop handler registered: took " + withdrawn + " listener fd(s) from the app;"
-                    + " waiting until its connections are idle");
+                    + " ending each connection it accepted once it is idle");
             // Leave the app's shutdown hooks a moment of the deadline: 10%, at most 1 s.
             long left = Math.max(0, deadline - System.nanoTime());
-            int busy = AcceptedConnections.of(listenerSockets).awaitIdle(
+            int busy = AcceptedConnections.of(listenerSockets).closeWhenIdle(
                     Duration.ofNanos(left - Math.min(left / 10, Duration.ofSeconds(1).toNanos())));
-            WorkerLog.info(busy == 0 ? "every accepted connection is idle; exiting, the app's shutdown hooks run"
+            WorkerLog.info(busy == 0 ? "every accepted connection was idle and is ended; exiting, the app's shutdown hooks run"
                     : busy + " connection(s) still busy at the deadline; exiting, the app's shutdown hooks run");
         } catch (IOException e) {
             WorkerLog.info("cannot drain the app's connections: " + e.getMessage() + "; exiting");
