@@ -90,21 +90,16 @@ final class AcceptedConnections {
      * Ending a connection the moment it is seen idle leaves the smallest window for the client's next
      * request to cross the close: microseconds, not the time the JVM takes to exit.
      */
-    int closeWhenIdle(Duration timeLeft) throws InterruptedException {
+    int closeWhenIdle(Duration timeLeft) throws IOException, InterruptedException {
         long deadline = System.nanoTime() + timeLeft.toNanos();
         Map<Long, SocketActivity> seen = new HashMap<>();
         Set<Long> ended = new HashSet<>();
         while (true) {
             int busy = 0;
-            try {
-                for (Held h : held()) {
-                    if (!ended.contains(h.inode()) && !endIfIdle(h, seen, ended)) {
-                        busy++;
-                    }
+            for (Held h : held()) {
+                if (!ended.contains(h.inode()) && !endIfIdle(h, seen, ended)) {
+                    busy++;
                 }
-            } catch (IOException e) {
-                WorkerLog.info("cannot read the connections from /proc: " + e.getMessage() + "; not waiting");
-                return -1;
             }
             if (busy == 0 || System.nanoTime() >= deadline) {
                 return busy;

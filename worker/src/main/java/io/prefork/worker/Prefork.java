@@ -1,5 +1,6 @@
 package io.prefork.worker;
 
+import java.time.Duration;
 import java.util.List;
 
 /**
@@ -89,7 +90,7 @@ public final class Prefork {
      * is not waited for. Connections still in the listen queue are not this worker's; the other
      * workers or the next one take them.
      */
-    public static boolean awaitConnectionsClosed(java.time.Duration timeLeft) throws InterruptedException {
+    public static boolean awaitConnectionsClosed(Duration timeLeft) throws InterruptedException {
         WorkerRuntime r = runtime;
         return r == null || r.awaitConnectionsClosed(timeLeft);
     }
