@@ -115,9 +115,12 @@ final class ClassArchive {
         state = State.TRAINING;
     }
 
-    /** After the training run exited: the archive is ready if the JVM wrote one it accepts. */
-    String trainingEnded(int exitValue) {
-        String refusal = exitValue != 0 ? "the training run " + ExitStatus.describe(exitValue)
+    /**
+     * After the training run exited ({@code cause}: how, as the loop logged it, knowing whether it
+     * sent the SIGKILL itself): the archive is ready if the JVM wrote one it accepts.
+     */
+    String trainingEnded(int exitValue, String cause) {
+        String refusal = exitValue != 0 ? "the training run " + cause
                 : !Files.exists(trainingFile) ? "the training run wrote no archive (a directory on the classpath?)"
                 : refusal(trainingFile);
         if (refusal == null) {

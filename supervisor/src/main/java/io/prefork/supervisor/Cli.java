@@ -43,6 +43,8 @@ public final class Cli {
                 .desc("the worker's main class (default " + DEFAULT_APP + ")").build());
         o.addOption(Option.builder().longOpt("app-classpath").hasArg().argName("CP")
                 .desc("the app's classpath (default: the examples jar)").build());
+        o.addOption(Option.builder().longOpt("app-jar").hasArg().argName("JAR")
+                .desc("run this executable jar (its Main-Class; a Spring Boot jar too): the app's classpath and class").build());
         o.addOption(Option.builder().longOpt("worker-command").hasArg().argName("CMD")
                 .desc("run this command (split on spaces) as each worker instead of a JVM: any program that speaks PROTOCOL.md").build());
         o.addOption(Option.builder().longOpt("java").hasArg().argName("PATH")
@@ -154,11 +156,16 @@ public final class Cli {
         }
         List<String> workerCommand = workerCommand(v.get("worker-command", null));
         // A worker command is not a JVM: no app class to check, no class archive to train.
-        String classpath = workerCommand.isEmpty() ? appClasspath(v.get("app-classpath", null)) : "";
+        String appJar = v.get("app-jar", null);
+        if (appJar != null && v.get("app-classpath", null) != null) {
+            throw new UsageException("--app-jar and --app-classpath exclude each other: the jar is the classpath");
+        }
+        String classpath = !workerCommand.isEmpty() ? "" : appJar != null ? appJar : appClasspath(v.get("app-classpath", null));
+        String app = v.get("app", appJar != null && workerCommand.isEmpty() ? AppJar.mainClass(appJar) : DEFAULT_APP);
         Config config = new Config(
                 (int) number(v, "workers", Runtime.getRuntime().availableProcessors(), 1, 1024),
                 binds,
-                workerCommand.isEmpty() ? appClass(v.get("app", DEFAULT_APP), classpath) : String.join(" ", workerCommand),
+                workerCommand.isEmpty() ? appClass(app, classpath) : String.join(" ", workerCommand),
                 classpath,
                 javaExecutable(v.get("java", null)),
                 v.all("jvm-opt", "\\s+", List.of()),

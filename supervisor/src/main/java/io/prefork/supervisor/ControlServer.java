@@ -81,8 +81,13 @@ public final class ControlServer implements AutoCloseable {
             log.warn("control: refused a connection: " + e.getMessage());
             return null;
         }
-        if (admission.claim(peer.pid())) {
-            return peer;
+        try {
+            if (admission.claim(peer.pid())) {
+                return peer;
+            }
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            return null;
         }
         // Logged, but not a line per attempt forever: a flood must not fill the disk.
         refused++;

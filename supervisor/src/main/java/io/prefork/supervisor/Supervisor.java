@@ -489,9 +489,9 @@ public final class Supervisor {
         }
     }
 
-    private void trainerExited(int exitValue) {
+    private void trainerExited(int exitValue, String cause) {
         trainer = null;
-        String refusal = archive.trainingEnded(exitValue);
+        String refusal = archive.trainingEnded(exitValue, cause);
         if (refusal == null) {
             log.info("class archive ready: " + archive.file() + "; workers started from now on use it");
         } else {
@@ -524,7 +524,7 @@ public final class Supervisor {
             return;
         }
         if (worker == trainer) {
-            trainerExited(exitValue);
+            trainerExited(exitValue, cause);
             return;
         }
         Slot slot = pool.slotHolding(worker);

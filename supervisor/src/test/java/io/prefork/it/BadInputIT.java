@@ -122,6 +122,18 @@ class BadInputIT {
                         + " on the app classpath (" + Jars.EXAMPLES + ")", "--app", "com.example.Missing")),
                 row("app classpath that does not exist", () -> expect(USAGE,
                         "prefork: --app-classpath entry /no/such/app.jar does not exist", "--app-classpath", "/no/such/app.jar")),
+                row("app jar that does not exist", () -> expect(USAGE, "prefork: --app-jar /no/such/app.jar: no such file",
+                        "--app-jar", "/no/such/app.jar")),
+                row("app jar with no Main-Class", () -> expect(USAGE, "prefork: --app-jar " + Jars.EXAMPLES
+                        + ": its manifest names no Main-Class; use --app-classpath and --app", "--app-jar", Jars.EXAMPLES.toString())),
+                row("app jar that is no jar", () -> {
+                    Path notAJar = Files.writeString(dir.resolve("not-a.jar"), "text\n");
+                    expect(USAGE, "prefork: --app-jar " + notAJar + ": not a readable jar (zip END header not found)",
+                            "--app-jar", notAJar.toString());
+                }),
+                row("app jar and app classpath", () -> expect(USAGE,
+                        "prefork: --app-jar and --app-classpath exclude each other: the jar is the classpath",
+                        "--app-jar", Jars.EXAMPLES.toString(), "--app-classpath", Jars.EXAMPLES.toString())),
                 row("java that does not exist", () -> expect(USAGE, "prefork: --java /no/such/java: not an executable file",
                         "--java", "/no/such/java")),
                 row("worker command that does not exist", () -> expect(USAGE,

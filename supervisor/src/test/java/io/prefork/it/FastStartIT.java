@@ -139,4 +139,44 @@ class FastStartIT {
             assertEquals(0, s.awaitExit(BOOT));
         }
     }
+
+    /**
+     * Apps that take their listener from the JVM (System.inheritedChannel()) and know nothing of
+     * prefork: the training run parks where the app asks for its listener, so they get an archive
+     * too, and no process of the server ever listens on anything but the configured bind (before,
+     * Jetty bound a port of its own on all interfaces for the 60 s of the boot timeout).
+     */
+    @org.junit.jupiter.params.ParameterizedTest
+    @org.junit.jupiter.params.provider.ValueSource(strings = {"io.prefork.examples.UnawareJettyApp", "io.prefork.examples.PlainApp"})
+    void anAppThatTakesItsListenerFromTheJvmGetsAnArchiveAndBindsNothingOfItsOwn(String app) throws Exception {
+        List<String> args = new java.util.ArrayList<>(List.of(args(cache, appJar)));
+        args.addAll(List.of("--app", app));
+        try (RunningSupervisor s = RunningSupervisor.start(dir, args.toArray(String[]::new))) {
+            int port = s.port();
+            java.util.Set<String> seen = new java.util.TreeSet<>();
+            sampleListeners(s, seen, () -> s.logText().contains("class archive ready") && !s.readyWorkers().isEmpty());
+            long first = s.readyWorkers().get(1);
+            s.signal(Linux.SIGHUP); // the next worker starts from the archive
+            sampleListeners(s, seen, () -> s.logText().contains("rolling restart done"));
+            long next = s.readyWorkers().get(1);
+            assertNotEquals(first, next);
+            assertTrue(commandLine(next).contains("-XX:SharedArchiveFile="), "the worker runs with the archive");
+            assertEquals(200, Http.get(port, "/").status());
+            assertEquals(java.util.Set.of("127.0.0.1:" + port), seen, "every TCP socket the server's processes listened on");
+        }
+    }
+
+    /** Samples the TCP sockets the server's processes listen on into {@code seen}, until {@code done}. */
+    private static void sampleListeners(RunningSupervisor s, java.util.Set<String> seen, java.util.function.BooleanSupplier done)
+            throws Exception {
+        long deadline = System.nanoTime() + BOOT.toNanos();
+        while (!done.getAsBoolean()) {
+            assertTrue(System.nanoTime() < deadline, "timed out after " + BOOT + ":\n" + s.logText());
+            assertFalse(s.logText().contains("class archive training failed"), s.logText());
+            List<Long> server = new java.util.ArrayList<>(List.of(s.pid()));
+            s.process.descendants().forEach(h -> server.add(h.pid()));
+            seen.addAll(ProcFs.tcpListenersHeldBy(server));
+            RunningSupervisor.pause(5);
+        }
+    }
 }

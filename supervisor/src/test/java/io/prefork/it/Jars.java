@@ -61,6 +61,24 @@ final class Jars {
         return jar;
     }
 
+    /** The example app as an executable jar: its manifest's Main-Class is {@code mainClass}. */
+    static Path executableExample(Path dir, String mainClass) throws IOException {
+        Path jar = dir.resolve("executable.jar");
+        java.util.jar.Manifest manifest = new java.util.jar.Manifest();
+        manifest.getMainAttributes().put(java.util.jar.Attributes.Name.MANIFEST_VERSION, "1.0");
+        manifest.getMainAttributes().put(java.util.jar.Attributes.Name.MAIN_CLASS, mainClass);
+        try (JarInputStream in = new JarInputStream(Files.newInputStream(EXAMPLES));
+             JarOutputStream out = new JarOutputStream(Files.newOutputStream(jar), manifest)) {
+            JarEntry e;
+            while ((e = in.getNextJarEntry()) != null) {
+                out.putNextEntry(new JarEntry(e.getName()));
+                in.transferTo(out);
+                out.closeEntry();
+            }
+        }
+        return jar;
+    }
+
     /** Deploys like a release script should: rename over the old jar, never overwrite it in place. */
     static void deploy(Path build, Path appJar) throws IOException {
         Path temp = appJar.resolveSibling(appJar.getFileName() + ".new");

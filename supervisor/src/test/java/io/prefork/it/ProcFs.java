@@ -58,6 +58,39 @@ final class ProcFs {
         return queued;
     }
 
+    /** "address:port" of every listening TCP socket that one of {@code pids} holds an fd for. */
+    static Set<String> tcpListenersHeldBy(java.util.Collection<Long> pids) throws IOException {
+        Set<Long> held = new HashSet<>();
+        for (long pid : pids) {
+            try {
+                held.addAll(socketInodes(pid));
+            } catch (IOException gone) {
+                // the process ended while we looked
+            }
+        }
+        Set<String> listening = new java.util.TreeSet<>();
+        for (String table : new String[] {"/proc/net/tcp", "/proc/net/tcp6"}) {
+            for (String line : Files.readAllLines(Path.of(table))) {
+                String[] f = line.trim().split("\\s+");
+                if (f.length > 9 && f[3].equals("0A") && held.contains(Long.parseLong(f[9]))) {
+                    listening.add(address(f[1]));
+                }
+            }
+        }
+        return listening;
+    }
+
+    /** /proc/net/tcp's hex "0100007F:1F90" as "127.0.0.1:8080"; IPv6 as "[hex]:port". */
+    private static String address(String hex) {
+        String[] parts = hex.split(":");
+        int port = Integer.parseInt(parts[1], 16);
+        if (parts[0].length() == 8) {
+            long a = Long.parseLong(parts[0], 16);
+            return (a & 0xff) + "." + ((a >> 8) & 0xff) + "." + ((a >> 16) & 0xff) + "." + ((a >> 24) & 0xff) + ":" + port;
+        }
+        return "[" + parts[0] + "]:" + port;
+    }
+
     /** Inodes of every socket the process holds an fd for. */
     static Set<Long> socketInodes(long pid) throws IOException {
         Set<Long> inodes = new HashSet<>();

@@ -89,4 +89,16 @@ class ServeIT {
             assertEquals(pid, r.workerPid());
         }
     }
+
+    /** --app-jar: the jar's Main-Class runs, with the jar as the whole app classpath. */
+    @Test
+    void anExecutableJarRunsItsMainClass() throws Exception {
+        java.nio.file.Path jar = Jars.executableExample(dir, "io.prefork.examples.UnawareJettyApp");
+        try (RunningSupervisor s = RunningSupervisor.start(dir, "-w", "1", "-b", "127.0.0.1:0", "--app-jar", jar.toString())) {
+            int port = s.port();
+            s.awaitReadyWorkers(1, BOOT);
+            assertEquals("Hello from an unaware app\n", Http.get(port, "/").body());
+            assertTrue(s.logText().contains("starting 1 worker(s): io.prefork.examples.UnawareJettyApp"), s.logText());
+        }
+    }
 }

@@ -45,6 +45,7 @@ public final class Launcher {
         Method main = findMain(runtime, args[0]);
         dropPrivileges(runtime);
         Prefork.install(runtime);
+        ParkingSelectorProvider.install();
         runtime.startControlThread();
         drainOnSignals(runtime);
         if (!"app".equals(System.getenv(WorkerEnvironment.READY_MODE))) {
