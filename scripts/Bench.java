@@ -49,6 +49,10 @@ public final class Bench {
         json.put("machine", machine());
         long began = System.nanoTime();
         try {
+            if ("spring-boot".equals(System.getProperty("bench.only"))) {
+                json.put("spring_boot_start", springBootStart());
+                return;
+            }
             Server plain = Server.plain();
             Server one = Server.prefork("w1", "-w", "1");
             Server two = Server.prefork("w2", "-w", "2");
@@ -70,15 +74,22 @@ public final class Bench {
             json.put("footprint", footprint(two));
             two.stop();
             json.put("cold_start", coldStart());
+            json.put("spring_boot_start", springBootStart());
         } finally {
             killAll();
+            report(json, began);
         }
+    }
+
+    static void report(Map<String, Object> json, long began) throws Exception {
         json.put("elapsed_s", (System.nanoTime() - began) / 1_000_000_000L);
         Files.writeString(out.resolve("results.json"), Json.write(json) + "\n");
         String md = Report.markdown(json);
         Files.writeString(out.resolve("results.md"), md);
         System.out.println(md);
-        Report.charts(json, out);
+        if (json.containsKey("data_path")) {
+            Report.charts(json, out);
+        }
         System.out.println("raw figures and charts: " + ROOT.relativize(out));
     }
 
@@ -286,6 +297,46 @@ public final class Bench {
         }
         return Map.of("prefork_w2_ms", median(prefork), "plain_ms", median(plain),
                 "runs_prefork_ms", prefork.stream().map(Bench::round1).toList(), "runs_plain_ms", plain.stream().map(Bench::round1).toList());
+    }
+
+    /**
+     * The Spring Boot example (an executable jar with the starter), -w 2, from the supervisor's start
+     * to its first 200: workers started plain, and from the class archive (trained by an untimed start
+     * first), round by round.
+     */
+    static Map<String, Object> springBootStart() throws Exception {
+        String jar = ROOT.resolve("spring-boot-example/target/prefork-example-spring-boot.jar").toString();
+        String cache = out.resolve("spring-cache").toString();
+        List<String> base = List.of(ROOT.resolve("scripts/prefork").toString(), "-w", "2", "--app-jar", jar,
+                "--ctl-socket", out.resolve("spring.ctl").toString(), "--cache-dir", cache);
+        int port = freePort();
+        List<String> train = new ArrayList<>(base);
+        train.addAll(List.of("-b", "127.0.0.1:" + port));
+        Process p = start("spring-train", train);
+        untilFirst200(port, System.nanoTime());
+        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(120);
+        while (!Files.readString(out.resolve("spring-train.log")).contains("class archive ready")) {
+            if (System.nanoTime() > deadline) {
+                throw new IllegalStateException("the Spring Boot app's class archive was not ready within 120 s");
+            }
+            Thread.sleep(100);
+        }
+        stop(p);
+        List<Double> plain = new ArrayList<>();
+        List<Double> fast = new ArrayList<>();
+        for (int round = 0; round < ROUNDS; round++) {
+            for (String mode : List.of("plain", "fast")) {
+                port = freePort();
+                List<String> cmd = new ArrayList<>(base);
+                cmd.addAll(List.of("-b", "127.0.0.1:" + port, "--worker-start", mode));
+                long start = System.nanoTime();
+                p = start("spring-" + mode, cmd);
+                (mode.equals("plain") ? plain : fast).add(untilFirst200(port, start));
+                stop(p);
+            }
+        }
+        return Map.of("plain_ms", median(plain), "archive_ms", median(fast),
+                "runs_plain_ms", plain.stream().map(Bench::round1).toList(), "runs_archive_ms", fast.stream().map(Bench::round1).toList());
     }
 
     static double untilFirst200(int port, long start) throws Exception {
@@ -594,6 +645,9 @@ public final class Bench {
 
         static String markdown(Map<String, Object> j) {
             StringBuilder b = new StringBuilder("| scenario | figure | value |\n|---|---|---|\n");
+            if (!j.containsKey("data_path")) {
+                return b + springBoot(j);
+            }
             Map<String, Object> dp = map(j.get("data_path"));
             for (String path : List.of("/", CPU)) {
                 Map<String, Object> d = map(dp.get(path));
@@ -634,7 +688,13 @@ public final class Bench {
             Map<String, Object> c = map(j.get("cold_start"));
             b.append("| cold start to first 200 | prefork -w 2; plain JVM | ").append(c.get("prefork_w2_ms")).append(" ms; ")
                     .append(c.get("plain_ms")).append(" ms |\n");
-            return b.toString();
+            return b.toString() + springBoot(j);
+        }
+
+        static String springBoot(Map<String, Object> j) {
+            Map<String, Object> s = map(j.get("spring_boot_start"));
+            return s == null ? "" : "| Spring Boot example, start to first 200 | -w 2, plain; with the class archive | "
+                    + s.get("plain_ms") + " ms; " + s.get("archive_ms") + " ms |\n";
         }
 
         static void charts(Map<String, Object> j, Path dir) throws Exception {

@@ -3,14 +3,14 @@ package io.prefork.supervisor;
 import java.net.URISyntaxException;
 import java.nio.file.Path;
 
-/** Where the built project lives, to find the example app without being told. */
+/** Where prefork is installed (the source tree, or the distribution), to find the example app without being told. */
 final class Defaults {
     private Defaults() {
     }
 
     /**
-     * {@code -Dprefork.home} if set, else derived from this class's jar: the supervisor runs from
-     * {@code <home>/supervisor/target/prefork-supervisor.jar}.
+     * {@code -Dprefork.home} if set (scripts/prefork sets it), else derived from this class's jar: the
+     * supervisor runs from {@code <home>/supervisor/target/prefork-supervisor.jar}.
      */
     static Path home() {
         String home = System.getProperty("prefork.home");
@@ -26,11 +26,24 @@ final class Defaults {
         }
     }
 
+    /** The example app: {@code examples/target/} in the source tree, {@code examples/} in the distribution. */
     static Path exampleJar() {
         Path home = home();
         if (home == null) {
             return null;
         }
-        return home.resolve("examples/target/prefork-examples.jar").normalize();
+        Path distributed = home.resolve("examples/prefork-examples.jar").normalize();
+        return java.nio.file.Files.isRegularFile(distributed) ? distributed
+                : home.resolve("examples/target/prefork-examples.jar").normalize();
+    }
+
+    /** The launch script: {@code bin/prefork} in the distribution, {@code scripts/prefork} in the source tree. */
+    static Path script() {
+        Path home = home();
+        if (home == null) {
+            return null;
+        }
+        Path distributed = home.resolve("bin/prefork");
+        return java.nio.file.Files.isExecutable(distributed) ? distributed : home.resolve("scripts/prefork");
     }
 }

@@ -9,7 +9,7 @@ import java.util.List;
 import java.util.function.Consumer;
 
 /**
- * Starts the new supervisor for an upgrade: the {@code scripts/prefork} on disk now (so the jars on
+ * Starts the new supervisor for an upgrade: the prefork script on disk now (so the jars on
  * disk now), with this one's arguments, its environment, its working directory and its output, and
  * the upgrade socket's path in {@code PREFORK_UPGRADE_SOCKET}.
  */
@@ -38,10 +38,9 @@ class UpgradeStarter {
     }
 
     Attempt start() throws IOException {
-        Path home = Defaults.home();
-        Path script = home == null ? null : home.resolve("scripts/prefork");
+        Path script = Defaults.script();
         if (script == null || !Files.isExecutable(script)) {
-            throw new IOException("cannot find scripts/prefork to start the new supervisor (looked for " + script + ")");
+            throw new IOException("cannot find the prefork script to start the new supervisor (looked for " + script + ")");
         }
         UpgradeServer server = UpgradeServer.start(sink, log);
         List<String> command = new ArrayList<>(List.of(script.toString()));

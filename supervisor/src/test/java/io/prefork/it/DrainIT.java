@@ -74,13 +74,7 @@ class DrainIT {
                 "--jvm-opt", "-Dhello.registerDelayMs=1500", "--graceful-timeout", "20")) {
             int port = s.port();
             long pid = s.awaitReadyWorkers(1, BOOT).get(1);
-            CompletableFuture<Http.Response> request = Http.inFlight(port, "/");
-            ProcFs.awaitAccepted(port, List.of(pid));
-            s.signal(Linux.SIGTERM);
-            Http.Response r = request.get(60, TimeUnit.SECONDS);
-            assertEquals(200, r.status());
-            assertEquals("Hello, world!\n", r.body());
-            assertEquals(0, s.awaitExit(Duration.ofSeconds(30)));
+            s.termWithRequestInFlight(port, List.of(pid), "/", "Hello, world!\n", Duration.ofSeconds(30));
         }
     }
 
@@ -121,13 +115,7 @@ class DrainIT {
                      "--app", "io.prefork.examples.UnawareJettyApp", "--graceful-timeout", "30")) {
             int port = s.port();
             long pid = s.awaitReadyWorkers(1, BOOT).get(1);
-            CompletableFuture<Http.Response> slow = Http.inFlight(port, "/sleep?ms=2000");
-            ProcFs.awaitAccepted(port, List.of(pid));
-            s.signal(Linux.SIGTERM);
-            Http.Response r = slow.get(60, TimeUnit.SECONDS);
-            assertEquals(200, r.status());
-            assertEquals("slept 2000 ms\n", r.body());
-            assertEquals(0, s.awaitExit(Duration.ofSeconds(40)));
+            s.termWithRequestInFlight(port, List.of(pid), "/sleep?ms=2000", "slept 2000 ms\n", Duration.ofSeconds(40));
             s.awaitLine("worker 1 \\(pid " + pid + "\\): every accepted connection was idle and is ended", Duration.ofSeconds(5));
             s.awaitLine("worker 1 \\(pid " + pid + "\\).*exited with code 0", Duration.ofSeconds(5));
         }

@@ -262,6 +262,25 @@ final class RunningSupervisor implements AutoCloseable {
         Posix.kill(process.pid(), signal);
     }
 
+    /**
+     * The stop with a request in flight: sends {@code path} to the port, waits until one of
+     * {@code workers} has accepted it (the kernel shows the connection in its fds), sends TERM, and
+     * checks that the request is answered 200 with {@code body} and that the supervisor then exits 0
+     * within {@code exitWithin}. Returns the milliseconds from TERM to that exit.
+     */
+    long termWithRequestInFlight(int port, java.util.Collection<Long> workers, String path, String body, Duration exitWithin)
+            throws Exception {
+        java.util.concurrent.CompletableFuture<Http.Response> request = Http.inFlight(port, path);
+        ProcFs.awaitAccepted(port, workers);
+        long termAt = System.nanoTime();
+        signal(io.prefork.unix.Linux.SIGTERM);
+        Http.Response r = request.get(60, TimeUnit.SECONDS);
+        org.junit.jupiter.api.Assertions.assertEquals(200, r.status(), "the request in flight: " + r);
+        org.junit.jupiter.api.Assertions.assertEquals(body, r.body(), "the request in flight");
+        org.junit.jupiter.api.Assertions.assertEquals(0, awaitExit(exitWithin), "the supervisor's exit code");
+        return (System.nanoTime() - termAt) / 1_000_000;
+    }
+
     static void pause(long ms) {
         try {
             Thread.sleep(ms);

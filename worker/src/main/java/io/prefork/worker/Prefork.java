@@ -75,6 +75,20 @@ public final class Prefork {
     }
 
     /**
+     * Takes this worker's listeners away from the app without closing the shared socket: the app's
+     * acceptor threads and selectors stop taking connections, and those still queued go to the other
+     * workers. For servers that cannot stop accepting on their own without losing a connection
+     * (Tomcat's paused acceptor destroys the one it takes next). An app with no stop handler gets this
+     * from prefork anyway. Idempotent; does nothing when not supervised.
+     */
+    public static void stopAccepting() throws java.io.IOException {
+        WorkerRuntime r = runtime;
+        if (r != null) {
+            r.stopAccepting();
+        }
+    }
+
+    /**
      * Waits until this worker holds no connection accepted on its listeners, or {@code timeLeft}
      * runs out; the drain of a stop handler. Returns true when none is left, false at the deadline.
      * Returns true at once when not supervised.

@@ -43,6 +43,7 @@ final class WorkerRuntime {
     private final AtomicBoolean stopping = new AtomicBoolean();
     private final AtomicLong requests = new AtomicLong();
     private final AtomicBoolean recycleAsked = new AtomicBoolean();
+    private final AtomicBoolean withdrawn = new AtomicBoolean();
     /** System.nanoTime() by which the stop handlers must be done; only ever moves earlier. */
     private volatile long deadline = Long.MAX_VALUE;
     /** System.nanoTime() at which the watchdog halts the JVM; only ever moves earlier. */
@@ -265,6 +266,11 @@ final class WorkerRuntime {
         stopper.start();
     }
 
+    /** See {@link Prefork#stopAccepting()}; returns how many fds it took, 0 if done before. */
+    int stopAccepting() throws IOException {
+        return withdrawn.compareAndSet(false, true) ? ListenerWithdrawal.withdraw(listenerSockets) : 0;
+    }
+
     /** See {@link Prefork#awaitConnectionsClosed(Duration)}. */
     boolean awaitConnectionsClosed(Duration timeLeft) throws InterruptedException {
         return AcceptedConnections.of(listenerSockets).awaitClosed(timeLeft);
@@ -294,8 +300,8 @@ final class WorkerRuntime {
      */
     private void drainWithoutTheApp() {
         try {
-            int withdrawn = ListenerWithdrawal.withdraw(listenerSockets);
-            WorkerLog.info("no stop handler registered: took " + withdrawn + " listener fd(s) from the app;"
+            int taken = stopAccepting();
+            WorkerLog.info("no stop handler registered: took " + taken + " listener fd(s) from the app;"
                     + " ending each connection it accepted once it is idle");
             // Leave the app's shutdown hooks a moment of the deadline: 10%, at most 1 s.
             long left = Math.max(0, deadline - System.nanoTime());

@@ -1,0 +1,62 @@
+package io.prefork.examples;
+
+import io.prefork.tomcat.PreforkTomcat;
+import io.prefork.worker.Prefork;
+import jakarta.servlet.http.HttpServlet;
+import jakarta.servlet.http.HttpServletRequest;
+import jakarta.servlet.http.HttpServletResponse;
+import java.io.IOException;
+import java.nio.file.Files;
+import org.apache.catalina.Context;
+import org.apache.catalina.startup.Tomcat;
+
+/**
+ * Embedded Tomcat 11 as a prefork worker (the README's Tomcat recipe): {@code GET /} answers
+ * {@code Hello from Tomcat}, {@code GET /sleep?ms=N} after N ms. Run alone it binds 127.0.0.1:8080.
+ */
+public final class TomcatApp {
+    private static final String PID = Long.toString(ProcessHandle.current().pid());
+
+    private TomcatApp() {
+    }
+
+    public static void main(String[] args) throws Exception {
+        Tomcat tomcat = new Tomcat();
+        tomcat.setBaseDir(Files.createTempDirectory("tomcat-app-").toString());
+        tomcat.getConnector().setPort(8080);
+        tomcat.getConnector().setProperty("address", "127.0.0.1");
+        PreforkTomcat.useInheritedListener(tomcat.getConnector());
+        tomcat.getEngine().getPipeline().addValve(PreforkTomcat.connectionCloseWhileDraining());
+        Context context = tomcat.addContext("", null);
+        Tomcat.addServlet(context, "hello", new Hello());
+        context.addServletMappingDecoded("/", "hello");
+        tomcat.start();
+        PreforkTomcat.drainOnStop(tomcat);
+        Prefork.ready();
+        tomcat.getServer().await();
+    }
+
+    static final class Hello extends HttpServlet {
+        private static final long serialVersionUID = 1L;
+
+        @Override
+        protected void doGet(HttpServletRequest request, HttpServletResponse response) throws IOException {
+            String body = "Hello from Tomcat\n";
+            if ("/sleep".equals(request.getServletPath() + (request.getPathInfo() == null ? "" : request.getPathInfo()))
+                    || "/sleep".equals(request.getRequestURI())) {
+                long ms = Long.parseLong(request.getParameter("ms") == null ? "0" : request.getParameter("ms"));
+                try {
+                    Thread.sleep(ms);
+                } catch (InterruptedException e) {
+                    Thread.currentThread().interrupt();
+                }
+                body = "slept " + ms + " ms\n";
+            }
+            response.setContentType("text/plain; charset=utf-8");
+            response.setHeader("X-Worker-Pid", PID);
+            response.setContentLength(body.length());
+            response.getWriter().write(body);
+            Prefork.requestDone();
+        }
+    }
+}
