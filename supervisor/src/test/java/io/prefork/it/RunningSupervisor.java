@@ -37,6 +37,8 @@ final class RunningSupervisor implements AutoCloseable {
     private Path log;
     /** The log as it was at close(), when the file may be deleted with the test's directory. */
     private String closingLog;
+    /** The supervisor's java.io.tmpdir, if this class started it; removed by close(). */
+    private Path tmp;
 
     private RunningSupervisor(Process process, Path log) {
         this.process = process;
@@ -109,13 +111,22 @@ final class RunningSupervisor implements AutoCloseable {
             all.add("--worker-start");
             all.add("plain");
         }
-        ProcessBuilder pb = new ProcessBuilder(command(all.toArray(String[]::new)));
+        List<String> cmd = command(all.toArray(String[]::new));
+        // The supervisor's private socket directories go in a temporary directory of the test's, which
+        // close() removes: a supervisor the teardown SIGKILLs cannot remove them itself. Open to all,
+        // as /tmp is: workers run as --user make their training directory there.
+        Path tmp = Files.createTempDirectory("prefork-it-");
+        Files.setPosixFilePermissions(tmp, java.nio.file.attribute.PosixFilePermissions.fromString("rwxrwxrwx"));
+        cmd.add(1, "-Djava.io.tmpdir=" + tmp);
+        ProcessBuilder pb = new ProcessBuilder(cmd);
         pb.environment().putAll(env);
         pb.directory(dir.toFile()); // the default admin socket, prefork.ctl, lands in the test's own directory
         pb.redirectErrorStream(true);
         pb.redirectOutput(log.toFile());
         pb.redirectInput(ProcessBuilder.Redirect.from(new java.io.File("/dev/null")));
-        return new RunningSupervisor(pb.start(), log);
+        RunningSupervisor s = new RunningSupervisor(pb.start(), log);
+        s.tmp = tmp;
+        return s;
     }
 
     /** Watches a supervisor some other way started (scripts/prefork) whose output goes to {@code log}. */
@@ -281,6 +292,19 @@ final class RunningSupervisor implements AutoCloseable {
         return (System.nanoTime() - termAt) / 1_000_000;
     }
 
+    private static void deleteTree(Path root) {
+        if (root == null) {
+            return;
+        }
+        try (var paths = Files.walk(root)) {
+            for (Path p : paths.sorted(java.util.Comparator.reverseOrder()).toList()) {
+                Files.deleteIfExists(p);
+            }
+        } catch (IOException e) {
+            System.out.println("cannot remove " + root + ": " + e);
+        }
+    }
+
     static void pause(long ms) {
         try {
             Thread.sleep(ms);
@@ -336,6 +360,7 @@ final class RunningSupervisor implements AutoCloseable {
             left.add(process.pid());
         }
         closingLog = logText();
+        deleteTree(tmp);
         if (!left.isEmpty()) {
             fail("processes still running after teardown: " + left);
         }
