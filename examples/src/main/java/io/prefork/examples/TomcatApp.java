@@ -7,6 +7,9 @@ import jakarta.servlet.http.HttpServletRequest;
 import jakarta.servlet.http.HttpServletResponse;
 import java.io.IOException;
 import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.Comparator;
+import java.util.stream.Stream;
 import org.apache.catalina.Context;
 import org.apache.catalina.startup.Tomcat;
 
@@ -22,7 +25,10 @@ public final class TomcatApp {
 
     public static void main(String[] args) throws Exception {
         Tomcat tomcat = new Tomcat();
-        tomcat.setBaseDir(Files.createTempDirectory("tomcat-app-").toString());
+        Path baseDir = Files.createTempDirectory("tomcat-app-");
+        // Tomcat's work files are this JVM's alone: removed as it exits, or every worker leaves one.
+        Runtime.getRuntime().addShutdownHook(new Thread(() -> deleteTree(baseDir), "tomcat-app-cleanup"));
+        tomcat.setBaseDir(baseDir.toString());
         tomcat.getConnector().setPort(8080);
         tomcat.getConnector().setProperty("address", "127.0.0.1");
         PreforkTomcat.useInheritedListener(tomcat.getConnector());
@@ -36,14 +42,21 @@ public final class TomcatApp {
         tomcat.getServer().await();
     }
 
+    private static void deleteTree(Path root) {
+        try (Stream<Path> paths = Files.walk(root)) {
+            paths.sorted(Comparator.reverseOrder()).forEach(p -> p.toFile().delete());
+        } catch (IOException e) {
+            // already gone, or unreadable: nothing more to do at exit
+        }
+    }
+
     static final class Hello extends HttpServlet {
         private static final long serialVersionUID = 1L;
 
         @Override
         protected void doGet(HttpServletRequest request, HttpServletResponse response) throws IOException {
             String body = "Hello from Tomcat\n";
-            if ("/sleep".equals(request.getServletPath() + (request.getPathInfo() == null ? "" : request.getPathInfo()))
-                    || "/sleep".equals(request.getRequestURI())) {
+            if ("/sleep".equals(request.getRequestURI())) {
                 long ms = Long.parseLong(request.getParameter("ms") == null ? "0" : request.getParameter("ms"));
                 try {
                     Thread.sleep(ms);

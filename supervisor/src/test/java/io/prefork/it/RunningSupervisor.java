@@ -106,17 +106,22 @@ final class RunningSupervisor implements AutoCloseable {
     /** As {@link #start(Path, String...)}, with {@code env} added to the supervisor's environment. */
     static RunningSupervisor start(Path dir, Map<String, String> env, String... args) throws IOException {
         Path log = Files.createTempFile(dir, "supervisor-", ".log");
-        List<String> all = new ArrayList<>(List.of(args));
-        if (!all.contains("--worker-start")) {
-            all.add("--worker-start");
-            all.add("plain");
-        }
-        List<String> cmd = command(all.toArray(String[]::new));
         // The supervisor's private socket directories go in a temporary directory of the test's, which
         // close() removes: a supervisor the teardown SIGKILLs cannot remove them itself. Open to all,
         // as /tmp is: workers run as --user make their training directory there.
         Path tmp = Files.createTempDirectory("prefork-it-");
         Files.setPosixFilePermissions(tmp, java.nio.file.attribute.PosixFilePermissions.fromString("rwxrwxrwx"));
+        List<String> all = new ArrayList<>(List.of(args));
+        int appArgs = all.indexOf("--");
+        List<String> own = new ArrayList<>(appArgs < 0 ? all : all.subList(0, appArgs)); // before "--" and app args
+        if (!own.contains("--worker-start")) {
+            own.add("--worker-start");
+            own.add("plain");
+        }
+        if (appArgs >= 0) {
+            own.addAll(all.subList(appArgs, all.size()));
+        }
+        List<String> cmd = command(own.toArray(String[]::new));
         cmd.add(1, "-Djava.io.tmpdir=" + tmp);
         ProcessBuilder pb = new ProcessBuilder(cmd);
         pb.environment().putAll(env);

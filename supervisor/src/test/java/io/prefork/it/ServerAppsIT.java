@@ -30,8 +30,10 @@ class ServerAppsIT {
     Path dir;
 
     private RunningSupervisor start(String app, int workers) throws Exception {
+        // A worker killed by the tests cannot remove Tomcat's work directory: it goes in the test's own.
+        java.nio.file.Path tmp = java.nio.file.Files.createDirectories(dir.resolve("tmp"));
         return RunningSupervisor.start(dir, "-w", Integer.toString(workers), "-b", "127.0.0.1:0",
-                "--app", "io.prefork.examples." + app, "--graceful-timeout", "20");
+                "--app", "io.prefork.examples." + app, "--graceful-timeout", "20", "--jvm-opt=-Djava.io.tmpdir=" + tmp);
     }
 
     @ParameterizedTest

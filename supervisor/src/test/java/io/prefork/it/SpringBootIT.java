@@ -29,8 +29,10 @@ class SpringBootIT {
     Path dir;
 
     private RunningSupervisor start(String... extra) throws Exception {
+        // Spring Boot's Tomcat makes work directories in java.io.tmpdir and leaves them: here, the test's own.
+        Path tmp = java.nio.file.Files.createDirectories(dir.resolve("tmp"));
         List<String> args = new ArrayList<>(List.of("-b", "127.0.0.1:0", "--app-jar", APP.toString(),
-                "--graceful-timeout", "20"));
+                "--graceful-timeout", "20", "--jvm-opt=-Djava.io.tmpdir=" + tmp));
         args.addAll(List.of(extra));
         return RunningSupervisor.start(dir, args.toArray(String[]::new));
     }
