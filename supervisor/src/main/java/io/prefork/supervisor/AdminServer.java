@@ -1,9 +1,11 @@
 package io.prefork.supervisor;
 
+import io.prefork.posix.Users;
+import io.prefork.unix.Fds;
+import io.prefork.unix.UnixSockets;
 import java.io.ByteArrayOutputStream;
 import java.io.IOException;
 import java.nio.ByteBuffer;
-import java.nio.channels.ServerSocketChannel;
 import java.nio.channels.SocketChannel;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
@@ -16,8 +18,8 @@ import java.util.Arrays;
 import java.util.List;
 import java.util.concurrent.CompletableFuture;
 import java.util.function.Consumer;
-import jdk.net.ExtendedSocketOptions;
-import jdk.net.UnixDomainPrincipal;
+import jnr.unixsocket.UnixServerSocketChannel;
+import jnr.unixsocket.UnixSocketChannel;
 
 /**
  * The admin socket behind {@code prefork ctl}: a Unix socket of mode 0600 (0660 with
@@ -35,14 +37,14 @@ final class AdminServer implements AutoCloseable {
 
     private final Path path;
     private final Object fileKey;
-    private final ServerSocketChannel server;
+    private final UnixServerSocketChannel server;
     private final Consumer<Event> sink;
     private final Log log;
     private final PendingConnections pending = new PendingConnections(MAX_PENDING, COMMAND_DEADLINE,
             "prefork-admin-deadline");
-    private final String owner = System.getProperty("user.name");
+    private volatile boolean closed;
 
-    private AdminServer(Path path, ServerSocketChannel server, Consumer<Event> sink, Log log) {
+    private AdminServer(Path path, UnixServerSocketChannel server, Consumer<Event> sink, Log log) {
         this.path = path;
         this.fileKey = UnixSocketFiles.fileKey(path);
         this.server = server;
@@ -56,7 +58,7 @@ final class AdminServer implements AutoCloseable {
      */
     static AdminServer start(Path path, String group, boolean replaceLive, Consumer<Event> sink, Log log)
             throws IOException {
-        ServerSocketChannel server = UnixSocketFiles.bindPrivate(path, replaceLive);
+        UnixServerSocketChannel server = UnixSocketFiles.bindPrivate(path, replaceLive, MAX_PENDING);
         if (group != null) {
             try {
                 GroupPrincipal principal = path.getFileSystem().getUserPrincipalLookupService().lookupPrincipalByGroupName(group);
@@ -79,24 +81,24 @@ final class AdminServer implements AutoCloseable {
         return path;
     }
 
+    /** Owns the listening socket: close() only wakes it, and it closes the socket on its way out. */
     private void acceptLoop() {
-        while (server.isOpen()) {
-            try {
-                SocketChannel client = server.accept();
+        try (server) {
+            while (true) {
+                UnixSocketChannel client = UnixSockets.accept(server);
                 pending.add(client);
                 Thread t = new Thread(() -> serve(client), "prefork-admin");
                 t.setDaemon(true);
                 t.start();
-            } catch (IOException e) {
-                if (server.isOpen()) {
-                    log.error("admin: accept failed: " + e.getMessage());
-                }
-                return;
+            }
+        } catch (IOException e) {
+            if (!closed) {
+                log.error("admin: accept failed: " + e.getMessage());
             }
         }
     }
 
-    private void serve(SocketChannel client) {
+    private void serve(UnixSocketChannel client) {
         try (client) {
             String line = readLine(client);
             pending.done(client);
@@ -126,15 +128,14 @@ final class AdminServer implements AutoCloseable {
     }
 
     /** The supervisor's own user and root may run anything; others (the admin group) only read. */
-    private boolean mayRun(SocketChannel client, String command) {
+    private boolean mayRun(UnixSocketChannel client, String command) {
         if (READ_ONLY.contains(command)) {
             return true;
         }
         try {
-            UnixDomainPrincipal peer = client.getOption(ExtendedSocketOptions.SO_PEERCRED);
-            String user = peer.user().getName();
-            return user.equals(owner) || user.equals("root");
-        } catch (IOException | UnsupportedOperationException e) {
+            int uid = UnixSockets.peer(client).uid();
+            return uid == Users.effectiveUid() || uid == 0;
+        } catch (IOException e) {
             return false;
         }
     }
@@ -159,7 +160,8 @@ final class AdminServer implements AutoCloseable {
 
     @Override
     public void close() throws IOException {
-        server.close();
+        closed = true;
+        Fds.shutdown(server.getFD());
         pending.close();
         UnixSocketFiles.deleteIfOurs(path, fileKey);
     }

@@ -1,5 +1,6 @@
 package io.prefork.supervisor;
 
+import io.prefork.unix.UnixSockets;
 import java.net.Inet6Address;
 import java.net.InetAddress;
 import java.net.InetSocketAddress;
@@ -55,7 +56,16 @@ public record BindAddress(InetSocketAddress inet, String unixPath) {
         if (full.getBytes(StandardCharsets.UTF_8).length > 107) {
             throw new UsageException("bad address '" + text + "': a unix socket path can have at most 107 bytes");
         }
+        checkUnixPath("bad address '" + text + "'", full);
         return new BindAddress(null, full);
+    }
+
+    /** A usage error (naming {@code what}) if prefork cannot bind a Unix socket at {@code path}. */
+    static void checkUnixPath(String what, String path) throws UsageException {
+        String invalid = UnixSockets.invalidPath(path);
+        if (invalid != null) {
+            throw new UsageException(what + ": " + invalid);
+        }
     }
 
     private static InetAddress resolve(String text, String host, boolean bracketed) throws UsageException {

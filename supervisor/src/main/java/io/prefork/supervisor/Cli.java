@@ -146,6 +146,7 @@ public final class Cli {
             throw new UsageException("--ready must be auto or app, got '" + readyMode + "'");
         }
         String ctl = v.get("ctl-socket", DEFAULT_CTL_SOCKET);
+        BindAddress.checkUnixPath("--ctl-socket", Path.of(ctl).toAbsolutePath().toString());
         String start = v.get("worker-start", "fast");
         if (!start.equals("fast") && !start.equals("plain")) {
             throw new UsageException("--worker-start must be fast or plain, got '" + start + "'");

@@ -3,13 +3,18 @@ package io.prefork.supervisor;
 import io.prefork.protocol.ControlMessage;
 import io.prefork.protocol.ControlSocket;
 import io.prefork.protocol.MessageType;
+import io.prefork.posix.PosixFdTransport;
+import io.prefork.unix.Fds;
 import io.prefork.unix.NativeException;
 import io.prefork.unix.PeerCredentials;
-import io.prefork.unix.Posix;
+import io.prefork.unix.UnixSockets;
 import java.io.IOException;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.function.Consumer;
+import jnr.unixsocket.UnixServerSocketChannel;
+import jnr.unixsocket.UnixSocketChannel;
+import jnr.unixsocket.UnixSocketOptions;
 
 /**
  * The workers' control socket, in a fresh 0700 directory. An acceptor thread takes connections; one
@@ -20,7 +25,7 @@ public final class ControlServer implements AutoCloseable {
     private static final Duration HELLO_DEADLINE = Duration.ofSeconds(10);
 
     private final UnixSocketFiles.PrivateSocket socket;
-    private final int fd;
+    private final UnixServerSocketChannel server;
     private final Consumer<Event> sink;
     private final ControlAdmission admission;
     private final Log log;
@@ -29,7 +34,7 @@ public final class ControlServer implements AutoCloseable {
 
     private ControlServer(UnixSocketFiles.PrivateSocket socket, Consumer<Event> sink, ControlAdmission admission, Log log) {
         this.socket = socket;
-        this.fd = socket.fd();
+        this.server = socket.channel();
         this.sink = sink;
         this.admission = admission;
         this.log = log;
@@ -48,17 +53,17 @@ public final class ControlServer implements AutoCloseable {
         return socket.path();
     }
 
-    /** Owns the listening fd: close() only wakes it, and it closes the fd on its way out. */
+    /** Owns the listening socket: close() only wakes it, and it closes the socket on its way out. */
     private void acceptLoop() {
         while (true) {
-            int client;
+            UnixSocketChannel client;
             try {
-                client = Posix.accept(fd);
-            } catch (NativeException e) {
+                client = UnixSockets.accept(server);
+            } catch (IOException e) {
                 if (!closed) {
                     log.error("control: accept failed, no more workers can connect: " + e.getMessage());
                 }
-                closeQuietly(fd);
+                closeQuietly(server);
                 return;
             }
             PeerCredentials peer = admit(client);
@@ -66,17 +71,17 @@ public final class ControlServer implements AutoCloseable {
                 closeQuietly(client);
                 continue;
             }
-            Thread reader = new Thread(() -> serve(client, peer), "prefork-control-" + client);
+            Thread reader = new Thread(() -> serve(client, peer), "prefork-control-" + client.getFD());
             reader.setDaemon(true);
             reader.start();
         }
     }
 
     /** The peer, if it is a worker we started that has not connected yet; null (and logged) if not. */
-    private PeerCredentials admit(int client) {
+    private PeerCredentials admit(UnixSocketChannel client) {
         PeerCredentials peer;
         try {
-            peer = Posix.peerCredentials(client);
+            peer = UnixSockets.peer(client);
         } catch (NativeException e) {
             log.warn("control: refused a connection: " + e.getMessage());
             return null;
@@ -99,17 +104,17 @@ public final class ControlServer implements AutoCloseable {
         return null;
     }
 
-    private void serve(int clientFd, PeerCredentials peer) {
-        ControlSocket socket = new ControlSocket(clientFd);
+    private void serve(UnixSocketChannel client, PeerCredentials peer) {
+        ControlSocket socket = new ControlSocket(client, PosixFdTransport.SUPERVISOR);
         Connection connection = null;
         try {
-            Posix.setReceiveTimeout(clientFd, HELLO_DEADLINE);
+            client.setOption(UnixSocketOptions.SO_RCVTIMEO, (int) HELLO_DEADLINE.toMillis());
             ControlMessage hello = socket.receive();
             if (hello == null || hello.type() != MessageType.HELLO || hello.args().size() != 1) {
                 log.warn("control: pid " + peer.pid() + " (uid " + peer.uid() + ") did not start with HELLO; closing");
                 return;
             }
-            Posix.setReceiveTimeout(clientFd, Duration.ZERO);
+            client.setOption(UnixSocketOptions.SO_RCVTIMEO, 0);
             connection = new Connection(socket, peer);
             sink.accept(new Event.Hello(connection, hello.args().get(0)));
             ControlMessage message;
@@ -128,18 +133,18 @@ public final class ControlServer implements AutoCloseable {
         }
     }
 
-    private static void closeQuietly(int fd) {
+    private static void closeQuietly(java.nio.channels.Channel channel) {
         try {
-            Posix.close(fd);
-        } catch (NativeException e) {
-            // EBADF would be our own bug; at this point there is nothing left to do with the fd
+            channel.close();
+        } catch (IOException e) {
+            // at this point there is nothing left to do with it
         }
     }
 
     @Override
     public void close() throws IOException {
         closed = true;
-        Posix.shutdown(fd);
+        Fds.shutdown(server.getFD());
         socket.removeFiles();
     }
 

@@ -1,8 +1,7 @@
 package io.prefork.supervisor;
 
+import io.prefork.unix.UnixSockets;
 import java.io.IOException;
-import java.net.StandardProtocolFamily;
-import java.net.UnixDomainSocketAddress;
 import java.nio.ByteBuffer;
 import java.nio.channels.SocketChannel;
 import java.nio.charset.StandardCharsets;
@@ -37,8 +36,12 @@ public final class Ctl {
             System.err.println(USAGE);
             return ExitCodes.USAGE;
         }
-        try (SocketChannel ch = SocketChannel.open(StandardProtocolFamily.UNIX)) {
-            ch.connect(UnixDomainSocketAddress.of(socket));
+        String invalid = UnixSockets.invalidPath(socket.toString());
+        if (invalid != null) {
+            System.err.println("prefork ctl: --socket: " + invalid);
+            return ExitCodes.USAGE;
+        }
+        try (SocketChannel ch = UnixSockets.connect(socket.toString())) {
             ch.write(ByteBuffer.wrap((String.join(" ", words) + "\n").getBytes(StandardCharsets.UTF_8)));
             String reply = readAll(ch);
             int lastLine = reply.lastIndexOf('\n', reply.length() - 2) + 1;

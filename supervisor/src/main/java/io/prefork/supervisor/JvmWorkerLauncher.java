@@ -3,7 +3,7 @@ package io.prefork.supervisor;
 import io.prefork.protocol.WorkerEnvironment;
 import java.io.File;
 import io.prefork.unix.NativeException;
-import io.prefork.unix.Posix;
+import io.prefork.posix.Processes;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -105,7 +105,7 @@ public final class JvmWorkerLauncher implements WorkerLauncher {
         public void signal(int signal) {
             if (process.isAlive()) {
                 try {
-                    Posix.kill(process.pid(), signal);
+                    Processes.kill(process.pid(), signal);
                 } catch (NativeException e) {
                     // EPERM cannot happen for our own child; anything else leaves nothing to do
                 }

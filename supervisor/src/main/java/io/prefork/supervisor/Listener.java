@@ -1,7 +1,9 @@
 package io.prefork.supervisor;
 
 import io.prefork.unix.Linux;
-import io.prefork.unix.Posix;
+import io.prefork.unix.Fds;
+import io.prefork.unix.Sockets;
+import io.prefork.unix.UnixSockets;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -29,18 +31,18 @@ public final class Listener implements AutoCloseable {
      * never rebound, and its file (for a Unix path) belongs to whoever made it.
      */
     static Listener adopt(int fd) throws IOException {
-        if (!Posix.isListeningStream(fd)) {
+        if (!Sockets.isListeningStream(fd)) {
             throw new IOException("fd " + fd + " is not a listening stream socket");
         }
-        int family = Posix.family(fd);
+        int family = Sockets.family(fd);
         if (family == Linux.AF_UNIX) {
-            String path = Posix.localUnixPath(fd);
+            String path = Sockets.localUnixPath(fd);
             return new Listener(new BindAddress(null, path), fd, "unix:" + path, false);
         }
         if (family != Linux.AF_INET && family != Linux.AF_INET6) {
             throw new IOException("fd " + fd + " is a socket of family " + family + ", not TCP or Unix");
         }
-        java.net.InetSocketAddress inet = Posix.localInetAddress(fd);
+        java.net.InetSocketAddress inet = Sockets.localInetAddress(fd);
         return new Listener(new BindAddress(inet, null), fd, BindAddress.format(inet), false);
     }
 
@@ -67,35 +69,35 @@ public final class Listener implements AutoCloseable {
         if (bind.isUnix() && !bind.isAbstract()) {
             UnixSocketFiles.removeStale(Path.of(bind.unixPath()));
         }
-        int family = bind.isUnix() ? Linux.AF_UNIX
-                : bind.inet().getAddress() instanceof java.net.Inet6Address ? Linux.AF_INET6 : Linux.AF_INET;
-        int fd = Posix.socket(family);
+        if (bind.isUnix()) {
+            // jnr-unixsocket makes it; the listener keeps only its fd (the channel object holds
+            // nothing else, and frees nothing when collected).
+            int fd = UnixSockets.listen(bind.unixPath(), backlog).getFD();
+            return new Listener(bind, fd, bind.toString(), !bind.isAbstract());
+        }
+        int family = bind.inet().getAddress() instanceof java.net.Inet6Address ? Linux.AF_INET6 : Linux.AF_INET;
+        int fd = Sockets.tcpSocket(family);
         try {
             String what = bind.toString();
-            if (bind.isUnix()) {
-                Posix.bindUnix(fd, bind.unixPath());
-            } else {
-                Posix.setIntOption(fd, Linux.SOL_SOCKET, Linux.SO_REUSEADDR, 1, "SO_REUSEADDR");
-                if (reusePort) {
-                    Posix.setIntOption(fd, Linux.SOL_SOCKET, Linux.SO_REUSEPORT, 1, "SO_REUSEPORT");
-                }
-                if (family == Linux.AF_INET6) {
-                    Posix.setIntOption(fd, Linux.IPPROTO_IPV6, Linux.IPV6_V6ONLY, 1, "IPV6_V6ONLY");
-                }
-                Posix.bind(fd, bind.inet(), what);
+            Sockets.setIntOption(fd, Linux.SOL_SOCKET, Linux.SO_REUSEADDR, 1, "SO_REUSEADDR");
+            if (reusePort) {
+                Sockets.setIntOption(fd, Linux.SOL_SOCKET, Linux.SO_REUSEPORT, 1, "SO_REUSEPORT");
             }
-            Posix.listen(fd, backlog, what);
-            String address = bind.isUnix() ? bind.toString() : BindAddress.format(Posix.localInetAddress(fd));
-            return new Listener(bind, fd, address, bind.isUnix() && !bind.isAbstract());
+            if (family == Linux.AF_INET6) {
+                Sockets.setIntOption(fd, Linux.IPPROTO_IPV6, Linux.IPV6_V6ONLY, 1, "IPV6_V6ONLY");
+            }
+            Sockets.bind(fd, bind.inet(), what);
+            Sockets.listen(fd, backlog, what);
+            return new Listener(bind, fd, BindAddress.format(Sockets.localInetAddress(fd)), false);
         } catch (IOException | RuntimeException e) {
-            Posix.close(fd);
+            Fds.close(fd);
             throw e;
         }
     }
 
     /** The bound TCP address, port included; null for a Unix socket. */
     public java.net.SocketAddress socketAddress() throws IOException {
-        return bind.isUnix() ? null : Posix.localInetAddress(fd);
+        return bind.isUnix() ? null : Sockets.localInetAddress(fd);
     }
 
     void closeQuietly() {
@@ -108,7 +110,7 @@ public final class Listener implements AutoCloseable {
 
     @Override
     public void close() throws IOException {
-        Posix.close(fd);
+        Fds.close(fd);
         if (unlinkOnClose) {
             Files.deleteIfExists(Path.of(bind.unixPath()));
         }

@@ -142,7 +142,7 @@ final class Listeners implements AutoCloseable, Supervisor.ListenerSource {
 
     private static boolean boundForReuseport(Listener l) {
         try {
-            return l.bind().isUnix() || io.prefork.unix.Posix.reusesPort(l.fd());
+            return l.bind().isUnix() || io.prefork.unix.Sockets.reusesPort(l.fd());
         } catch (IOException e) {
             return false;
         }
@@ -152,7 +152,7 @@ final class Listeners implements AutoCloseable, Supervisor.ListenerSource {
     static void closeFds(List<Integer> fds) {
         for (int fd : fds) {
             try {
-                io.prefork.unix.Posix.close(fd);
+                io.prefork.unix.Fds.close(fd);
             } catch (IOException e) {
                 // a handed-over fd we do not keep: nothing else to do with it
             }
@@ -178,7 +178,7 @@ final class Listeners implements AutoCloseable, Supervisor.ListenerSource {
             return;
         }
         try {
-            int[] q = io.prefork.unix.Posix.listenQueue(l.fd());
+            int[] q = io.prefork.unix.Sockets.listenQueue(l.fd());
             queues.add(new Metrics.ListenQueue(l.address(), slot, q[0], q[1]));
         } catch (IOException e) {
             // closed between the listing and the call: it has no queue to report

@@ -1,7 +1,9 @@
 package io.prefork.supervisor;
 
 import io.prefork.unix.NativeException;
-import io.prefork.unix.Posix;
+import io.prefork.posix.JnrPosix;
+import io.prefork.posix.LogFile;
+import io.prefork.unix.Native;
 import java.io.IOException;
 import java.io.PrintWriter;
 import java.nio.charset.StandardCharsets;
@@ -25,6 +27,9 @@ public final class Main {
     }
 
     static int run(String[] args) {
+        // jnr-unixsocket and jnr-posix take about 200 ms to load: on another thread, while this one
+        // parses and binds.
+        JnrPosix.startLoading();
         Cli.Parsed parsed;
         try {
             parsed = Cli.parse(args);
@@ -42,7 +47,7 @@ public final class Main {
             return ExitCodes.OK;
         }
         try {
-            Posix.load();
+            Native.load();
         } catch (LinkageError | RuntimeException e) {
             System.err.println("prefork: native calls are unavailable (prefork needs Linux): " + e.getMessage());
             return ExitCodes.RUNTIME;
@@ -108,7 +113,7 @@ public final class Main {
     static Supervisor.LogFile openLogFile(Path path) throws IOException {
         Supervisor.LogFile file = () -> {
             try {
-                Posix.redirectStdoutAndStderr(path.toString());
+                LogFile.redirectStdoutAndStderr(path.toString());
             } catch (NativeException e) {
                 throw new IOException("cannot open log file " + path + ": " + e.reason(), e);
             }

@@ -43,7 +43,7 @@ final class PendingConnections implements AutoCloseable {
             }
         }
         if (evicted != null) {
-            closeQuietly(evicted);
+            hangUp(evicted);
         }
     }
 
@@ -63,13 +63,20 @@ final class PendingConnections implements AutoCloseable {
             stillWaiting = waiting.remove(channel) != null;
         }
         if (stillWaiting) {
-            closeQuietly(channel);
+            hangUp(channel);
         }
     }
 
-    static void closeQuietly(SocketChannel channel) {
+    /**
+     * Ends the connection without closing the fd: the thread serving it owns the fd, sees end of
+     * stream, and closes it. (Closing it from here could hand the thread a reused fd number:
+     * jnr-unixsocket's channels, unlike the JDK's, do not hold the close back while a read is in
+     * progress.)
+     */
+    static void hangUp(SocketChannel channel) {
         try {
-            channel.close();
+            channel.shutdownInput();
+            channel.shutdownOutput();
         } catch (IOException e) {
             // already closed
         }
@@ -79,7 +86,7 @@ final class PendingConnections implements AutoCloseable {
     public void close() {
         timer.shutdownNow();
         synchronized (waiting) {
-            waiting.keySet().forEach(PendingConnections::closeQuietly);
+            waiting.keySet().forEach(PendingConnections::hangUp);
             waiting.clear();
         }
     }

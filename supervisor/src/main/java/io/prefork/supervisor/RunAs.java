@@ -1,6 +1,6 @@
 package io.prefork.supervisor;
 
-import io.prefork.unix.Posix;
+import io.prefork.posix.Users;
 import java.util.Arrays;
 import java.util.stream.Collectors;
 
@@ -15,22 +15,22 @@ record RunAs(String user, String group, int uid, int gid, int[] groups) {
         if (user == null && group == null) {
             return null;
         }
-        Posix.Account account = user == null ? null : Posix.lookupUser(user);
+        Users.Account account = user == null ? null : Users.lookupUser(user);
         if (user != null && account == null) {
             throw new UsageException("--user " + user + ": no such user");
         }
-        int gid = group == null ? account.gid() : Posix.lookupGroup(group);
+        int gid = group == null ? account.gid() : Users.lookupGroup(group);
         if (gid < 0) {
             throw new UsageException("--group " + group + ": no such group");
         }
-        int uid = account == null ? Posix.uid() : account.uid();
-        int[] groups = account == null ? new int[] {gid} : Posix.groupList(user, gid);
-        if (Posix.effectiveUid() != 0) {
-            if (uid == Posix.uid() && group == null) {
+        int uid = account == null ? Users.uid() : account.uid();
+        int[] groups = account == null ? new int[] {gid} : account.groups();
+        if (Users.effectiveUid() != 0) {
+            if (uid == Users.uid() && group == null) {
                 return null; // already that user
             }
             throw new UsageException("--user/--group need the supervisor to start as root (it runs as uid "
-                    + Posix.effectiveUid() + ")");
+                    + Users.effectiveUid() + ")");
         }
         return new RunAs(user, group, uid, gid, groups);
     }

@@ -1,9 +1,11 @@
 package io.prefork.supervisor;
 
-import io.prefork.unix.NativeException;
-import io.prefork.unix.Posix;
+import io.prefork.posix.PosixFdTransport;
+import io.prefork.unix.UnixSockets;
+import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.util.Map;
+import jnr.unixsocket.UnixDatagramChannel;
 
 /**
  * The sd_notify protocol: newline-separated {@code KEY=VALUE} lines in one datagram to the Unix
@@ -41,19 +43,13 @@ final class SdNotify {
     /** With {@code fds}, they ride along as SCM_RIGHTS (how FDSTORE=1 hands sockets to systemd). */
     void send(String state, int[] fds) {
         byte[] data = state.getBytes(StandardCharsets.UTF_8);
-        try {
-            int fd = Posix.datagramSocket();
-            try {
-                Posix.connectUnix(fd, socket);
-                if (fds.length == 0) {
-                    Posix.send(fd, data);
-                } else {
-                    Posix.sendWithFds(fd, data, fds);
-                }
-            } finally {
-                Posix.close(fd);
+        try (UnixDatagramChannel channel = UnixSockets.connectedDatagram(socket)) {
+            if (fds.length == 0) {
+                PosixFdTransport.SUPERVISOR.write(channel.getFD(), data);
+            } else {
+                PosixFdTransport.SUPERVISOR.sendWithFds(channel.getFD(), data, fds);
             }
-        } catch (NativeException | IllegalArgumentException e) {
+        } catch (IOException | IllegalArgumentException e) {
             if (!warned) {
                 warned = true;
                 log.warn("sd_notify to " + socket + " failed: " + e.getMessage() + " (further failures are not logged)");

@@ -1,5 +1,6 @@
 package io.prefork.supervisor;
 
+import io.prefork.posix.PosixFdTransport;
 import io.prefork.protocol.ControlMessage;
 import io.prefork.protocol.ControlSocket;
 import io.prefork.protocol.MessageType;
@@ -220,7 +221,7 @@ final class Server implements AutoCloseable {
      * slot's own (SLOT_LISTENERS, reuseport mode), then the first of each bind (LISTENERS).
      */
     private Listeners takeListenersFrom(String socket) throws IOException {
-        parent = ControlSocket.connect(socket);
+        parent = ControlSocket.connect(socket, PosixFdTransport.SUPERVISOR);
         SortedMap<Integer, List<Integer>> slots = new TreeMap<>();
         ControlMessage m;
         while ((m = parent.receive()) != null && m.type() == MessageType.SLOT_LISTENERS) {

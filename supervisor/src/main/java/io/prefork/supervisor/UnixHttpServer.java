@@ -1,14 +1,17 @@
 package io.prefork.supervisor;
 
+import io.prefork.unix.Fds;
+import io.prefork.unix.UnixSockets;
 import java.io.ByteArrayOutputStream;
 import java.io.IOException;
 import java.nio.ByteBuffer;
-import java.nio.channels.ServerSocketChannel;
 import java.nio.channels.SocketChannel;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.function.BiFunction;
+import jnr.unixsocket.UnixServerSocketChannel;
+import jnr.unixsocket.UnixSocketChannel;
 
 /**
  * The admin endpoints on a Unix socket ({@code --admin-bind unix:PATH}), which the JDK's HttpServer
@@ -23,12 +26,12 @@ final class UnixHttpServer implements AutoCloseable {
 
     private final Path path;
     private final Object fileKey;
-    private final ServerSocketChannel server;
+    private final UnixServerSocketChannel server;
     private final BiFunction<String, String, AdminHttp.Response> routes;
     private final PendingConnections pending = new PendingConnections(MAX_PENDING, READ_DEADLINE,
             "prefork-admin-http-deadline");
 
-    private UnixHttpServer(Path path, ServerSocketChannel server, BiFunction<String, String, AdminHttp.Response> routes) {
+    private UnixHttpServer(Path path, UnixServerSocketChannel server, BiFunction<String, String, AdminHttp.Response> routes) {
         this.path = path;
         this.fileKey = UnixSocketFiles.fileKey(path);
         this.server = server;
@@ -38,25 +41,25 @@ final class UnixHttpServer implements AutoCloseable {
     static UnixHttpServer start(BindAddress bind, boolean replaceLive, BiFunction<String, String, AdminHttp.Response> routes)
             throws IOException {
         Path path = Path.of(bind.unixPath());
-        UnixHttpServer http = new UnixHttpServer(path, UnixSocketFiles.bindPrivate(path, replaceLive), routes);
+        UnixHttpServer http = new UnixHttpServer(path, UnixSocketFiles.bindPrivate(path, replaceLive, MAX_PENDING), routes);
         Thread acceptor = new Thread(http::acceptLoop, "prefork-admin-http-accept");
         acceptor.setDaemon(true);
         acceptor.start();
         return http;
     }
 
+    /** Owns the listening socket: close() only wakes it, and it closes the socket on its way out. */
     private void acceptLoop() {
-        while (server.isOpen()) {
-            SocketChannel client;
-            try {
-                client = server.accept();
-            } catch (IOException e) {
-                return; // closed
+        try (server) {
+            while (true) {
+                UnixSocketChannel client = UnixSockets.accept(server);
+                pending.add(client);
+                Thread t = new Thread(() -> serve(client), "prefork-admin-http");
+                t.setDaemon(true);
+                t.start();
             }
-            pending.add(client);
-            Thread t = new Thread(() -> serve(client), "prefork-admin-http");
-            t.setDaemon(true);
-            t.start();
+        } catch (IOException e) {
+            // closed
         }
     }
 
@@ -119,7 +122,7 @@ final class UnixHttpServer implements AutoCloseable {
     @Override
     public void close() {
         try {
-            server.close();
+            Fds.shutdown(server.getFD());
             UnixSocketFiles.deleteIfOurs(path, fileKey);
         } catch (IOException e) {
             // exiting anyway

@@ -2,11 +2,8 @@ package io.prefork.supervisor;
 
 import io.prefork.unix.Linux;
 import io.prefork.unix.NativeException;
-import io.prefork.unix.Posix;
+import io.prefork.unix.UnixSockets;
 import java.io.IOException;
-import java.net.StandardProtocolFamily;
-import java.net.UnixDomainSocketAddress;
-import java.nio.channels.ServerSocketChannel;
 import java.nio.file.Files;
 import java.nio.file.LinkOption;
 import java.nio.file.NoSuchFileException;
@@ -14,8 +11,9 @@ import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
 import java.nio.file.attribute.BasicFileAttributes;
 import java.nio.file.attribute.PosixFilePermissions;
+import jnr.unixsocket.UnixServerSocketChannel;
 
-/** Hygiene for socket files a server leaves behind. */
+/** The supervisor's own Unix sockets (made with jnr-unixsocket), and hygiene for the files they leave behind. */
 final class UnixSocketFiles {
     private UnixSocketFiles() {
     }
@@ -34,17 +32,14 @@ final class UnixSocketFiles {
         if (!attrs.isOther()) {
             throw new IOException("unix:" + path + " exists and is not a socket; not touching it");
         }
-        int probe = Posix.socket(Linux.AF_UNIX);
         try {
-            Posix.connectUnix(probe, path.toString());
+            UnixSockets.connect(path.toString()).close();
         } catch (NativeException e) {
             if (e.errno() == Linux.ECONNREFUSED) {
                 Files.deleteIfExists(path);
                 return;
             }
             throw e;
-        } finally {
-            Posix.close(probe);
         }
         throw new IOException("unix:" + path + " is in use by a running server");
     }
@@ -55,15 +50,14 @@ final class UnixSocketFiles {
      * the rename also replaces a socket a live server still listens on (the old supervisor, in an
      * upgrade): new clients reach the new one from that instant.
      */
-    static ServerSocketChannel bindPrivate(Path path, boolean replaceLive) throws IOException {
+    static UnixServerSocketChannel bindPrivate(Path path, boolean replaceLive, int backlog) throws IOException {
         if (!replaceLive) {
             removeStale(path);
         }
         Path temp = path.resolveSibling(path.getFileName() + ".tmp." + ProcessHandle.current().pid());
         Files.deleteIfExists(temp);
-        ServerSocketChannel server = ServerSocketChannel.open(StandardProtocolFamily.UNIX);
+        UnixServerSocketChannel server = UnixSockets.listen(temp.toString(), backlog);
         try {
-            server.bind(UnixDomainSocketAddress.of(temp));
             Files.setPosixFilePermissions(temp, PosixFilePermissions.fromString("rw-------"));
             Files.move(temp, path, StandardCopyOption.ATOMIC_MOVE);
             return server;
@@ -90,9 +84,9 @@ final class UnixSocketFiles {
         }
     }
 
-    /** A listening Unix socket (native fd) of mode 0600 in a fresh directory of mode 0700. */
-    record PrivateSocket(Path dir, Path path, int fd) {
-        /** Removes the socket file and its directory; the fd is its owner's to close. */
+    /** A listening Unix socket of mode 0600 in a fresh directory of mode 0700. */
+    record PrivateSocket(Path dir, Path path, UnixServerSocketChannel channel) {
+        /** Removes the socket file and its directory; the socket is its owner's to close. */
         void removeFiles() {
             try {
                 Files.deleteIfExists(path);
@@ -108,15 +102,17 @@ final class UnixSocketFiles {
         Path dir = Files.createTempDirectory(prefix, PosixFilePermissions.asFileAttribute(
                 PosixFilePermissions.fromString("rwx------")));
         Path path = dir.resolve(name);
-        int fd = Posix.socket(Linux.AF_UNIX);
+        UnixServerSocketChannel channel = null;
         try {
-            Posix.bindUnix(fd, path.toString());
+            // Listening before the chmod is safe: only this user can enter the 0700 directory.
+            channel = UnixSockets.listen(path.toString(), backlog);
             Files.setPosixFilePermissions(path, PosixFilePermissions.fromString("rw-------"));
-            Posix.listen(fd, backlog, name);
-            return new PrivateSocket(dir, path, fd);
+            return new PrivateSocket(dir, path, channel);
         } catch (IOException | IllegalArgumentException e) {
-            Posix.close(fd);
-            new PrivateSocket(dir, path, fd).removeFiles();
+            if (channel != null) {
+                channel.close();
+            }
+            new PrivateSocket(dir, path, null).removeFiles();
             throw new IOException("cannot create " + name + " in " + dir + ": " + e.getMessage(), e);
         }
     }

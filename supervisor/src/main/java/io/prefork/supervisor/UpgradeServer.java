@@ -3,14 +3,17 @@ package io.prefork.supervisor;
 import io.prefork.protocol.ControlMessage;
 import io.prefork.protocol.ControlSocket;
 import io.prefork.protocol.MessageType;
-import io.prefork.unix.NativeException;
-import io.prefork.unix.Posix;
+import io.prefork.posix.PosixFdTransport;
+import io.prefork.unix.Fds;
+import io.prefork.unix.UnixSockets;
 import java.io.IOException;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 import java.util.function.Consumer;
+import jnr.unixsocket.UnixServerSocketChannel;
+import jnr.unixsocket.UnixSocketChannel;
 
 /**
  * The old supervisor's end of an upgrade: a Unix socket in a fresh 0700 directory that exactly one
@@ -19,7 +22,7 @@ import java.util.function.Consumer;
  */
 final class UpgradeServer implements AutoCloseable {
     private final UnixSocketFiles.PrivateSocket socket;
-    private final int fd;
+    private final UnixServerSocketChannel server;
     private final Consumer<Event> sink;
     private final Log log;
     private volatile long expectedPid = -1;
@@ -28,7 +31,7 @@ final class UpgradeServer implements AutoCloseable {
 
     private UpgradeServer(UnixSocketFiles.PrivateSocket socket, Consumer<Event> sink, Log log) {
         this.socket = socket;
-        this.fd = socket.fd();
+        this.server = socket.channel();
         this.sink = sink;
         this.log = log;
     }
@@ -55,25 +58,25 @@ final class UpgradeServer implements AutoCloseable {
     private void serve() {
         try {
             while (true) {
-                int client = Posix.accept(fd);
-                long pid = Posix.peerCredentials(client).pid();
+                UnixSocketChannel client = UnixSockets.accept(server);
+                long pid = UnixSockets.peer(client).pid();
                 if (pid != expectedPid || peer != null) {
                     log.warn("upgrade: refused a connection from pid " + pid + " (waiting for pid " + expectedPid + ")");
-                    Posix.close(client);
+                    client.close();
                     continue;
                 }
-                ControlSocket connected = new ControlSocket(client);
+                ControlSocket connected = new ControlSocket(client, PosixFdTransport.SUPERVISOR);
                 peer = connected;
                 sink.accept(new Event.UpgradeConnected());
                 readFrom(connected);
                 return;
             }
-        } catch (NativeException e) {
+        } catch (IOException e) {
             if (!closed) {
                 sink.accept(new Event.UpgradeEnded("upgrade socket failed: " + e.getMessage()));
             }
         } finally {
-            closeQuietly(fd);
+            closeQuietly();
         }
     }
 
@@ -96,7 +99,7 @@ final class UpgradeServer implements AutoCloseable {
 
     /**
      * Loop thread: hands the listening sockets over, each slot's own first (one message per slot,
-     * as one message carries at most Posix.MAX_FDS), then LISTENERS, which ends the handoff.
+     * as one message carries at most FdTransport.MAX_FDS), then LISTENERS, which ends the handoff.
      */
     void sendListeners(Upgrades.Sockets sockets) throws IOException {
         ControlSocket connected = peer;
@@ -117,10 +120,10 @@ final class UpgradeServer implements AutoCloseable {
         return handoffs.stream().mapToInt(Supervisor.Handoff::fd).toArray();
     }
 
-    private static void closeQuietly(int fd) {
+    private void closeQuietly() {
         try {
-            Posix.close(fd);
-        } catch (NativeException e) {
+            server.close();
+        } catch (IOException e) {
             // closing at the end of the upgrade: nothing left to do with it
         }
     }
@@ -128,7 +131,7 @@ final class UpgradeServer implements AutoCloseable {
     @Override
     public void close() {
         closed = true;
-        Posix.shutdown(fd);
+        Fds.shutdown(server.getFD());
         ControlSocket connected = peer;
         if (connected != null) {
             connected.shutdown();

@@ -46,8 +46,9 @@ final class WorkerCommand {
     }
 
     /**
-     * The worker library and what it needs (jnr-ffi): our own classpath minus the jars only the
-     * supervisor uses, so an app never sees our commons-cli.
+     * The worker library and what it needs (jnr-ffi, jnr-unixsocket, and jnr-posix's jar, whose types
+     * jnr-unixsocket names; a worker never initialises jnr-posix): our own classpath minus the jars
+     * only the supervisor uses, so an app never sees our commons-cli.
      */
     static List<String> workerClasspath() {
         Set<String> exclude = new LinkedHashSet<>();

@@ -5,7 +5,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import static org.junit.jupiter.api.Assertions.fail;
 
 import io.prefork.unix.Linux;
-import io.prefork.unix.Posix;
+import io.prefork.posix.Processes;
 import java.net.InetSocketAddress;
 import java.net.SocketAddress;
 import java.net.URI;
@@ -69,7 +69,7 @@ class AdminHttpIT {
 
             // kill -9 one worker: below --min-ready 2 until its replacement is READY, and counted.
             assertEquals(200, Http.get(port, "/").status());
-            Posix.kill(pids.get(0), Linux.SIGKILL);
+            Processes.kill(pids.get(0), Linux.SIGKILL);
             Http.Response unready = awaitStatus(admin, "/readyz", 503);
             assertTrue(unready.body().startsWith("not ready: 1/2 workers READY"), unready.body());
             s.awaitMatch(Pattern.compile(": BOOTING -> READY"), 2, Duration.ofSeconds(60));
@@ -102,7 +102,7 @@ class AdminHttpIT {
             SocketAddress admin = Http.unix(sock);
             assertEquals(200, get(admin, "/livez").status());
             assertEquals(200, get(admin, "/readyz").status());
-            Posix.kill(pid, Linux.SIGSTOP);  // frozen: it accepts nothing, so connections queue
+            Processes.kill(pid, Linux.SIGSTOP);  // frozen: it accepts nothing, so connections queue
             List<java.net.Socket> waiting = new java.util.ArrayList<>();
             try {
                 assertTrue(ProcFs.awaitAllThreadsStopped(pid, Duration.ofSeconds(5)), "worker " + pid + " stopped within 5 s of SIGSTOP");
@@ -119,7 +119,7 @@ class AdminHttpIT {
                 assertPrometheusText(text);
                 assertTrue(text.contains(queued), text);
             } finally {
-                Posix.kill(pid, Linux.SIGCONT);
+                Processes.kill(pid, Linux.SIGCONT);
                 for (java.net.Socket w : waiting) {
                     w.close();
                 }

@@ -5,7 +5,7 @@ import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.prefork.unix.Linux;
-import io.prefork.unix.Posix;
+import io.prefork.unix.UnixSockets;
 import java.net.InetAddress;
 import java.net.ServerSocket;
 import java.nio.charset.StandardCharsets;
@@ -22,6 +22,7 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.TestFactory;
 import org.junit.jupiter.api.Timeout;
 import org.junit.jupiter.api.io.TempDir;
+import jnr.unixsocket.UnixServerSocketChannel;
 
 /**
  * The bad-input table: every user-facing input, wrong, gets exactly one line on stderr and exit 2
@@ -41,9 +42,13 @@ class BadInputIT {
 
     /** Runs {@code prefix... java ... Main args...} with {@code env} added; returns its exit code and stderr. */
     private Result run(List<String> prefix, Map<String, String> env, String... args) throws Exception {
-        Path err = Files.createTempFile(dir, "stderr-", ".txt");
         List<String> command = new ArrayList<>(prefix);
         command.addAll(RunningSupervisor.command(args));
+        return run(command, env);
+    }
+
+    private Result run(List<String> command, Map<String, String> env) throws Exception {
+        Path err = Files.createTempFile(dir, "stderr-", ".txt");
         ProcessBuilder pb = new ProcessBuilder(command).directory(dir.toFile())
                 .redirectError(err.toFile()).redirectOutput(ProcessBuilder.Redirect.DISCARD);
         pb.environment().putAll(env);
@@ -63,6 +68,12 @@ class BadInputIT {
 
     private void expect(List<String> prefix, Map<String, String> env, int code, String line, String... args) throws Exception {
         Result r = run(prefix, env, args);
+        assertEquals(List.of(line), r.stderr(), "exactly one line, no stack trace");
+        assertEquals(code, r.code());
+    }
+
+    private void expectCtl(int code, String line, String... args) throws Exception {
+        Result r = run(RunningSupervisor.commandFor("io.prefork.supervisor.Ctl", args), Map.of());
         assertEquals(List.of(line), r.stderr(), "exactly one line, no stack trace");
         assertEquals(code, r.code());
     }
@@ -111,6 +122,15 @@ class BadInputIT {
                         "-b", "unix:")),
                 row("unix path too long", () -> expect(USAGE, "prefork: bad address 'unix:" + longPath
                         + "': a unix socket path can have at most 107 bytes", "-b", "unix:" + longPath)),
+                row("non-ASCII unix path", () -> expect(USAGE, "prefork: bad address 'unix:/tmp/caf\u00e9.sock': unix socket path"
+                        + " must be ASCII (jnr-unixsocket miscounts a non-ASCII path's length): /tmp/caf\u00e9.sock",
+                        "-b", "unix:/tmp/caf\u00e9.sock")),
+                row("non-ASCII admin socket", () -> expect(USAGE, "prefork: --ctl-socket: unix socket path must be ASCII"
+                        + " (jnr-unixsocket miscounts a non-ASCII path's length): /tmp/\u00fcber.ctl",
+                        "-b", "127.0.0.1:0", "--ctl-socket", "/tmp/\u00fcber.ctl")),
+                row("non-ASCII ctl --socket", () -> expectCtl(USAGE, "prefork ctl: --socket: unix socket path must be ASCII"
+                        + " (jnr-unixsocket miscounts a non-ASCII path's length): /tmp/\u00fcber.ctl",
+                        "--socket", "/tmp/\u00fcber.ctl", "status")),
                 row("abstract admin socket", () -> expect(USAGE,
                         "prefork: --admin-bind unix:@x: use a unix socket path, not an abstract name", "--admin-bind", "unix:@x")),
                 row("unknown user", () -> expect(USAGE, "prefork: --user no-such-user-x: no such user", "--user", "no-such-user-x")),
@@ -207,15 +227,10 @@ class BadInputIT {
                 }),
                 row("unix path a live server holds", () -> {
                     Path sock = dir.resolve("live.sock");
-                    int fd = Posix.socket(Linux.AF_UNIX);
-                    try {
-                        Posix.bindUnix(fd, sock.toString());
-                        Posix.listen(fd, 1, "test");
+                    try (UnixServerSocketChannel live = UnixSockets.listen(sock.toString(), 1)) {
                         expect(RUNTIME, "prefork: cannot listen on unix:" + sock + ": unix:" + sock
                                 + " is in use by a running server", "-w", "1", "-b", "unix:" + sock);
                         assertTrue(Files.exists(sock));
-                    } finally {
-                        Posix.close(fd);
                     }
                 }),
                 row("unix path that is not a socket", () -> {
@@ -246,9 +261,7 @@ class BadInputIT {
     @Test
     void aStaleUnixSocketIsReplacedAndThePidFileComesAndGoes() throws Exception {
         Path sock = dir.resolve("stale.sock");
-        int fd = Posix.socket(Linux.AF_UNIX);
-        Posix.bindUnix(fd, sock.toString());
-        Posix.close(fd); // the file stays behind, with nobody listening: a crashed server's leftover
+        UnixSockets.listen(sock.toString(), 1).close(); // the file stays behind, with nobody listening: a crashed server's leftover
         assertTrue(Files.exists(sock));
         Path pid = dir.resolve("prefork.pid");
         Files.writeString(pid, "999999999\n");  // and a stale pid file: no such process

@@ -6,7 +6,7 @@ import static org.junit.jupiter.api.Assertions.assertNotEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.prefork.unix.Linux;
-import io.prefork.unix.Posix;
+import io.prefork.posix.Processes;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
@@ -56,14 +56,14 @@ class BalanceIT {
         try (RunningSupervisor s = RunningSupervisor.start(dir, "-w", "2", "-b", "127.0.0.1:0", "--balance", "reuseport")) {
             int port = s.port();
             long frozen = s.awaitReadyWorkers(2, BOOT).get(1);
-            Posix.kill(frozen, Linux.SIGSTOP); // it accepts nothing more: what the kernel hashes to its socket queues there
+            Processes.kill(frozen, Linux.SIGSTOP); // it accepts nothing more: what the kernel hashes to its socket queues there
             assertTrue(ProcFs.awaitAllThreadsStopped(frozen, BOOT), "worker " + frozen + " stopped after SIGSTOP");
             List<CompletableFuture<Http.Response>> requests = new ArrayList<>();
             for (int i = 0; i < 24; i++) {
                 requests.add(Http.inFlight(port, "/"));
             }
             awaitQueuedOrAnswered(port, requests);
-            Posix.kill(frozen, Linux.SIGKILL);
+            Processes.kill(frozen, Linux.SIGKILL);
             s.awaitLine("worker 1 \\(pid " + frozen + "\\): READY -> EXITED \\(killed by SIGKILL \\(possibly out of memory\\)\\)", BOOT);
             Set<Long> servedBy = new HashSet<>();
             for (CompletableFuture<Http.Response> r : requests) {

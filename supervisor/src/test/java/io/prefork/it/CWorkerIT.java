@@ -4,7 +4,7 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.prefork.unix.Linux;
-import io.prefork.unix.Posix;
+import io.prefork.posix.Processes;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
@@ -67,7 +67,7 @@ class CWorkerIT {
             int port = s.port();
             Map<Integer, Long> workers = s.awaitReadyWorkers(2, BOOT);
             long victim = workers.get(1);
-            Posix.kill(victim, Linux.SIGKILL);
+            Processes.kill(victim, Linux.SIGKILL);
             s.awaitLine("worker 1 \\(pid " + victim + "\\): READY -> EXITED \\(killed by SIGKILL", BOOT);
             s.awaitNewReady(1, victim, BOOT);
             try (Load load = Load.start(port, 2, 2, 40)) {

@@ -4,7 +4,7 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.prefork.unix.Linux;
-import io.prefork.unix.Posix;
+import io.prefork.posix.Processes;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -62,13 +62,13 @@ class ChaosIT {
                         continue;
                     }
                     long victim = candidates.get(random.nextInt(candidates.size()));
-                    if (!Posix.kill(victim, Linux.SIGSTOP) || !ProcFs.awaitAllThreadsStopped(victim, Duration.ofSeconds(2))) {
+                    if (!Processes.kill(victim, Linux.SIGSTOP) || !ProcFs.awaitAllThreadsStopped(victim, Duration.ofSeconds(2))) {
                         continue;  // it died on its own in between
                     }
                     heldByVictims.addAll(clientPortsHeldBy(victim, port));
                     victims.add(victim);
                     if (random.nextBoolean()) {
-                        Posix.kill(victim, Linux.SIGKILL);
+                        Processes.kill(victim, Linux.SIGKILL);
                         kills++;
                     } else {
                         stopped.add(victim);  // left frozen: the supervisor's heartbeat check must find it

@@ -4,7 +4,7 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.prefork.unix.Linux;
-import io.prefork.unix.Posix;
+import io.prefork.posix.Processes;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.List;
@@ -45,7 +45,7 @@ class ContainerIT {
             CompletableFuture<Http.Response> slow = Http.inFlight(port, "/sleep?ms=2000");
             ProcFs.awaitAccepted(port, everyone);
             long termAt = System.nanoTime();
-            Posix.kill(supervisor, Linux.SIGTERM);  // what `docker stop` does: TERM to pid 1, KILL after 10 s
+            Processes.kill(supervisor, Linux.SIGTERM);  // what `docker stop` does: TERM to pid 1, KILL after 10 s
             assertEquals(200, slow.get().status(), "the request in flight finished");
             assertEquals(0, s.awaitExit(Duration.ofSeconds(10)), "exit code of pid 1:\n" + s.logText());
             assertTrue(System.nanoTime() - termAt < Duration.ofSeconds(10).toNanos(), "within docker's 10 s grace");

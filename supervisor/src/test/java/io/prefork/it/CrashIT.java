@@ -5,7 +5,7 @@ import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.prefork.unix.Linux;
-import io.prefork.unix.Posix;
+import io.prefork.posix.Processes;
 import java.io.IOException;
 import java.nio.file.Path;
 import java.time.Duration;
@@ -78,7 +78,7 @@ class CrashIT {
             try {
                 RunningSupervisor.pause(200);
                 long killedAt = System.nanoTime();
-                Posix.kill(victim, Linux.SIGKILL);
+                Processes.kill(victim, Linux.SIGKILL);
                 s.awaitLine("worker 1 \\(pid " + victim + "\\): READY -> EXITED \\(killed by SIGKILL \\(possibly out of memory\\)\\)", BOOT);
                 s.awaitLine("worker 1: restarting in 0 ms", BOOT);
                 long replacement = s.awaitNewReady(1, victim, BOOT);
@@ -112,7 +112,7 @@ class CrashIT {
             int port = s.port();
             Map<Integer, Long> old = s.awaitReadyWorkers(2, BOOT);
             for (long pid : old.values()) {
-                Posix.kill(pid, Linux.SIGKILL);
+                Processes.kill(pid, Linux.SIGKILL);
             }
             for (long pid : old.values()) {
                 assertTrue(RunningSupervisor.awaitGone(pid, Duration.ofSeconds(10)), "worker " + pid + " died");

@@ -2,8 +2,10 @@ package io.prefork.it;
 
 import static org.junit.jupiter.api.Assertions.fail;
 
+import io.prefork.posix.PosixFdTransport;
+import io.prefork.unix.Fds;
 import io.prefork.unix.NativeException;
-import io.prefork.unix.Posix;
+import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -11,6 +13,9 @@ import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.function.Predicate;
+import jnr.unixsocket.UnixDatagramChannel;
+import jnr.unixsocket.UnixSocketAddress;
+import jnr.unixsocket.UnixSocketOptions;
 
 /**
  * Plays systemd's side of sd_notify: a Unix datagram socket (a path, or '@' and an abstract name)
@@ -34,24 +39,24 @@ final class FakeSystemd implements AutoCloseable {
     }
 
     private final String address;
-    private final int fd;
+    private final UnixDatagramChannel channel;
     private final List<Notification> received = new ArrayList<>();
     private final Thread reader;
     private volatile boolean open = true;
 
-    private FakeSystemd(String address, int fd) {
+    private FakeSystemd(String address, UnixDatagramChannel channel) {
         this.address = address;
-        this.fd = fd;
+        this.channel = channel;
         this.reader = new Thread(this::readLoop, "fake-systemd");
         reader.setDaemon(true);
         reader.start();
     }
 
-    static FakeSystemd listen(String address) throws NativeException {
-        int fd = Posix.datagramSocket();
-        Posix.bindUnix(fd, address);
-        Posix.setReceiveTimeout(fd, Duration.ofMillis(100));
-        return new FakeSystemd(address, fd);
+    static FakeSystemd listen(String address) throws IOException {
+        UnixDatagramChannel channel = UnixDatagramChannel.open();
+        channel.bind(new UnixSocketAddress(address.startsWith("@") ? "\0" + address.substring(1) : address));
+        channel.setOption(UnixSocketOptions.SO_RCVTIMEO, 100);
+        return new FakeSystemd(address, channel);
     }
 
     String address() {
@@ -63,7 +68,7 @@ final class FakeSystemd implements AutoCloseable {
         while (open) {
             List<Integer> fds = new ArrayList<>();
             try {
-                int n = Posix.receiveWithFds(fd, buf, fds);
+                int n = PosixFdTransport.SUPERVISOR.receive(channel.getFD(), buf, fds);
                 if (n > 0) {
                     synchronized (received) {
                         received.add(new Notification(System.nanoTime(), new String(buf, 0, n, StandardCharsets.UTF_8),
@@ -106,10 +111,10 @@ final class FakeSystemd implements AutoCloseable {
         reader.join(2000);
         for (Notification n : all()) {
             for (int passed : n.fds()) {
-                Posix.close(passed);
+                Fds.close(passed);
             }
         }
-        Posix.close(fd);
+        channel.close();
         if (!address.startsWith("@")) {
             Files.deleteIfExists(Path.of(address));
         }

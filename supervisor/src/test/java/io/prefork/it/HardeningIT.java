@@ -1,6 +1,7 @@
 package io.prefork.it;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
@@ -51,7 +52,7 @@ class HardeningIT {
             Map<String, String> env = environment(worker);
             String socket = env.get("PREFORK_CONTROL_SOCKET");
             for (String token : List.of(env.get("PREFORK_TOKEN"), "not-a-token")) {
-                ControlSocket impostor = ControlSocket.connect(socket);
+                ControlSocket impostor = ControlSocket.connect(socket, io.prefork.unix.FdPassing.WORKER);
                 try {
                     impostor.send(new ControlMessage(MessageType.HELLO, List.of(token)));
                     ControlMessage answer;
@@ -170,6 +171,91 @@ class HardeningIT {
             }
             assertEquals(2, s.readyWorkers().size(), "both workers still READY");
         }
+    }
+
+    /**
+     * jnr-unixsocket makes its sockets without SOCK_CLOEXEC; prefork sets FD_CLOEXEC on each, so no
+     * program the supervisor execs inherits them, and no worker holds the supervisor's own. (The
+     * worker's side is shown in UnixSocketsTest: every JVM on this machine also holds a unix socket
+     * from its own start, without FD_CLOEXEC, which is not prefork's, so only the supervisor's named
+     * sockets are checked here.)
+     */
+    @Test
+    void noWorkerHoldsTheSupervisorsUnixSocketsAndEachIsCloseOnExec() throws Exception {
+        Path adminHttp = dir.resolve("admin-http.sock");
+        try (RunningSupervisor s = RunningSupervisor.start(dir, "-w", "1", "-b", "127.0.0.1:0",
+                "--admin-bind", "unix:" + adminHttp)) {
+            long worker = s.awaitReadyWorkers(1, Duration.ofSeconds(60)).get(1);
+            Path control = Path.of(environment(worker).get("PREFORK_CONTROL_SOCKET"));
+            Map<Long, String> named = namedUnixSockets();
+            Map<Integer, Long> supervisorFds = unixSocketFds(s.pid(), named.keySet());
+            List<String> paths = supervisorFds.values().stream().map(named::get).toList();
+            for (Path expected : List.of(control, dir.resolve("prefork.ctl"), adminHttp)) {
+                assertTrue(paths.stream().anyMatch(p -> p.startsWith(expected.toString())),
+                        "the supervisor listens on " + expected + "; its named unix sockets: " + paths);
+            }
+            for (Map.Entry<Integer, Long> fd : supervisorFds.entrySet()) {
+                assertTrue(closeOnExec(s.pid(), fd.getKey()), "supervisor fd " + fd.getKey() + " ("
+                        + named.get(fd.getValue()) + ") is close-on-exec");
+            }
+            Map<Integer, Long> workerFds = unixSocketFds(worker, null);
+            assertFalse(workerFds.isEmpty(), "the worker's control connection is a unix socket");
+            for (Map.Entry<Integer, Long> fd : workerFds.entrySet()) {
+                assertFalse(supervisorFds.containsValue(fd.getValue()), "worker fd " + fd.getKey()
+                        + " is the supervisor's " + named.get(fd.getValue()));
+            }
+        }
+    }
+
+    /** Inode → path of every Unix socket on the machine that has a path or an abstract name. */
+    private static Map<Long, String> namedUnixSockets() throws IOException {
+        Map<Long, String> named = new java.util.HashMap<>();
+        for (String line : Files.readAllLines(Path.of("/proc/net/unix"))) {
+            String[] f = line.trim().split("\\s+");
+            if (f.length >= 8 && f[6].matches("\\d+")) {
+                named.put(Long.parseLong(f[6]), f[7]);
+            }
+        }
+        return named;
+    }
+
+    /** fd → inode of the process's Unix sockets (all of them, or only those in {@code among}). */
+    private static Map<Integer, Long> unixSocketFds(long pid, java.util.Set<Long> among) throws IOException {
+        java.util.Set<Long> unix = new java.util.HashSet<>();
+        for (String line : Files.readAllLines(Path.of("/proc/net/unix"))) {
+            String[] f = line.trim().split("\\s+");
+            if (f.length >= 7 && f[6].matches("\\d+")) {
+                unix.add(Long.parseLong(f[6]));
+            }
+        }
+        Map<Integer, Long> fds = new java.util.TreeMap<>();
+        try (var entries = Files.list(Path.of("/proc/" + pid + "/fd"))) {
+            for (Path fd : entries.toList()) {
+                String link;
+                try {
+                    link = Files.readSymbolicLink(fd).toString();
+                } catch (IOException closed) {
+                    continue;
+                }
+                int n = Integer.parseInt(fd.getFileName().toString());
+                if (n > 2 && link.startsWith("socket:[")) {
+                    long inode = Long.parseLong(link.substring(8, link.length() - 1));
+                    if (unix.contains(inode) && (among == null || among.contains(inode))) {
+                        fds.put(n, inode);
+                    }
+                }
+            }
+        }
+        return fds;
+    }
+
+    private static boolean closeOnExec(long pid, int fd) throws IOException {
+        for (String line : Files.readAllLines(Path.of("/proc/" + pid + "/fdinfo/" + fd))) {
+            if (line.startsWith("flags:")) {
+                return (Integer.parseInt(line.substring(6).trim(), 8) & 02000000) != 0;
+            }
+        }
+        throw new IOException("no flags in /proc/" + pid + "/fdinfo/" + fd);
     }
 
     /** Connects to the admin socket itself and times `status`: the supervisor's answer, not a JVM start. */

@@ -4,7 +4,7 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.prefork.unix.Linux;
-import io.prefork.unix.Posix;
+import io.prefork.posix.Processes;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.HashSet;
@@ -129,7 +129,7 @@ class OperateIT {
             int port = s.port();
             long pid = s.awaitReadyWorkers(1, BOOT).get(1);
             long stoppedAt = System.nanoTime();
-            Posix.kill(pid, Linux.SIGSTOP);
+            Processes.kill(pid, Linux.SIGSTOP);
             s.awaitLine("worker 1 \\(pid " + pid + "\\): no heartbeat for \\d+ ms \\(--timeout 3 s\\)", Duration.ofSeconds(10));
             assertTrue(System.nanoTime() - stoppedAt < Duration.ofSeconds(6).toNanos(), "found within --timeout (+ a heartbeat)");
             s.awaitLine("Full thread dump", Duration.ofSeconds(10));

@@ -4,7 +4,7 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.prefork.unix.Linux;
-import io.prefork.unix.Posix;
+import io.prefork.posix.Processes;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.List;
@@ -41,7 +41,7 @@ class PythonWorkerIT {
             assertTrue(s.logText().contains("prefork python worker 1 (pid " + workers.get(1) + "): ready: serving 127.0.0.1:" + port));
 
             long victim = workers.get(1);
-            Posix.kill(victim, Linux.SIGKILL);
+            Processes.kill(victim, Linux.SIGKILL);
             s.awaitLine("worker 1 \\(pid " + victim + "\\): READY -> EXITED \\(killed by SIGKILL", BOOT);
             long replacement = s.awaitNewReady(1, victim, BOOT);
             boolean answered = false;

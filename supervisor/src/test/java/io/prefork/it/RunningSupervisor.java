@@ -2,7 +2,7 @@ package io.prefork.it;
 
 import static org.junit.jupiter.api.Assertions.fail;
 
-import io.prefork.unix.Posix;
+import io.prefork.posix.Processes;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -275,7 +275,7 @@ final class RunningSupervisor implements AutoCloseable {
     }
 
     void signal(int signal) throws IOException {
-        Posix.kill(process.pid(), signal);
+        Processes.kill(process.pid(), signal);
     }
 
     /**

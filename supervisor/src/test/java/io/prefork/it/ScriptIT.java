@@ -7,6 +7,7 @@ import io.prefork.unix.Linux;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
+import java.util.List;
 import java.util.Map;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
@@ -31,6 +32,13 @@ class ScriptIT {
             assertTrue(Files.readSymbolicLink(Path.of("/proc/" + p.pid() + "/exe")).toString().endsWith("/java"),
                     "the script exec'd java: the pid we started is the supervisor JVM");
             assertTrue(s.logText().contains("prefork[" + p.pid() + "] INFO listening on 127.0.0.1:" + port));
+            List<Path> archives;
+            try (var files = Files.list(dir.resolve("cache"))) {
+                archives = files.filter(f -> f.getFileName().toString().matches("supervisor-\\d+\\.jsa")).toList();
+            }
+            assertEquals(1, archives.size(), "the script trained the supervisor's class archive into --cache-dir");
+            assertTrue(Files.readString(Path.of("/proc/" + p.pid() + "/maps")).contains(archives.get(0).toString()),
+                    "and the supervisor JVM runs from it");
             assertEquals("Hello, world!\n", Http.get(port, "/").body());
             assertTrue(workers.values().contains(Http.get(port, "/").workerPid()));
             s.signal(Linux.SIGTERM);

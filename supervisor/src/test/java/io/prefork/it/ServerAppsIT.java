@@ -4,7 +4,7 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.prefork.unix.Linux;
-import io.prefork.unix.Posix;
+import io.prefork.posix.Processes;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.List;
@@ -44,7 +44,7 @@ class ServerAppsIT {
             Map<Integer, Long> workers = s.awaitReadyWorkers(2, BOOT);
             assertEquals("Hello from " + app.replace("App", "") + "\n", Http.get(port, "/").body());
             long victim = workers.get(1);
-            Posix.kill(victim, Linux.SIGKILL);
+            Processes.kill(victim, Linux.SIGKILL);
             s.awaitNewReady(1, victim, BOOT);
             try (Load load = Load.start(port, 2, 2, 60)) {
                 for (int roll = 0; roll < 3; roll++) {

@@ -86,7 +86,7 @@ class SignalsIT {
             long next = Long.parseLong(s.awaitLine("upgraded: the new supervisor, pid (\\d+), serves now", BOOT).group(1));
             assertEquals(0, s.awaitExit(BOOT), "the old supervisor hands over and exits");
             assertEquals(200, Http.get(port, "/").status(), "the new one serves");
-            io.prefork.unix.Posix.kill(next, Linux.SIGTERM);
+            io.prefork.posix.Processes.kill(next, Linux.SIGTERM);
             assertTrue(RunningSupervisor.awaitGone(next, BOOT), "and stops on TERM");
         }
         assertEquals(readmeSignals(), exercised, "the README's Signals table and this test cover the same signals");

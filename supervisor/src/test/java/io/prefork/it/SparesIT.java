@@ -5,7 +5,7 @@ import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.prefork.unix.Linux;
-import io.prefork.unix.Posix;
+import io.prefork.posix.Processes;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.List;
@@ -37,7 +37,7 @@ class SparesIT {
                 assertEquals(worker, Http.get(port, "/").workerPid(), "only the worker serves");
             }
 
-            Posix.kill(worker, Linux.SIGKILL);
+            Processes.kill(worker, Linux.SIGKILL);
             Matcher promoted = s.awaitLine("worker 1 \\(pid " + spare + "\\): BOOTING -> READY \\(ready in (\\d+) ms\\)", BOOT);
             System.out.println("spare promoted to READY in " + promoted.group(1) + " ms");
             assertEquals(spare, Http.get(port, "/").workerPid(), "the promoted spare serves");

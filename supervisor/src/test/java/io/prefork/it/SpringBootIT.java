@@ -4,7 +4,7 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.prefork.unix.Linux;
-import io.prefork.unix.Posix;
+import io.prefork.posix.Processes;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
@@ -71,7 +71,7 @@ class SpringBootIT {
             String beforePromotion = s.logText();
             assertTrue(Pattern.compile("INFO " + spare + " --- .*Root WebApplicationContext: initialization completed")
                     .matcher(beforePromotion).find(), "the spare's context was up before it parked:\n" + beforePromotion);
-            Posix.kill(active, Linux.SIGKILL);
+            Processes.kill(active, Linux.SIGKILL);
             long promoted = s.awaitNewReady(1, active, BOOT);
             assertEquals(spare, promoted, "the spare took the slot:\n" + s.logText());
             boolean answered = false;

@@ -4,7 +4,7 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.prefork.unix.Linux;
-import io.prefork.unix.Posix;
+import io.prefork.posix.Processes;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.Map;
@@ -68,7 +68,7 @@ class StopIT {
         try (RunningSupervisor s = RunningSupervisor.start(dir, "-w", "2", "-b", "127.0.0.1:0")) {
             Map<Integer, Long> workers = s.awaitReadyWorkers(2, BOOT);
             long killedAt = System.nanoTime();
-            Posix.kill(s.pid(), Linux.SIGKILL);
+            Processes.kill(s.pid(), Linux.SIGKILL);
             for (long pid : workers.values()) {
                 assertTrue(RunningSupervisor.awaitGone(pid, Duration.ofSeconds(10)), "worker " + pid + " exited");
                 long ms = (System.nanoTime() - killedAt) / 1_000_000;
@@ -88,7 +88,7 @@ class StopIT {
             s.signal(Linux.SIGTERM);
             s.awaitLine("pid " + pid + "\\): stopping: the supervisor asked; 30000 ms to finish", BOOT);
             long killedAt = System.nanoTime();
-            Posix.kill(s.pid(), Linux.SIGKILL);
+            Processes.kill(s.pid(), Linux.SIGKILL);
             assertTrue(RunningSupervisor.awaitGone(pid, Duration.ofSeconds(10)));
             long ms = (System.nanoTime() - killedAt) / 1_000_000;
             assertTrue(ms <= 2000, "a draining worker took " + ms + " ms to follow its dead supervisor");

@@ -6,7 +6,7 @@ import static org.junit.jupiter.api.Assertions.assertNotNull;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.prefork.unix.Linux;
-import io.prefork.unix.Posix;
+import io.prefork.posix.Processes;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
@@ -86,7 +86,7 @@ class SystemdIT {
             // No worker can get READY: the watchdog goes quiet, and comes back with a READY worker.
             Files.createFile(hold);
             for (long pid : s.awaitReadyWorkers(2, Duration.ofSeconds(30)).values()) {
-                Posix.kill(pid, Linux.SIGKILL);
+                Processes.kill(pid, Linux.SIGKILL);
             }
             s.awaitMatch(java.util.regex.Pattern.compile("READY -> EXITED"), 1, Duration.ofSeconds(10));
             long allDead = System.nanoTime();

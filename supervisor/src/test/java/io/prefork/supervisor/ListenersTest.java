@@ -5,7 +5,7 @@ import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertNotEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import io.prefork.unix.Posix;
+import io.prefork.unix.Fds;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -34,7 +34,7 @@ class ListenersTest {
     private static List<Integer> copies(List<Supervisor.Handoff> handoffs) throws IOException {
         List<Integer> fds = new ArrayList<>();
         for (Supervisor.Handoff h : handoffs) {
-            fds.add(Posix.dup(h.fd()));
+            fds.add(Fds.dup(h.fd()));
         }
         return fds;
     }

@@ -20,6 +20,12 @@ class PendingConnectionsTest {
     @TempDir
     Path dir;
 
+    /** What the client sees: end of stream (a read that does not block returns -1, not 0). */
+    private static boolean hungUp(SocketChannel client) throws java.io.IOException {
+        client.configureBlocking(false);
+        return client.read(java.nio.ByteBuffer.allocate(1)) < 0;
+    }
+
     @Test
     void theOldestIsPushedOutAndTheSlowOnesExpire() throws Exception {
         try (ServerSocketChannel server = ServerSocketChannel.open(StandardProtocolFamily.UNIX);
@@ -32,16 +38,19 @@ class PendingConnectionsTest {
                 accepted.add(server.accept());
                 pending.add(accepted.get(i));
             }
-            assertFalse(accepted.get(0).isOpen(), "the oldest made room for the third");
-            assertTrue(accepted.get(1).isOpen() && accepted.get(2).isOpen());
+            assertTrue(hungUp(clients.get(0)), "the oldest made room for the third");
+            assertFalse(hungUp(clients.get(1)) || hungUp(clients.get(2)));
             pending.done(accepted.get(2));  // its request arrived: no deadline any more
             Thread.sleep(600);
-            assertFalse(accepted.get(1).isOpen(), "silent past the deadline");
-            assertTrue(accepted.get(2).isOpen(), "done in time");
+            assertTrue(hungUp(clients.get(1)), "silent past the deadline");
+            assertFalse(hungUp(clients.get(2)), "done in time");
+            assertTrue(accepted.get(1).isOpen(), "the fd is its serving thread's to close");
             for (SocketChannel c : clients) {
                 c.close();
             }
-            accepted.get(2).close();
+            for (SocketChannel c : accepted) {
+                c.close();
+            }
         }
     }
 }

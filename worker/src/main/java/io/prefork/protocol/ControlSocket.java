@@ -1,22 +1,26 @@
 package io.prefork.protocol;
 
-import io.prefork.unix.Linux;
-import io.prefork.unix.NativeException;
-import io.prefork.unix.Posix;
+import io.prefork.unix.FdTransport;
+import io.prefork.unix.Fds;
+import io.prefork.unix.UnixSockets;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
 import java.util.List;
+import jnr.unixsocket.UnixSocketChannel;
 
 /**
  * One end of a control connection: a connected Unix stream socket that carries {@link ControlMessage}
- * lines and, with FDS, file descriptors.
+ * lines and, with FDS, file descriptors. The socket is jnr-unixsocket's; bytes and fds cross it
+ * through an {@link FdTransport}: the worker's own minimal one, or the supervisor's jnr-posix one.
  *
  * <p>Threading: one thread reads ({@link #receive}), any thread may send. The reading thread owns
  * the fd: {@link #shutdown()} only wakes it (closing an fd another thread blocks on would not, and
  * the number could be reused under it), and the reader closes the fd when it sees the end.
  */
 public final class ControlSocket {
+    private final UnixSocketChannel channel;
+    private final FdTransport transport;
     private final int fd;
     private final byte[] chunk = new byte[ControlMessage.MAX_LINE];
     private final byte[] line = new byte[ControlMessage.MAX_LINE];
@@ -27,20 +31,19 @@ public final class ControlSocket {
     private final Object sendLock = new Object();
     private boolean closed;
 
-    public ControlSocket(int fd) {
-        this.fd = fd;
+    public ControlSocket(UnixSocketChannel channel, FdTransport transport) {
+        this.channel = channel;
+        this.transport = transport;
+        this.fd = channel.getFD();
     }
 
     /** Connects to the supervisor's control socket at {@code path}. */
-    public static ControlSocket connect(String path) throws NativeException {
-        int fd = Posix.socket(Linux.AF_UNIX);
-        try {
-            Posix.connectUnix(fd, path);
-        } catch (NativeException e) {
-            Posix.close(fd);
-            throw e;
-        }
-        return new ControlSocket(fd);
+    public static ControlSocket connect(String path, FdTransport transport) throws IOException {
+        return new ControlSocket(UnixSockets.connect(path), transport);
+    }
+
+    public UnixSocketChannel channel() {
+        return channel;
     }
 
     public int fd() {
@@ -50,15 +53,14 @@ public final class ControlSocket {
     public void send(ControlMessage message) throws IOException {
         synchronized (sendLock) {
             checkOpen();
-            byte[] bytes = message.encode();
-            Posix.writeFully(fd, bytes, 0, bytes.length);
+            transport.write(fd, message.encode());
         }
     }
 
     public void sendWithFds(ControlMessage message, int[] fds) throws IOException {
         synchronized (sendLock) {
             checkOpen();
-            Posix.sendWithFds(fd, message.encode(), fds);
+            transport.sendWithFds(fd, message.encode(), fds);
         }
     }
 
@@ -84,7 +86,7 @@ public final class ControlSocket {
                 }
             }
             append(chunkStart, chunkEnd);
-            int n = Posix.receiveWithFds(fd, chunk, receivedFds);
+            int n = transport.receive(fd, chunk, receivedFds);
             if (n < 0) {
                 return null;
             }
@@ -114,7 +116,7 @@ public final class ControlSocket {
     public void shutdown() {
         synchronized (sendLock) {
             if (!closed) {
-                Posix.shutdown(fd);
+                Fds.shutdown(fd);
             }
         }
     }
@@ -127,11 +129,11 @@ public final class ControlSocket {
             }
             closed = true;
             try {
-                Posix.close(fd);
+                channel.close();
                 for (int received : takeReceivedFds()) {
-                    Posix.close(received);
+                    Fds.close(received);
                 }
-            } catch (NativeException e) {
+            } catch (IOException e) {
                 // Closing can only fail with EBADF here, which would be our own bug; nothing to recover.
                 throw new IllegalStateException(e);
             }

@@ -10,8 +10,8 @@ public final class Interrupts {
 
     /** epoll_ctl(EPOLL_CTL_DEL): the epoll set {@code epfd} stops watching {@code fd}. */
     public static void removeFromEpoll(int epfd, int fd) throws NativeException {
-        if (Posix.libc().epoll_ctl(epfd, Linux.EPOLL_CTL_DEL, fd, null) < 0) {
-            throw Posix.failure("epoll_ctl(EPOLL_CTL_DEL, " + fd + ")");
+        if (Native.libc().epoll_ctl(epfd, Linux.EPOLL_CTL_DEL, fd, null) < 0) {
+            throw Native.failure("epoll_ctl(EPOLL_CTL_DEL, " + fd + ")");
         }
     }
 
@@ -21,8 +21,8 @@ public final class Interrupts {
      */
     public static void signalThread(int tid, int signal) throws NativeException {
         int pid = (int) ProcessHandle.current().pid();
-        if (Posix.libc().tgkill(pid, tid, signal) < 0) {
-            throw Posix.failure("tgkill(" + tid + ", " + signal + ")");
+        if (Native.libc().tgkill(pid, tid, signal) < 0) {
+            throw Native.failure("tgkill(" + tid + ", " + signal + ")");
         }
     }
 }

@@ -45,6 +45,7 @@ public final class Linux {
     public static final int ENOENT = 2;
     public static final int EBADF = 9;
     public static final int EAGAIN = 11;
+    public static final int EINVAL = 22;
     public static final int ECONNREFUSED = 111;
     public static final int EADDRINUSE = 98;
 

@@ -50,8 +50,8 @@ public record SocketActivity(long msSinceSent, long msSinceReceived, long bytesR
     public static SocketActivity of(int fd) throws NativeException {
         byte[] info = new byte[256];
         int[] len = {info.length};
-        if (Posix.libc().getsockopt(fd, Linux.IPPROTO_TCP, Linux.TCP_INFO, info, len) < 0) {
-            throw Posix.failure("getsockopt(TCP_INFO)");
+        if (Native.libc().getsockopt(fd, Linux.IPPROTO_TCP, Linux.TCP_INFO, info, len) < 0) {
+            throw Native.failure("getsockopt(TCP_INFO)");
         }
         if (len[0] < NEEDED) {
             throw new NativeException("getsockopt(TCP_INFO)", 0, "the kernel's tcp_info has " + len[0]
@@ -59,8 +59,8 @@ public record SocketActivity(long msSinceSent, long msSinceReceived, long bytesR
         }
         ByteBuffer b = ByteBuffer.wrap(info).order(ByteOrder.nativeOrder());
         int[] unread = new int[1];
-        if (Posix.libc().ioctl(fd, Linux.FIONREAD, unread) < 0) {
-            throw Posix.failure("ioctl(FIONREAD)");
+        if (Native.libc().ioctl(fd, Linux.FIONREAD, unread) < 0) {
+            throw Native.failure("ioctl(FIONREAD)");
         }
         return new SocketActivity(Integer.toUnsignedLong(b.getInt(LAST_DATA_SENT)),
                 Integer.toUnsignedLong(b.getInt(LAST_DATA_RECV)), b.getLong(BYTES_RECEIVED), b.getLong(BYTES_SENT),

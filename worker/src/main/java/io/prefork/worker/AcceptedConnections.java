@@ -1,7 +1,7 @@
 package io.prefork.worker;
 
 import io.prefork.unix.NativeException;
-import io.prefork.unix.Posix;
+import io.prefork.unix.Fds;
 import io.prefork.unix.SocketActivity;
 import java.io.IOException;
 import java.nio.file.Files;
@@ -121,7 +121,7 @@ final class AcceptedConnections {
             SocketActivity before = seen.put(h.inode(), now);
             if (before == null ? now.idle() : now.idleSince(before)) {
                 if (ProcSelf.socketInode(ProcSelf.identity(h.fd())) == h.inode()) { // still the same socket
-                    Posix.shutdown(h.fd());
+                    Fds.shutdown(h.fd());
                 }
                 ended.add(h.inode());
                 return true;

@@ -1,6 +1,6 @@
 package io.prefork.worker;
 
-import io.prefork.unix.Posix;
+import io.prefork.unix.Fds;
 import java.io.OutputStream;
 import java.io.IOException;
 
@@ -19,6 +19,6 @@ final class FdOutputStream extends OutputStream {
 
     @Override
     public void write(byte[] b, int off, int len) throws IOException {
-        Posix.writeFully(fd, b, off, len);
+        Fds.writeFully(fd, b, off, len);
     }
 }

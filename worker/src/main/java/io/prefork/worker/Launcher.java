@@ -2,7 +2,7 @@ package io.prefork.worker;
 
 import io.prefork.protocol.WorkerEnvironment;
 import io.prefork.protocol.WorkerExitCodes;
-import io.prefork.unix.Posix;
+import io.prefork.unix.Accounts;
 import java.io.IOException;
 import java.lang.reflect.InvocationTargetException;
 import java.lang.reflect.Method;
@@ -68,7 +68,7 @@ public final class Launcher {
             String[] part = runAs.split(":", -1);
             int[] groups = part[2].isEmpty() ? new int[0]
                     : Arrays.stream(part[2].split(",")).mapToInt(Integer::parseInt).toArray();
-            Posix.dropPrivileges(Integer.parseInt(part[0]), Integer.parseInt(part[1]), groups);
+            Accounts.dropPrivileges(Integer.parseInt(part[0]), Integer.parseInt(part[1]), groups);
         } catch (IOException | RuntimeException e) {
             String reason = "cannot drop privileges to " + runAs + ": " + e.getMessage() + "; the app does not run";
             WorkerLog.info(reason);

@@ -3,7 +3,8 @@ package io.prefork.worker;
 import io.prefork.unix.Interrupts;
 import io.prefork.unix.Linux;
 import io.prefork.unix.NativeException;
-import io.prefork.unix.Posix;
+import io.prefork.unix.Fds;
+import io.prefork.unix.UnixSockets;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -46,10 +47,10 @@ final class ListenerWithdrawal {
         int placeholder = placeholder();
         try {
             for (int fd : fds) {
-                Posix.dup2(placeholder, fd);
+                Fds.dup2(placeholder, fd);
             }
         } finally {
-            Posix.close(placeholder);
+            Fds.close(placeholder);
         }
         wakeAcceptors(fds);
         return fds.size();
@@ -71,14 +72,10 @@ final class ListenerWithdrawal {
     private static int placeholder() throws IOException {
         Path dir = Files.createTempDirectory("prefork-withdrawn-");
         Path path = dir.resolve("s");
-        int fd = Posix.socket(Linux.AF_UNIX);
         try {
-            Posix.bindUnix(fd, path.toString());
-            Posix.listen(fd, 1, "the placeholder");
-            return fd;
-        } catch (IOException e) {
-            Posix.close(fd);
-            throw e;
+            // Its fd alone is kept (and closed with Fds.close): closing jnr-unixsocket's channel would
+            // also shut the socket down, for every copy of the fd.
+            return UnixSockets.listen(path.toString(), 1).getFD();
         } finally {
             Files.deleteIfExists(path);
             Files.deleteIfExists(dir);

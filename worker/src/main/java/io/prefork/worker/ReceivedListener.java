@@ -1,6 +1,6 @@
 package io.prefork.worker;
 
-import io.prefork.unix.Posix;
+import io.prefork.unix.Fds;
 import java.io.FileDescriptor;
 import java.io.IOException;
 import java.lang.reflect.Constructor;
@@ -50,7 +50,7 @@ final class ReceivedListener implements InheritedListener {
     @Override
     public synchronized ServerSocketChannel channel() throws IOException {
         if (channel == null) {
-            channel = index == 0 ? inherited() : wrap(Posix.dup(fd));
+            channel = index == 0 ? inherited() : wrap(Fds.dup(fd));
         }
         return channel;
     }
@@ -78,7 +78,7 @@ final class ReceivedListener implements InheritedListener {
             return (ServerSocketChannel) ctor.newInstance(
                     SelectorProvider.provider(), family(), newFd.invoke(null, ownFd), true);
         } catch (RuntimeException | ReflectiveOperationException e) {
-            Posix.close(ownFd);
+            Fds.close(ownFd);
             Throwable cause = e instanceof InvocationTargetException ite ? ite.getCause() : e;
             throw new IOException("cannot open listener " + index + " (" + address + ") as a ServerSocketChannel;"
                     + " the worker JVM needs " + ADD_OPENS + " (the supervisor adds it): " + cause, cause);

@@ -1,7 +1,7 @@
 package io.prefork.worker;
 
 import io.prefork.unix.NativeException;
-import io.prefork.unix.Posix;
+import io.prefork.unix.Fds;
 import java.io.BufferedOutputStream;
 import java.io.PrintStream;
 import java.lang.reflect.Field;
@@ -27,8 +27,8 @@ final class StdStreams {
     }
 
     static synchronized void protect() throws NativeException {
-        savedOut = Posix.dup(1);
-        savedErr = Posix.dup(2);
+        savedOut = Fds.dup(1);
+        savedErr = Fds.dup(2);
         System.setOut(new PrintStream(new BufferedOutputStream(new FdOutputStream(savedOut), 8192), true));
         System.setErr(new PrintStream(new BufferedOutputStream(new FdOutputStream(savedErr), 8192), true));
         detachOnto(savedOut);
@@ -56,9 +56,9 @@ final class StdStreams {
     /** Appends stdout and stderr, and our copies of them, to {@code path} from now on. */
     static synchronized void reopen(String path) throws NativeException {
         if (savedOut < 0) {
-            Posix.redirectStdoutAndStderr(path);
+            Fds.redirectStdoutAndStderr(path);
         } else {
-            Posix.redirectStdoutAndStderr(path, savedOut, savedErr);
+            Fds.redirectStdoutAndStderr(path, savedOut, savedErr);
         }
     }
 
@@ -67,8 +67,8 @@ final class StdStreams {
             return;
         }
         try {
-            Posix.dup2(savedOut, 1);
-            Posix.dup2(savedErr, 2);
+            Fds.dup2(savedOut, 1);
+            Fds.dup2(savedErr, 2);
         } catch (NativeException e) {
             WorkerLog.info("could not restore stdout/stderr: " + e.getMessage());
         }

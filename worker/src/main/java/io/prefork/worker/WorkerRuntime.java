@@ -5,7 +5,8 @@ import io.prefork.protocol.ControlSocket;
 import io.prefork.protocol.MessageType;
 import io.prefork.protocol.ProtocolException;
 import io.prefork.protocol.WorkerExitCodes;
-import io.prefork.unix.Posix;
+import io.prefork.unix.FdPassing;
+import io.prefork.unix.Fds;
 import java.io.IOException;
 import java.time.Duration;
 import java.util.ArrayList;
@@ -60,7 +61,7 @@ final class WorkerRuntime {
      * channel) or is told it is a spare, whose listeners come later, on promotion.
      */
     static WorkerRuntime connect(int id, Options options, String socketPath, String token) throws IOException {
-        ControlSocket control = ControlSocket.connect(socketPath);
+        ControlSocket control = ControlSocket.connect(socketPath, FdPassing.WORKER);
         control.send(ControlMessage.of(MessageType.HELLO, token));
         ControlMessage first = control.receive();
         if (first == null) {
@@ -84,7 +85,7 @@ final class WorkerRuntime {
         if (fds.size() != addresses.size() || fds.isEmpty()) {
             throw new ProtocolException(addresses.size() + " listeners named but " + fds.size() + " fds arrived");
         }
-        Posix.dup2(fds.get(0), 0);
+        Fds.dup2(fds.get(0), 0);
         List<InheritedListener> list = new ArrayList<>();
         Set<String> sockets = new HashSet<>();
         for (int i = 0; i < fds.size(); i++) {

@@ -5,7 +5,8 @@ import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.prefork.unix.Linux;
-import io.prefork.unix.Posix;
+import io.prefork.unix.Fds;
+import io.prefork.unix.Sockets;
 import io.prefork.unix.SocketActivity;
 import java.net.InetAddress;
 import java.net.InetSocketAddress;
@@ -43,15 +44,15 @@ class AcceptedConnectionsTest {
         @Override
         public void close() throws Exception {
             channel.close();
-            Posix.close(fd);
+            Fds.close(fd);
         }
     }
 
     private static Listener tcpListener(InetAddress host) throws Exception {
-        int fd = Posix.socket(host.getAddress().length == 4 ? Linux.AF_INET : Linux.AF_INET6);
-        Posix.bind(fd, new InetSocketAddress(host, 0), "test");
-        Posix.listen(fd, 8, "test");
-        return new Listener(fd, new ReceivedListener(1, "test", fd).channel(), Posix.localInetAddress(fd));
+        int fd = Sockets.tcpSocket(host.getAddress().length == 4 ? Linux.AF_INET : Linux.AF_INET6);
+        Sockets.bind(fd, new InetSocketAddress(host, 0), "test");
+        Sockets.listen(fd, 8, "test");
+        return new Listener(fd, new ReceivedListener(1, "test", fd).channel(), Sockets.localInetAddress(fd));
     }
 
     private static AcceptedConnections watching(String... identities) {
@@ -109,9 +110,8 @@ class AcceptedConnectionsTest {
     @Test
     void unixConnectionsCountByTheListenersPath() throws Exception {
         Path path = dir.resolve("app.sock");
-        int fd = Posix.socket(Linux.AF_UNIX);
-        Posix.bindUnix(fd, path.toString());
-        Posix.listen(fd, 8, "test");
+        jnr.unixsocket.UnixServerSocketChannel unix = io.prefork.unix.UnixSockets.listen(path.toString(), 8);
+        int fd = unix.getFD();
         try (ServerSocketChannel listener = new ReceivedListener(1, "unix:" + path, fd).channel();
              SocketChannel client = SocketChannel.open(StandardProtocolFamily.UNIX)) {
             client.connect(UnixDomainSocketAddress.of(path));
@@ -124,7 +124,7 @@ class AcceptedConnectionsTest {
             }
             assertEquals(List.of(), connections.held());
         } finally {
-            Posix.close(fd);
+            unix.close();
         }
     }
 

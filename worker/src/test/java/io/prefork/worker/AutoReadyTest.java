@@ -4,7 +4,8 @@ import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.prefork.unix.Linux;
-import io.prefork.unix.Posix;
+import io.prefork.unix.Fds;
+import io.prefork.unix.Sockets;
 import java.net.InetAddress;
 import java.net.InetSocketAddress;
 import java.nio.channels.SelectionKey;
@@ -24,9 +25,9 @@ class AutoReadyTest {
     private final Set<String> sockets = ConcurrentHashMap.newKeySet();
 
     private ServerSocketChannel listener() throws Exception {
-        int fd = Posix.socket(Linux.AF_INET);
-        Posix.bind(fd, new InetSocketAddress(InetAddress.getLoopbackAddress(), 0), "test");
-        Posix.listen(fd, 8, "test");
+        int fd = Sockets.tcpSocket(Linux.AF_INET);
+        Sockets.bind(fd, new InetSocketAddress(InetAddress.getLoopbackAddress(), 0), "test");
+        Sockets.listen(fd, 8, "test");
         sockets.add(ProcSelf.identity(fd));
         // index 1: wrapped through the JDK constructor, on a dup of fd (surefire passes the same
         // --add-opens the supervisor passes), so the app accepts on another fd number than ours.

@@ -5,7 +5,8 @@ import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.prefork.unix.Linux;
-import io.prefork.unix.Posix;
+import io.prefork.unix.Fds;
+import io.prefork.unix.Sockets;
 import java.net.InetAddress;
 import java.net.InetSocketAddress;
 import java.nio.channels.SelectionKey;
@@ -25,9 +26,9 @@ import org.junit.jupiter.api.Timeout;
 @Timeout(30)
 class ListenerWithdrawalTest {
     private static ServerSocketChannel listener(Set<String> identities) throws Exception {
-        int fd = Posix.socket(Linux.AF_INET);
-        Posix.bind(fd, new InetSocketAddress(InetAddress.getLoopbackAddress(), 0), "test");
-        Posix.listen(fd, 8, "test");
+        int fd = Sockets.tcpSocket(Linux.AF_INET);
+        Sockets.bind(fd, new InetSocketAddress(InetAddress.getLoopbackAddress(), 0), "test");
+        Sockets.listen(fd, 8, "test");
         identities.add(ProcSelf.identity(fd));
         return new ReceivedListener(1, "127.0.0.1:0", fd).channel(); // the app's own fd: a dup
     }

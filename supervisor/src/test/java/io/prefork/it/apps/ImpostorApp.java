@@ -27,7 +27,7 @@ public final class ImpostorApp {
 
     private static String probe(String socket, String token) {
         try {
-            ControlSocket s = ControlSocket.connect(socket);
+            ControlSocket s = ControlSocket.connect(socket, io.prefork.unix.FdPassing.WORKER);
             try {
                 s.send(new ControlMessage(MessageType.HELLO, List.of(token)));
                 ControlMessage answer = s.receive();
