@@ -98,8 +98,8 @@ final class AdminHttp implements AutoCloseable {
         return switch (path) {
             case "/livez" -> livez();
             case "/readyz" -> readyz();
-            case "/status" -> askLoop("status", List.of("--json"), "application/json");
-            case "/metrics" -> askLoop("metrics", List.of(), "text/plain; version=0.0.4; charset=utf-8");
+            case "/status" -> askLoop(AdminCommand.STATUS, List.of("--json"), "application/json");
+            case "/metrics" -> askLoop(AdminCommand.METRICS, List.of(), "text/plain; version=0.0.4; charset=utf-8");
             default -> Response.text(404, "not found; try /livez, /readyz, /status or /metrics");
         };
     }
@@ -124,9 +124,9 @@ final class AdminHttp implements AutoCloseable {
         return Response.text(200, "ready: " + counts);
     }
 
-    private Response askLoop(String command, List<String> args, String contentType) {
+    private Response askLoop(AdminCommand command, List<String> args, String contentType) {
         CompletableFuture<AdminReply> reply = new CompletableFuture<>();
-        loop.accept(new Event.AdminRequest(command, args, reply));
+        loop.accept(new Event.AdminRequest(command.word(), args, reply));
         try {
             AdminReply r = reply.get(ASK_LOOP_SECONDS, TimeUnit.SECONDS);
             return r.ok() ? new Response(200, contentType, r.text()) : Response.text(500, r.text());

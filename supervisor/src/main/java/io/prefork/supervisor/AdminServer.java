@@ -33,7 +33,6 @@ final class AdminServer implements AutoCloseable {
     static final int MAX_COMMAND = 1024;
     static final int MAX_PENDING = 64;
     static final Duration COMMAND_DEADLINE = Duration.ofSeconds(5);
-    private static final List<String> READ_ONLY = List.of("status", "metrics");
 
     private final Path path;
     private final Object fileKey;
@@ -107,7 +106,7 @@ final class AdminServer implements AutoCloseable {
             }
             List<String> words = Arrays.asList(line.trim().split("\\s+"));
             AdminReply r = mayRun(client, words.get(0)) ? ask(words) : AdminReply.error(
-                    "'" + words.get(0) + "' needs the supervisor's user; the admin group may run: " + String.join(", ", READ_ONLY));
+                    "'" + words.get(0) + "' needs the supervisor's user; the admin group may run: " + AdminCommand.words(true));
             String text = r.text().isEmpty() || r.text().endsWith("\n") ? r.text() : r.text() + "\n";
             String answer = r.ok() ? text + "OK\n" : "ERROR " + r.text().strip() + "\n";
             ByteBuffer out = ByteBuffer.wrap(answer.getBytes(StandardCharsets.UTF_8));
@@ -129,7 +128,7 @@ final class AdminServer implements AutoCloseable {
 
     /** The supervisor's own user and root may run anything; others (the admin group) only read. */
     private boolean mayRun(UnixSocketChannel client, String command) {
-        if (READ_ONLY.contains(command)) {
+        if (AdminCommand.parse(command).map(AdminCommand::readOnly).orElse(false)) {
             return true;
         }
         try {

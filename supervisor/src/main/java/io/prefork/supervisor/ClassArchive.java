@@ -1,5 +1,6 @@
 package io.prefork.supervisor;
 
+import io.prefork.protocol.WorkerEnvironment;
 import java.io.File;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
@@ -107,8 +108,9 @@ final class ClassArchive {
         }
         // The JVM warns on stdout about each class it leaves out (proxies, JFR events): expected,
         // harmless, and 5-20 lines of noise in the operator's log; trainingEnded() checks the result.
-        return aot ? List.of("-XX:AOTCacheOutput=" + trainingFile, "-Xlog:aot=off")
-                : List.of("-XX:ArchiveClassesAtExit=" + trainingFile, "-Xlog:cds=off");
+        String training = "-D" + WorkerEnvironment.TRAINING_PROPERTY + "=true";
+        return aot ? List.of("-XX:AOTCacheOutput=" + trainingFile, "-Xlog:aot=off", training)
+                : List.of("-XX:ArchiveClassesAtExit=" + trainingFile, "-Xlog:cds=off", training);
     }
 
     void trainingStarted() {

@@ -110,7 +110,7 @@ public final class Cli {
                 "Runs N worker JVMs on listening sockets that the supervisor binds and keeps.\n\n",
                 options(), 2, 4, "\nSignals: TERM graceful stop, INT fast stop, HUP rolling restart, TTIN/TTOU one worker"
                         + " more/fewer, WINCH stop the workers, USR1 reopen the log file, USR2 upgrade the supervisor.\n"
-                        + "Admin: prefork ctl [--socket PATH] status [--json] | metrics | reload | upgrade | scale N | stop [--fast]");
+                        + "Admin: prefork ctl [--socket PATH] " + AdminCommand.usage(" | "));
         out.flush();
     }
 

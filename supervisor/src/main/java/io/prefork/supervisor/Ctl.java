@@ -11,12 +11,12 @@ import java.util.Arrays;
 import java.util.List;
 
 /**
- * {@code prefork ctl [--socket PATH] status [--json] | metrics | reload | scale N | stop [--fast]}: talks to a
+ * {@code prefork ctl [--socket PATH] COMMAND} (the commands: {@link AdminCommand}): talks to a
  * running supervisor's admin socket. Exits 0 when the command worked, 1 when it did not (a reload
  * that aborted prints why), 2 for a usage error.
  */
 public final class Ctl {
-    private static final String USAGE = "usage: prefork ctl [--socket PATH] status [--json] | metrics | reload | upgrade | scale N | stop [--fast]";
+    private static final String USAGE = "usage: prefork ctl [--socket PATH] " + AdminCommand.usage(" | ");
 
     private Ctl() {
     }
@@ -32,7 +32,7 @@ public final class Ctl {
             socket = Path.of(words.get(1));
             words = words.subList(2, words.size());
         }
-        if (words.isEmpty() || !List.of("status", "metrics", "reload", "upgrade", "scale", "stop").contains(words.get(0))) {
+        if (words.isEmpty() || AdminCommand.parse(words.get(0)).isEmpty()) {
             System.err.println(USAGE);
             return ExitCodes.USAGE;
         }

@@ -9,7 +9,7 @@ import java.util.concurrent.CompletableFuture;
  * thread acts on it. Signal handlers, exit callbacks and control readers only enqueue.
  */
 public sealed interface Event {
-    record SignalReceived(String name) implements Event {
+    record SignalReceived(HandledSignal signal) implements Event {
     }
 
     record WorkerExited(Worker worker, int exitValue) implements Event {

@@ -1,6 +1,5 @@
 package io.prefork.supervisor;
 
-import java.util.List;
 import java.util.function.Consumer;
 import sun.misc.Signal;
 import sun.misc.SignalHandler;
@@ -10,15 +9,14 @@ import sun.misc.SignalHandler;
  * enqueues: no logging, no locks, no decisions (gunicorn deadlocked doing more, see b650332c).
  */
 final class Signals {
-    static final List<String> HANDLED = List.of("TERM", "INT", "HUP", "TTIN", "TTOU", "WINCH", "USR1", "USR2");
-
     private Signals() {
     }
 
     static void install(Consumer<Event> sink, Log log) {
-        for (String name : HANDLED) {
+        for (HandledSignal signal : HandledSignal.values()) {
+            String name = signal.name();
             try {
-                SignalHandler previous = Signal.handle(new Signal(name), s -> sink.accept(new Event.SignalReceived(name)));
+                SignalHandler previous = Signal.handle(new Signal(name), s -> sink.accept(new Event.SignalReceived(signal)));
                 // A signal ignored when the JVM started (nohup, background job) cannot be handled:
                 // the JVM keeps SIG_IGN and tells us so only through the returned handler.
                 if (previous == SignalHandler.SIG_IGN) {

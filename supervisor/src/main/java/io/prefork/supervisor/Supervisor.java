@@ -306,7 +306,7 @@ public final class Supervisor {
     private void handle(Event event) {
         // Java 17 has no pattern switch; the sealed interface keeps this list complete.
         if (event instanceof Event.SignalReceived s) {
-            onSignal(s.name());
+            onSignal(s.signal());
         } else if (event instanceof Event.WorkerExited e) {
             onWorkerExit(e.worker(), e.exitValue());
         } else if (event instanceof Event.Hello h) {
@@ -330,27 +330,26 @@ public final class Supervisor {
     }
 
     /** Maps each signal to its action; the README's Signals table lists the same, in the same order. */
-    private void onSignal(String name) {
-        if (stopping() && !name.equals("TERM") && !name.equals("INT")) {
-            log.warn("ignoring SIG" + name + ": the supervisor is stopping");
+    private void onSignal(HandledSignal signal) {
+        if (stopping() && !signal.actsWhileStopping()) {
+            log.warn("ignoring " + signal + ": the supervisor is stopping");
             return;
         }
-        switch (name) {
-            case "TERM" -> onTerm();
-            case "INT" -> stop(true, "SIGINT");
-            case "HUP" -> rolls.reload("SIGHUP", null);
-            case "TTIN" -> resize(pool.size() + 1, "SIGTTIN");
-            case "TTOU" -> {
+        switch (signal) {
+            case TERM -> onTerm();
+            case INT -> stop(true, signal.toString());
+            case HUP -> rolls.reload(signal.toString(), null);
+            case TTIN -> resize(pool.size() + 1, signal.toString());
+            case TTOU -> {
                 if (pool.size() <= 1) {
-                    log.warn("SIGTTOU: already at " + pool.size() + " worker(s), and the floor is 1");
+                    log.warn(signal + ": already at " + pool.size() + " worker(s), and the floor is 1");
                 } else {
-                    resize(pool.size() - 1, "SIGTTOU");
+                    resize(pool.size() - 1, signal.toString());
                 }
             }
-            case "WINCH" -> resize(0, "SIGWINCH");
-            case "USR1" -> reopenLogs();
-            case "USR2" -> upgrade("SIGUSR2", null);
-            default -> log.warn("ignoring SIG" + name);
+            case WINCH -> resize(0, signal.toString());
+            case USR1 -> reopenLogs();
+            case USR2 -> upgrade(signal.toString(), null);
         }
     }
 
@@ -480,7 +479,7 @@ public final class Supervisor {
             return;
         }
         try {
-            trainer = pool.launch(trainerLauncher, settings, 0, now);
+            trainer = pool.launchTrainer(trainerLauncher, settings, now);
             archive.trainingStarted();
             log.info(trainer + ": started to train the class archive " + archive.file());
         } catch (IOException e) {
@@ -760,31 +759,34 @@ public final class Supervisor {
     // ---- admin commands ----
 
     /** Returns the reply, or null when a later event completes it (a reload answers when its roll ends). */
-    private AdminReply onAdmin(String command, List<String> args, CompletableFuture<AdminReply> reply) {
-        if (stopping() && (command.equals("reload") || command.equals("scale") || command.equals("upgrade"))) {
+    private AdminReply onAdmin(String word, List<String> args, CompletableFuture<AdminReply> reply) {
+        AdminCommand command = AdminCommand.parse(word).orElse(null);
+        if (command == null) {
+            return AdminReply.error("unknown command '" + word + "'; commands: " + AdminCommand.usage(", "));
+        }
+        if (stopping() && command.refusedWhileStopping()) {
             return AdminReply.error("the supervisor is stopping");
         }
-        switch (command) {
-            case "status":
+        return switch (command) {
+            case STATUS -> {
                 List<StatusReport.Row> rows = pool.status(clock.getAsLong());
-                return AdminReply.ok(args.contains("--json") ? StatusReport.json(rows) : StatusReport.table(rows));
-            case "metrics":
-                return AdminReply.ok(renderMetrics());
-            case "reload":
+                yield AdminReply.ok(args.contains("--json") ? StatusReport.json(rows) : StatusReport.table(rows));
+            }
+            case METRICS -> AdminReply.ok(renderMetrics());
+            case RELOAD -> {
                 rolls.reload("ctl reload", reply);
-                return null;
-            case "upgrade":
+                yield null;
+            }
+            case UPGRADE -> {
                 upgrade("ctl upgrade", reply);
-                return null;
-            case "scale":
-                return scale(args);
-            case "stop":
+                yield null;
+            }
+            case SCALE -> scale(args);
+            case STOP -> {
                 stop(args.contains("--fast"), "ctl stop");
-                return AdminReply.ok(args.contains("--fast") ? "fast stop" : "graceful stop");
-            default:
-                return AdminReply.error("unknown command '" + command
-                        + "'; commands: status [--json], metrics, reload, upgrade, scale N, stop [--fast]");
-        }
+                yield AdminReply.ok(args.contains("--fast") ? "fast stop" : "graceful stop");
+            }
+        };
     }
 
     private AdminReply scale(List<String> args) {

@@ -26,6 +26,7 @@ public final class Worker {
     private boolean parked;
     private boolean terminateSent;
     private boolean killSent;
+    private boolean trainer;
 
     Worker(int id, String token, WorkerProcess process, long startedAt, long requestLimit) {
         this.id = id;
@@ -84,6 +85,15 @@ public final class Worker {
 
     void attach(WorkerConnection c) {
         connection = c;
+    }
+
+    /** The class archive's training run (see WorkerPool.launchTrainer). */
+    void markTrainer() {
+        trainer = true;
+    }
+
+    boolean isTrainer() {
+        return trainer;
     }
 
     /** No slot yet: a hot spare, or the class archive's training run. Both boot without sockets. */
@@ -206,6 +216,6 @@ public final class Worker {
 
     @Override
     public String toString() {
-        return (id == 0 ? "spare" : "worker " + id) + " (pid " + pid() + ")";
+        return (trainer ? "trainer" : id == 0 ? "spare" : "worker " + id) + " (pid " + pid() + ")";
     }
 }

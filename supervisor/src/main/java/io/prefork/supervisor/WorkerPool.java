@@ -66,6 +66,13 @@ final class WorkerPool {
         return best;
     }
 
+    /** Starts the class archive's training run: it boots like a spare (slot 0) and never serves. */
+    Worker launchTrainer(WorkerLauncher launcher, Supervisor.Settings settings, long now) throws IOException {
+        Worker trainer = launch(launcher, settings, 0, now);
+        trainer.markTrainer();
+        return trainer;
+    }
+
     /** Starts a worker for slot {@code slotId}, with a fresh token and its own request limit. */
     Worker launch(WorkerLauncher launcher, Supervisor.Settings settings, int slotId, long now) throws IOException {
         byte[] secret = new byte[16];
@@ -152,12 +159,21 @@ final class WorkerPool {
         return n;
     }
 
+    private WorkerRole role(Worker w, Slot slot) {
+        if (w.isTrainer()) {
+            return WorkerRole.TRAINER;
+        }
+        if (spares.contains(w)) {
+            return WorkerRole.SPARE;
+        }
+        return slot == null ? WorkerRole.RETIRING : slot.successor == w ? WorkerRole.SUCCESSOR : WorkerRole.ACTIVE;
+    }
+
     List<StatusReport.Row> status(long now) {
         List<StatusReport.Row> rows = new ArrayList<>();
         for (Worker w : workers) {
             Slot slot = slotHolding(w);
-            String role = spares.contains(w) ? "spare" : slot == null ? "retiring" : slot.successor == w ? "successor" : "active";
-            rows.add(new StatusReport.Row(w.id(), w.pid(), w.state(), role, Duration.ofNanos(now - w.startedAt()),
+            rows.add(new StatusReport.Row(w.id(), w.pid(), w.state(), role(w, slot).label(), Duration.ofNanos(now - w.startedAt()),
                     w.requests(), slot == null ? 0 : slot.restarts, w.process().rssBytes()));
         }
         return rows;

@@ -74,6 +74,8 @@ class FastStartIT {
     void theArchiveIsTrainedOnceAndReusedByTheNextSupervisor() throws Exception {
         String first = runUntilAWorkerUsesTheArchive(cache, appJar);
         assertTrue(first.contains("started to train the class archive"), first);
+        assertTrue(first.contains("INFO trainer (pid "), "the log names the training run as what it is:\n" + first);
+        assertTrue(first.contains("trainer (pid ") && first.contains("the class archive's training run: the app boots now"), first);
         assertFalse(first.contains("Skipping"), "the JVM's per-class training warnings stay out of the log:\n" + first);
         List<Path> trained = archives(cache);
         assertEquals(1, trained.size(), trained.toString());

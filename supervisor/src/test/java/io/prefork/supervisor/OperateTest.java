@@ -40,7 +40,7 @@ class OperateTest extends SupervisorTestBase {
     void aRollReplacesEachWorkerOnlyOnceItsSuccessorIsReady() throws Exception {
         start(settings(2));
         List<Fakes.Process> old = bringUpAll();
-        supervisor.post(new Event.SignalReceived("HUP"));
+        supervisor.post(new Event.SignalReceived(HandledSignal.HUP));
         step();
         assertEquals(3, launcher.launched.size(), "one successor at a time (--max-surge 1)");
         Fakes.Process next1 = launcher.last();
@@ -105,7 +105,7 @@ class OperateTest extends SupervisorTestBase {
     void maxSurgeBootsThatManySuccessorsAtOnce() throws Exception {
         start(settings(3).withRecycling(2, 0, 0, 0));
         bringUpAll();
-        supervisor.post(new Event.SignalReceived("HUP"));
+        supervisor.post(new Event.SignalReceived(HandledSignal.HUP));
         step();
         assertEquals(5, launcher.launched.size());
         assertEquals(List.of(1, 2), launcher.launched.subList(3, 5).stream().map(p -> p.workerId).toList());
@@ -115,20 +115,20 @@ class OperateTest extends SupervisorTestBase {
     void ttinAndTtouChangeTheCountByOneWithAFloorOfOne() throws Exception {
         start(settings(2));
         List<Fakes.Process> old = bringUpAll();
-        supervisor.post(new Event.SignalReceived("TTIN"));
+        supervisor.post(new Event.SignalReceived(HandledSignal.TTIN));
         step();
         assertEquals(3, supervisor.slotCount());
         assertEquals(3, launcher.last().workerId);
         bringUp(launcher.last());
         assertEquals(3, supervisor.readyCount());
 
-        supervisor.post(new Event.SignalReceived("TTOU"));
-        supervisor.post(new Event.SignalReceived("TTOU"));
+        supervisor.post(new Event.SignalReceived(HandledSignal.TTOU));
+        supervisor.post(new Event.SignalReceived(HandledSignal.TTOU));
         step();
         assertEquals(1, supervisor.slotCount());
         assertEquals(WorkerState.DRAINING, worker(launcher.last().pid).state());
         assertEquals(WorkerState.DRAINING, worker(old.get(1).pid).state());
-        supervisor.post(new Event.SignalReceived("TTOU"));
+        supervisor.post(new Event.SignalReceived(HandledSignal.TTOU));
         step();
         assertEquals(1, supervisor.slotCount());
         assertTrue(logged("SIGTTOU: already at 1 worker(s), and the floor is 1"));
@@ -138,7 +138,7 @@ class OperateTest extends SupervisorTestBase {
     void winchStopsTheWorkersAndTtinOrHupBringsThemBack() throws Exception {
         start(settings(2));
         List<Fakes.Process> old = bringUpAll();
-        supervisor.post(new Event.SignalReceived("WINCH"));
+        supervisor.post(new Event.SignalReceived(HandledSignal.WINCH));
         step();
         assertEquals(0, supervisor.slotCount());
         old.forEach(p -> assertEquals(WorkerState.DRAINING, worker(p.pid).state()));
@@ -147,7 +147,7 @@ class OperateTest extends SupervisorTestBase {
         assertTrue(step(), "the supervisor and its sockets stay");
         assertEquals(2, launcher.launched.size());
 
-        supervisor.post(new Event.SignalReceived("HUP"));
+        supervisor.post(new Event.SignalReceived(HandledSignal.HUP));
         step();
         assertEquals(2, supervisor.slotCount(), "HUP restores the configured count");
         assertEquals(4, launcher.launched.size());
@@ -243,7 +243,7 @@ class OperateTest extends SupervisorTestBase {
     void aHupDuringARollIsQueuedBehindIt() throws Exception {
         start(settings(1));
         bringUpAll();
-        supervisor.post(new Event.SignalReceived("HUP"));
+        supervisor.post(new Event.SignalReceived(HandledSignal.HUP));
         step();
         CompletableFuture<AdminReply> second = admin("reload");
         assertTrue(logged("a rolling restart is under way; another one follows it"));
@@ -296,7 +296,7 @@ class OperateTest extends SupervisorTestBase {
         Fakes.Connection spareConn = new Fakes.Connection(spare.pid);
         supervisor.post(new Event.Hello(spareConn, spare.token));
         step();
-        supervisor.post(new Event.SignalReceived("HUP"));
+        supervisor.post(new Event.SignalReceived(HandledSignal.HUP));
         step();
         assertEquals(MessageType.PROMOTE, spareConn.sent.get(1).type());
         supervisor.post(new Event.Message(spareConn, ControlMessage.of(MessageType.READY)));
@@ -326,10 +326,10 @@ class OperateTest extends SupervisorTestBase {
     void whileStoppingNoRollOrResizeStarts() throws Exception {
         start(settings(2));
         bringUpAll();
-        supervisor.post(new Event.SignalReceived("TERM"));
+        supervisor.post(new Event.SignalReceived(HandledSignal.TERM));
         step();
-        supervisor.post(new Event.SignalReceived("HUP"));
-        supervisor.post(new Event.SignalReceived("TTIN"));
+        supervisor.post(new Event.SignalReceived(HandledSignal.HUP));
+        supervisor.post(new Event.SignalReceived(HandledSignal.TTIN));
         step();
         assertTrue(logged("ignoring SIGHUP: the supervisor is stopping"), lines.text());
         assertTrue(logged("ignoring SIGTTIN: the supervisor is stopping"));
@@ -344,7 +344,7 @@ class OperateTest extends SupervisorTestBase {
         start(settings(1));
         bringUpAll();
         supervisor.setReloader(() -> new Generation(settings(3), launcher));
-        supervisor.post(new Event.SignalReceived("HUP"));
+        supervisor.post(new Event.SignalReceived(HandledSignal.HUP));
         step();
         assertTrue(logged("workers: 1 -> 3 (SIGHUP)"), lines.text());
         assertEquals(3, supervisor.slotCount());

@@ -99,7 +99,7 @@ class ServiceManagerTest extends SupervisorTestBase {
         bringUp(launcher.last());
         systemd.said.clear();
         long before = clock.getAsLong();
-        supervisor.post(new Event.SignalReceived("HUP"));
+        supervisor.post(new Event.SignalReceived(HandledSignal.HUP));
         step();
         assertEquals("RELOADING " + before, systemd.said.get(0));
         assertFalse(systemd.kinds().contains("READY"), "not before the successor is READY: " + systemd.said);
@@ -111,7 +111,7 @@ class ServiceManagerTest extends SupervisorTestBase {
     void anAbortedReloadStillEndsWithReadySoSystemdStopsWaiting() throws Exception {
         startWith(settings(1));
         bringUp(launcher.last());
-        supervisor.post(new Event.SignalReceived("HUP"));
+        supervisor.post(new Event.SignalReceived(HandledSignal.HUP));
         step();
         systemd.said.clear();
         launcher.last().exit(3);
@@ -147,7 +147,7 @@ class ServiceManagerTest extends SupervisorTestBase {
     void termSaysStopping() throws Exception {
         startWith(settings(1));
         bringUp(launcher.last());
-        supervisor.post(new Event.SignalReceived("TERM"));
+        supervisor.post(new Event.SignalReceived(HandledSignal.TERM));
         step();
         assertTrue(systemd.said.contains("STOPPING 1/1 workers READY, stopping"), systemd.said.toString());
         assertTrue(supervisor.readiness().stopping());
@@ -158,13 +158,13 @@ class ServiceManagerTest extends SupervisorTestBase {
         startWith(settings(1).withLameDuck(Duration.ofSeconds(5)));
         Fakes.Connection c = bringUp(launcher.last());
         assertFalse(supervisor.readiness().stopping());
-        supervisor.post(new Event.SignalReceived("TERM"));
+        supervisor.post(new Event.SignalReceived(HandledSignal.TERM));
         step();
         assertTrue(supervisor.readiness().stopping(), "/readyz turns 503 at once");
         assertEquals(1, supervisor.readiness().ready(), "the worker still serves");
         assertTrue(systemd.said.contains("STOPPING 1/1 workers READY, lame duck"), systemd.said.toString());
         assertTrue(c.sent.stream().noneMatch(m -> m.type() == MessageType.STOP), "no STOP during the lame duck");
-        supervisor.post(new Event.SignalReceived("HUP"));
+        supervisor.post(new Event.SignalReceived(HandledSignal.HUP));
         step();
         assertTrue(logged("ignoring SIGHUP: the supervisor is stopping"), lines.text());
         clock.advanceMillis(5000);
@@ -178,9 +178,9 @@ class ServiceManagerTest extends SupervisorTestBase {
     void aSecondTermDuringTheLameDuckStopsFast() throws Exception {
         startWith(settings(1).withLameDuck(Duration.ofSeconds(30)));
         bringUp(launcher.last());
-        supervisor.post(new Event.SignalReceived("TERM"));
+        supervisor.post(new Event.SignalReceived(HandledSignal.TERM));
         step();
-        supervisor.post(new Event.SignalReceived("TERM"));
+        supervisor.post(new Event.SignalReceived(HandledSignal.TERM));
         step();
         assertEquals(1, launcher.last().terms, "SIGTERM to the worker: a fast stop");
     }
@@ -220,10 +220,10 @@ class ServiceManagerTest extends SupervisorTestBase {
     void metricsCountRecyclesReloadsAndBootFailures() throws Exception {
         startWith(settings(1));
         bringUp(launcher.last());
-        supervisor.post(new Event.SignalReceived("HUP"));
+        supervisor.post(new Event.SignalReceived(HandledSignal.HUP));
         step();
         bringUp(launcher.last());
-        supervisor.post(new Event.SignalReceived("HUP"));
+        supervisor.post(new Event.SignalReceived(HandledSignal.HUP));
         step();
         launcher.last().exit(3);  // the successor fails to boot: the roll aborts
         step();

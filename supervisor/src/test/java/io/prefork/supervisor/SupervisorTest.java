@@ -207,7 +207,7 @@ class SupervisorTest extends SupervisorTestBase {
         start(2);
         Fakes.Connection ready = bringUp(launcher.launched.get(0));
         Fakes.Process starting = launcher.launched.get(1);
-        supervisor.post(new Event.SignalReceived("TERM"));
+        supervisor.post(new Event.SignalReceived(HandledSignal.TERM));
         step();
         assertEquals(ControlMessage.of(MessageType.STOP, "5000"), ready.sent.get(ready.sent.size() - 1));
         assertTrue(lines.text().contains("READY -> DRAINING (sent STOP: SIGTERM)"), lines.text());
@@ -226,7 +226,7 @@ class SupervisorTest extends SupervisorTestBase {
         start(1);
         Fakes.Process p = launcher.last();
         bringUp(p);
-        supervisor.post(new Event.SignalReceived("TERM"));
+        supervisor.post(new Event.SignalReceived(HandledSignal.TERM));
         step();
         clock.advanceMillis(4_999);
         step();
@@ -244,10 +244,10 @@ class SupervisorTest extends SupervisorTestBase {
         start(1);
         Fakes.Process p = launcher.last();
         bringUp(p);
-        supervisor.post(new Event.SignalReceived("TERM"));
+        supervisor.post(new Event.SignalReceived(HandledSignal.TERM));
         step();
-        supervisor.post(new Event.SignalReceived("TERM"));
-        supervisor.post(new Event.SignalReceived("TERM"));
+        supervisor.post(new Event.SignalReceived(HandledSignal.TERM));
+        supervisor.post(new Event.SignalReceived(HandledSignal.TERM));
         step();
         assertEquals(1, p.terms);
         clock.advanceMillis(1_000);
@@ -259,7 +259,7 @@ class SupervisorTest extends SupervisorTestBase {
     void intIsAFastStop() throws Exception {
         start(2);
         bringUp(launcher.launched.get(0));
-        supervisor.post(new Event.SignalReceived("INT"));
+        supervisor.post(new Event.SignalReceived(HandledSignal.INT));
         step();
         assertTrue(launcher.launched.stream().allMatch(p -> p.terms == 1));
         launcher.launched.forEach(p -> p.exit(143));
@@ -271,7 +271,7 @@ class SupervisorTest extends SupervisorTestBase {
         start(1);
         Fakes.Process p = launcher.last();
         bringUp(p);
-        supervisor.post(new Event.SignalReceived("TERM"));
+        supervisor.post(new Event.SignalReceived(HandledSignal.TERM));
         step();
         p.exit(1);
         clock.advanceMillis(60_000);

@@ -25,6 +25,11 @@ public final class WorkerEnvironment {
      * sockets and before any app code runs.
      */
     public static final String RUN_AS = "PREFORK_RUN_AS";
+    /**
+     * A system property (not a variable): true in the class archive's training run, which boots like a
+     * spare, is stopped once it waits for its listeners, and never serves. Only for what it logs.
+     */
+    public static final String TRAINING_PROPERTY = "prefork.training";
 
     private WorkerEnvironment() {
     }

@@ -1,5 +1,6 @@
 package io.prefork.worker;
 
+import io.prefork.protocol.WorkerEnvironment;
 import java.time.Instant;
 
 /** One line per event on stderr: time, worker id and pid, as the supervisor logs. */
@@ -11,7 +12,12 @@ final class WorkerLog {
     }
 
     static void setWorkerId(int id) {
-        prefix = (id == 0 ? "spare" : "worker " + id) + " (pid " + PID + "): ";
+        prefix = (id != 0 ? "worker " + id : training() ? "trainer" : "spare") + " (pid " + PID + "): ";
+    }
+
+    /** The class archive's training run: it boots like a spare and never serves. */
+    static boolean training() {
+        return Boolean.getBoolean(WorkerEnvironment.TRAINING_PROPERTY);
     }
 
     static void info(String message) {

@@ -70,7 +70,9 @@ final class WorkerRuntime {
         WorkerRuntime runtime = new WorkerRuntime(id, options, control);
         if (first.type() == MessageType.SPARE) {
             WorkerLog.setWorkerId(0);
-            WorkerLog.info("a hot spare: the app boots now and gets its listeners on promotion");
+            WorkerLog.info(WorkerLog.training()
+                    ? "the class archive's training run: the app boots now, and is stopped once it waits for its listeners"
+                    : "a hot spare: the app boots now and gets its listeners on promotion");
         } else if (first.type() == MessageType.FDS) {
             runtime.takeListeners(first.args());
         } else {

@@ -1,0 +1,56 @@
+package io.prefork.supervisor;
+
+import java.util.Arrays;
+import java.util.Optional;
+import java.util.stream.Collectors;
+
+/**
+ * The admin commands, written once: what `prefork ctl` accepts, what the admin socket lets the
+ * admin group run (the read-only ones), what the loop dispatches, and the usage text all come from here.
+ */
+enum AdminCommand {
+    STATUS("status [--json]", true),
+    METRICS("metrics", true),
+    RELOAD("reload", false),
+    UPGRADE("upgrade", false),
+    SCALE("scale N", false),
+    STOP("stop [--fast]", false);
+
+    private final String usage;
+    private final boolean readOnly;
+
+    AdminCommand(String usage, boolean readOnly) {
+        this.usage = usage;
+        this.readOnly = readOnly;
+    }
+
+    /** The word on the wire: {@code status}, {@code scale}, ... */
+    String word() {
+        return name().toLowerCase(java.util.Locale.ROOT);
+    }
+
+    /** May run for the admin group, not only for the supervisor's own user. */
+    boolean readOnly() {
+        return readOnly;
+    }
+
+    /** Changes the set of workers or the supervisor itself, so it is refused once a stop has begun. */
+    boolean refusedWhileStopping() {
+        return this == RELOAD || this == UPGRADE || this == SCALE;
+    }
+
+    static Optional<AdminCommand> parse(String word) {
+        return Arrays.stream(values()).filter(c -> c.word().equals(word)).findFirst();
+    }
+
+    /** {@code status [--json] | metrics | ... | stop [--fast]}. */
+    static String usage(String separator) {
+        return Arrays.stream(values()).map(c -> c.usage).collect(Collectors.joining(separator));
+    }
+
+    /** The words of the commands with {@code readOnly}, comma-separated. */
+    static String words(boolean readOnly) {
+        return Arrays.stream(values()).filter(c -> c.readOnly == readOnly).map(AdminCommand::word)
+                .collect(Collectors.joining(", "));
+    }
+}
