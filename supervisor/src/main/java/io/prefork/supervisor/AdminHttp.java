@@ -63,11 +63,7 @@ final class AdminHttp implements AutoCloseable {
         System.setProperty("sun.net.httpserver.maxIdleConnections", "16");
         System.setProperty("sun.net.httpserver.maxConnections", "64");
         tcp = HttpServer.create(bind.inet(), 16);
-        executor = Executors.newFixedThreadPool(2, r -> {
-            Thread t = new Thread(r, "prefork-admin-http");
-            t.setDaemon(true);
-            return t;
-        });
+        executor = Executors.newFixedThreadPool(2, Daemons.named("prefork-admin-http"));
         tcp.createContext("/", this::exchange);
         tcp.setExecutor(executor);
         tcp.start();

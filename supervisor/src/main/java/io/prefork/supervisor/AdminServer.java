@@ -70,9 +70,7 @@ final class AdminServer implements AutoCloseable {
             }
         }
         AdminServer admin = new AdminServer(path, server, sink, log);
-        Thread acceptor = new Thread(admin::acceptLoop, "prefork-admin-accept");
-        acceptor.setDaemon(true);
-        acceptor.start();
+        Daemons.start("prefork-admin-accept", admin::acceptLoop);
         return admin;
     }
 
@@ -82,14 +80,8 @@ final class AdminServer implements AutoCloseable {
 
     /** Owns the listening socket: close() only wakes it, and it closes the socket on its way out. */
     private void acceptLoop() {
-        try (server) {
-            while (true) {
-                UnixSocketChannel client = UnixSockets.accept(server);
-                pending.add(client);
-                Thread t = new Thread(() -> serve(client), "prefork-admin");
-                t.setDaemon(true);
-                t.start();
-            }
+        try {
+            pending.acceptEach(server, "prefork-admin", this::serve);
         } catch (IOException e) {
             if (!closed) {
                 log.error("admin: accept failed: " + e.getMessage());

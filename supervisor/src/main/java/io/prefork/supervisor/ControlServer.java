@@ -43,9 +43,7 @@ public final class ControlServer implements AutoCloseable {
     static ControlServer start(Consumer<Event> sink, ControlAdmission admission, Log log) throws IOException {
         ControlServer server = new ControlServer(UnixSocketFiles.bindInPrivateDirectory("prefork-", "control.sock", 128),
                 sink, admission, log);
-        Thread acceptor = new Thread(server::acceptLoop, "prefork-control-accept");
-        acceptor.setDaemon(true);
-        acceptor.start();
+        Daemons.start("prefork-control-accept", server::acceptLoop);
         return server;
     }
 
@@ -71,9 +69,7 @@ public final class ControlServer implements AutoCloseable {
                 closeQuietly(client);
                 continue;
             }
-            Thread reader = new Thread(() -> serve(client, peer), "prefork-control-" + client.getFD());
-            reader.setDaemon(true);
-            reader.start();
+            Daemons.start("prefork-control-" + client.getFD(), () -> serve(client, peer));
         }
     }
 

@@ -1,5 +1,6 @@
 package io.prefork.supervisor;
 
+import io.prefork.unix.UnixSockets;
 import java.io.IOException;
 import java.nio.channels.SocketChannel;
 import java.time.Duration;
@@ -9,6 +10,9 @@ import java.util.concurrent.Executors;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.ScheduledFuture;
 import java.util.concurrent.TimeUnit;
+import java.util.function.Consumer;
+import jnr.unixsocket.UnixServerSocketChannel;
+import jnr.unixsocket.UnixSocketChannel;
 
 /**
  * Admin connections that have not yet sent their request. Each gets a deadline, and at most
@@ -25,11 +29,22 @@ final class PendingConnections implements AutoCloseable {
     PendingConnections(int max, Duration deadline, String name) {
         this.max = max;
         this.deadline = deadline;
-        this.timer = Executors.newSingleThreadScheduledExecutor(r -> {
-            Thread t = new Thread(r, name);
-            t.setDaemon(true);
-            return t;
-        });
+        this.timer = Executors.newSingleThreadScheduledExecutor(Daemons.named(name));
+    }
+
+    /**
+     * The admin servers' accept loop: each connection is served on a daemon thread of its own, with
+     * this deadline on its request, until another thread shuts {@code server} down (Fds.shutdown);
+     * then it closes {@code server} (it owns it) and rethrows what ended the wait.
+     */
+    void acceptEach(UnixServerSocketChannel server, String threadName, Consumer<UnixSocketChannel> serve) throws IOException {
+        try (server) {
+            while (true) {
+                UnixSocketChannel client = UnixSockets.accept(server);
+                add(client);
+                Daemons.start(threadName, () -> serve.accept(client));
+            }
+        }
     }
 
     /** A new connection: it has {@code deadline} to send its request; the oldest goes if there are too many. */

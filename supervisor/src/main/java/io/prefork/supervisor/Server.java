@@ -266,7 +266,7 @@ final class Server implements AutoCloseable {
         }
         parent.close();
         parent = null;
-        Thread t = new Thread(() -> {
+        Daemons.start("prefork-takeover", () -> {
             try {
                 pidFile = config.pidFile() == null ? null : PidFile.write(config.pidFile(), from);
                 logAdminEndpoints(openAdminEndpoints(true));
@@ -274,9 +274,7 @@ final class Server implements AutoCloseable {
                 log.error("upgrade: " + e.getMessage() + "; serving without it");
             }
             log.info("upgrade: this supervisor (pid " + pid + ") has taken over from pid " + from);
-        }, "prefork-takeover");
-        t.setDaemon(true);
-        t.start();
+        });
     }
 
     private void tellParentFailed(String reason) {

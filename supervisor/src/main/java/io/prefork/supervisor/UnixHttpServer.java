@@ -1,7 +1,6 @@
 package io.prefork.supervisor;
 
 import io.prefork.unix.Fds;
-import io.prefork.unix.UnixSockets;
 import java.io.ByteArrayOutputStream;
 import java.io.IOException;
 import java.nio.ByteBuffer;
@@ -11,7 +10,6 @@ import java.nio.file.Path;
 import java.time.Duration;
 import java.util.function.BiFunction;
 import jnr.unixsocket.UnixServerSocketChannel;
-import jnr.unixsocket.UnixSocketChannel;
 
 /**
  * The admin endpoints on a Unix socket ({@code --admin-bind unix:PATH}), which the JDK's HttpServer
@@ -42,22 +40,14 @@ final class UnixHttpServer implements AutoCloseable {
             throws IOException {
         Path path = Path.of(bind.unixPath());
         UnixHttpServer http = new UnixHttpServer(path, UnixSocketFiles.bindPrivate(path, replaceLive, MAX_PENDING), routes);
-        Thread acceptor = new Thread(http::acceptLoop, "prefork-admin-http-accept");
-        acceptor.setDaemon(true);
-        acceptor.start();
+        Daemons.start("prefork-admin-http-accept", http::acceptLoop);
         return http;
     }
 
     /** Owns the listening socket: close() only wakes it, and it closes the socket on its way out. */
     private void acceptLoop() {
-        try (server) {
-            while (true) {
-                UnixSocketChannel client = UnixSockets.accept(server);
-                pending.add(client);
-                Thread t = new Thread(() -> serve(client), "prefork-admin-http");
-                t.setDaemon(true);
-                t.start();
-            }
+        try {
+            pending.acceptEach(server, "prefork-admin-http", this::serve);
         } catch (IOException e) {
             // closed
         }

@@ -39,9 +39,7 @@ final class UpgradeServer implements AutoCloseable {
     static UpgradeServer start(Consumer<Event> sink, Log log) throws IOException {
         UpgradeServer server = new UpgradeServer(UnixSocketFiles.bindInPrivateDirectory("prefork-upgrade-",
                 "upgrade.sock", 4), sink, log);
-        Thread t = new Thread(server::serve, "prefork-upgrade");
-        t.setDaemon(true);
-        t.start();
+        Daemons.start("prefork-upgrade", server::serve);
         return server;
     }
 

@@ -125,6 +125,20 @@ class FdPassingTest {
         }
     }
 
+    /** How the control socket gives a connection that never says HELLO its deadline. */
+    @Test
+    void aReceiveTimeoutSetThroughJnrUnixsocketEndsTheWait() throws Exception {
+        UnixSocketChannel[] pair = pair();
+        pair[1].setOption(jnr.unixsocket.UnixSocketOptions.SO_RCVTIMEO, 200);
+        long start = System.nanoTime();
+        io.prefork.unix.NativeException e = org.junit.jupiter.api.Assertions.assertThrows(io.prefork.unix.NativeException.class,
+                () -> PosixFdTransport.SUPERVISOR.receive(pair[1].getFD(), new byte[8], new ArrayList<>()));
+        long ms = (System.nanoTime() - start) / 1_000_000;
+        assertEquals(Linux.EAGAIN, e.errno(), e.getMessage());
+        assertTrue(e.getMessage().startsWith("recvmsg: "), e.getMessage());
+        assertTrue(ms >= 150, "waited " + ms + " ms");
+    }
+
     @Test
     void killReportsAProcessThatIsGone() throws Exception {
         Process p = new ProcessBuilder("sleep", "30").start();
