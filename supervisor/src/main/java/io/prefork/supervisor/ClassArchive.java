@@ -30,11 +30,24 @@ final class ClassArchive {
     enum State { MISSING, TRAINING, READY, FAILED }
 
     /**
-     * Archives this process has seen the JVM accept, by file identity. A HUP onto an unchanged
-     * configuration finds the same file and skips the check, a JVM start (0.3-1 s) that would block
-     * the supervisor's loop. A file replaced since has another identity and is checked again.
+     * Archives this supervisor has seen the JVM accept, by file identity; one per supervisor process
+     * (Server owns it). A HUP onto an unchanged configuration finds the same file and skips the check,
+     * a JVM start (0.3-1 s) that would block the supervisor's loop. A file replaced since has another
+     * identity and is checked again.
      */
-    private static final Map<Path, String> ACCEPTED = new ConcurrentHashMap<>();
+    static final class Accepted {
+        private final Map<Path, String> identities = new ConcurrentHashMap<>();
+
+        boolean contains(Path file, String identity) {
+            return identity.equals(identities.get(file));
+        }
+
+        void add(Path file, String identity) {
+            identities.put(file, identity);
+        }
+    }
+
+    private final Accepted accepted;
 
     private final Path file;
     /** Training writes here, and a good archive is renamed to {@link #file}: two supervisors never write one file. */
@@ -46,7 +59,8 @@ final class ClassArchive {
     private Path trainingDirectory;
     private volatile State state;
 
-    private ClassArchive(Path file, boolean aot, List<String> command, RunAs runAs, State state) {
+    private ClassArchive(Path file, boolean aot, List<String> command, RunAs runAs, State state, Accepted accepted) {
+        this.accepted = accepted;
         this.file = file;
         this.trainingFile = file.resolveSibling(file.getFileName() + ".training-" + ProcessHandle.current().pid());
         this.aot = aot;
@@ -58,18 +72,18 @@ final class ClassArchive {
     /**
      * @param command the worker command without archive options: java, its options, -cp, launcher, app
      */
-    static ClassArchive prepare(Config config, List<String> command, Path cacheDir, Log log) {
+    static ClassArchive prepare(Config config, List<String> command, Path cacheDir, Accepted accepted, Log log) {
         boolean aot = WorkerCommand.featureVersion(config.java()) >= 24;
         Path file = cacheDir.resolve("worker-" + key(config, command) + (aot ? ".aot" : ".jsa"));
-        ClassArchive archive = new ClassArchive(file, aot, command, config.runAs(), State.MISSING);
+        ClassArchive archive = new ClassArchive(file, aot, command, config.runAs(), State.MISSING, accepted);
         String identity = identity(file);
-        if (identity != null && identity.equals(ACCEPTED.get(file))) {
+        if (identity != null && accepted.contains(file, identity)) {
             archive.state = State.READY;
             log.info("class archive " + file + ": valid (checked before by this supervisor); workers start with it");
         } else if (identity != null) {
             String refusal = archive.refusal(file);
             if (refusal == null) {
-                ACCEPTED.put(file, identity);
+                accepted.add(file, identity);
                 archive.state = State.READY;
                 log.info("class archive " + file + ": valid; workers start with it");
             } else {
@@ -135,7 +149,7 @@ final class ClassArchive {
                 Files.move(trainingFile, file, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
                 String identity = identity(file);
                 if (identity != null) {
-                    ACCEPTED.put(file, identity);
+                    accepted.add(file, identity);
                 }
             } catch (IOException e) {
                 refusal = "cannot move the archive into place: " + e.getMessage();

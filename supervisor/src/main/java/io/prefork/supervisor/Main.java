@@ -73,7 +73,7 @@ public final class Main {
     }
 
     /** What workers run with, from a config: the loop's settings, the command that starts them, the archive. */
-    static Generation generation(Config c, Path controlSocket, Log log) {
+    static Generation generation(Config c, Path controlSocket, ClassArchive.Accepted accepted, Log log) {
         Supervisor.Settings settings = new Supervisor.Settings(c.workers(), c.bootTimeout(), c.gracefulTimeout(),
                 Duration.ofSeconds(1), 5, c.timeout(), c.maxSurge(), c.maxRequests(), c.maxRequestsJitter(),
                 c.maxWorkerRssMb() << 20, c.spares(), c.lameDuck(), c.maxRestarts(), c.restartWindow());
@@ -81,7 +81,7 @@ public final class Main {
         long heartbeatMs = c.timeout().isZero() ? 1000 : Math.max(100, Math.min(1000, c.timeout().toMillis() / 3));
         List<String> command = WorkerCommand.build(c);
         String logFile = c.logFile() == null ? null : c.logFile().toString();
-        ClassArchive archive = c.fastStart() ? archive(c, command, log) : null;
+        ClassArchive archive = c.fastStart() ? archive(c, command, accepted, log) : null;
         var env = JvmWorkerLauncher.environment(controlSocket.toString(), c.readyMode(), c.gracefulTimeout(),
                 Duration.ofMillis(heartbeatMs), logFile, c.runAs());
         WorkerLauncher launcher = new JvmWorkerLauncher(command, archive == null ? List::of : archive::useOptions, env);
@@ -89,24 +89,25 @@ public final class Main {
         return new Generation(settings, launcher, archive, trainer);
     }
 
-    private static ClassArchive archive(Config c, List<String> command, Log log) {
+    private static ClassArchive archive(Config c, List<String> command, ClassArchive.Accepted accepted, Log log) {
         try {
             Files.createDirectories(c.cacheDir());
         } catch (IOException e) {
             log.warn("--worker-start fast: cannot create " + c.cacheDir() + " (" + reason(e) + "); workers start plain");
             return null;
         }
-        return ClassArchive.prepare(c, command, c.cacheDir(), log);
+        return ClassArchive.prepare(c, command, c.cacheDir(), accepted, log);
     }
 
     /** HUP: the command line as given again, with the config file as it is now on disk. */
-    static Generation reload(String[] args, Config running, Path controlSocket, Log log) throws UsageException {
+    static Generation reload(String[] args, Config running, Path controlSocket, ClassArchive.Accepted accepted, Log log)
+            throws UsageException {
         Config next = Cli.parse(args).config();
         if (!next.binds().equals(running.binds())) {
             log.warn("reload: the -b addresses changed; listeners are bound once, so keeping " + running.binds()
                     + " (restart the supervisor to change them)");
         }
-        return generation(next, controlSocket, log);
+        return generation(next, controlSocket, accepted, log);
     }
 
     /** Everything written to stdout and stderr, ours and the workers' (they inherit both), goes to the file. */

@@ -74,11 +74,12 @@ final class Server implements AutoCloseable {
         ControlAdmission admission = new ControlAdmission();
         control = ControlServer.start(events::add, admission, log);
         Path controlSocket = control.socketPath();
-        Generation first = Main.generation(config, controlSocket, log);
+        ClassArchive.Accepted accepted = new ClassArchive.Accepted();
+        Generation first = Main.generation(config, controlSocket, accepted, log);
         Supervisor supervisor = new Supervisor(first.settings(), listeners, first.launcher(), System::nanoTime, log,
                 events, admission);
         supervisor.useGeneration(first);
-        supervisor.setReloader(() -> Main.reload(args, config, controlSocket, log));
+        supervisor.setReloader(() -> Main.reload(args, config, controlSocket, accepted, log));
         supervisor.setLogFile(logFile);
         supervisor.setUpgrades(new UpgradeStarter(args, events::add, log), this::handOver);
         ServiceManager manager = systemd == null ? ServiceManager.NONE : systemd;

@@ -42,10 +42,6 @@ public final class ControlSocket {
         return new ControlSocket(UnixSockets.connect(path), transport);
     }
 
-    public UnixSocketChannel channel() {
-        return channel;
-    }
-
     public int fd() {
         return fd;
     }
