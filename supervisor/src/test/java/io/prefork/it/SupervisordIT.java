@@ -68,7 +68,7 @@ class SupervisordIT {
     private Path writeConfig() throws Exception {
         String program = Files.readString(RunningSupervisor.HOME.resolve("scripts/supervisord/prefork.conf"))
                 .replace("/opt/prefork", RunningSupervisor.HOME.toString())
-                .replace("-w 4 -b 127.0.0.1:8080", "-w 2 -b 127.0.0.1:0 --worker-start plain")
+                .replace("-w 4 -b 127.0.0.1:8080", "-w 2 -b 127.0.0.1:0 --worker-start plain --cache-dir " + dir.resolve("cache"))
                 .replace("/run/prefork.ctl", dir.resolve("prefork.ctl").toString())
                 .replace("/var/log/prefork.log", dir.resolve("prefork.log").toString());
         assertTrue(program.contains(RunningSupervisor.HOME.toString()) && program.contains("127.0.0.1:0"),

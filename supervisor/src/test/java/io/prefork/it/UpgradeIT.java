@@ -59,6 +59,8 @@ class UpgradeIT {
         command.addAll(List.of(args));
         ProcessBuilder pb = new ProcessBuilder(command).directory(dir.toFile()).redirectErrorStream(true)
                 .redirectOutput(log.toFile());
+        // The script keeps the supervisor's class archive in the cache directory: this test's own.
+        pb.environment().put("XDG_CACHE_HOME", dir.resolve("cache").toString());
         pb.environment().putAll(env);
         return RunningSupervisor.adopt(pb.start(), log);
     }
