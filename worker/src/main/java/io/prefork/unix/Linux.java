@@ -10,7 +10,6 @@ public final class Linux {
     public static final int AF_INET6 = 10;
 
     public static final int SOCK_STREAM = 1;
-    public static final int SOCK_DGRAM = 2;
     public static final int SOCK_CLOEXEC = 0x80000;
 
     public static final int SOL_SOCKET = 1;
@@ -42,7 +41,6 @@ public final class Linux {
 
     public static final int EINTR = 4;
     public static final int ESRCH = 3;
-    public static final int ENOENT = 2;
     public static final int EBADF = 9;
     public static final int EAGAIN = 11;
     public static final int EINVAL = 22;
