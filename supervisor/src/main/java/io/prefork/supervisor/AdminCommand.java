@@ -1,6 +1,7 @@
 package io.prefork.supervisor;
 
 import java.util.Arrays;
+import java.util.List;
 import java.util.Optional;
 import java.util.stream.Collectors;
 
@@ -37,6 +38,16 @@ enum AdminCommand {
     /** Changes the set of workers or the supervisor itself, so it is refused once a stop has begun. */
     boolean refusedWhileStopping() {
         return this == RELOAD || this == UPGRADE || this == SCALE;
+    }
+
+    /** Why {@code scale} cannot run with these arguments, or null: it needs 1 to 1024 workers. */
+    static String scaleRefusal(List<String> args) {
+        try {
+            int n = Integer.parseInt(args.isEmpty() ? "" : args.get(0));
+            return n >= 1 && n <= 1024 ? null : "scale needs a number of workers from 1 to 1024, got " + n;
+        } catch (NumberFormatException e) {
+            return "scale needs a number of workers from 1 to 1024";
+        }
     }
 
     static Optional<AdminCommand> parse(String word) {

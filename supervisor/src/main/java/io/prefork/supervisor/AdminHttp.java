@@ -34,7 +34,7 @@ final class AdminHttp implements AutoCloseable {
         }
     }
 
-    private final Supplier<Supervisor.Readiness> readiness;
+    private final Supplier<Readiness> readiness;
     private final Consumer<Event> loop;
     private final LongSupplier clock;
     private final int minReady;
@@ -42,7 +42,7 @@ final class AdminHttp implements AutoCloseable {
     private UnixHttpServer unix;
     private ExecutorService executor;
 
-    AdminHttp(Supplier<Supervisor.Readiness> readiness, Consumer<Event> loop, LongSupplier clock, int minReady) {
+    AdminHttp(Supplier<Readiness> readiness, Consumer<Event> loop, LongSupplier clock, int minReady) {
         this.readiness = readiness;
         this.loop = loop;
         this.clock = clock;
@@ -109,7 +109,7 @@ final class AdminHttp implements AutoCloseable {
     }
 
     private Response readyz() {
-        Supervisor.Readiness r = readiness.get();
+        Readiness r = readiness.get();
         String counts = r.ready() + "/" + r.slots() + " workers READY";
         if (r.stopping()) {
             return Response.text(503, "stopping (" + counts + ")");

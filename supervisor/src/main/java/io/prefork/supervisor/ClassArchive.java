@@ -26,8 +26,7 @@ import java.util.concurrent.TimeUnit;
  * -XX:AOTMode=on), and one the JVM refuses is deleted and trained again. Training is one worker run
  * that boots as far as Prefork.listeners() and exits normally; the JVM writes the archive at exit.
  */
-final class ClassArchive {
-    enum State { MISSING, TRAINING, READY, FAILED }
+final class ClassArchive implements WorkerArchive {
 
     /**
      * Archives this supervisor has seen the JVM accept, by file identity; one per supervisor process
@@ -99,11 +98,13 @@ final class ClassArchive {
         return archive;
     }
 
-    Path file() {
+    @Override
+    public Path file() {
         return file;
     }
 
-    State state() {
+    @Override
+    public State state() {
         return state;
     }
 
@@ -127,7 +128,8 @@ final class ClassArchive {
                 : List.of("-XX:ArchiveClassesAtExit=" + trainingFile, "-Xlog:cds=off", training);
     }
 
-    void trainingStarted() {
+    @Override
+    public void trainingStarted() {
         state = State.TRAINING;
     }
 
@@ -135,7 +137,8 @@ final class ClassArchive {
      * After the training run exited ({@code cause}: how, as the loop logged it, knowing whether it
      * sent the SIGKILL itself): the archive is ready if the JVM wrote one it accepts.
      */
-    String trainingEnded(int exitValue, String cause) {
+    @Override
+    public String trainingEnded(int exitValue, String cause) {
         String refusal = exitValue != 0 ? "the training run " + cause
                 : !Files.exists(trainingFile) ? "the training run wrote no archive (a directory on the classpath?)"
                 : refusal(trainingFile);
@@ -192,7 +195,8 @@ final class ClassArchive {
         }
     }
 
-    void failed() {
+    @Override
+    public void failed() {
         state = State.FAILED;
     }
 

@@ -20,9 +20,6 @@ import org.apache.commons.cli.ParseException;
 
 /** The command line, with gunicorn's names where gunicorn has one. */
 public final class Cli {
-    public static final String DEFAULT_APP = "io.prefork.examples.HelloApp";
-    public static final String DEFAULT_BIND = "127.0.0.1:8080";
-    public static final String DEFAULT_CTL_SOCKET = "prefork.ctl";
     /** Options that may be given more than once; in a config file, values are split as noted. */
     private static final List<String> REPEATABLE = List.of("bind", "jvm-opt");
 
@@ -33,75 +30,17 @@ public final class Cli {
     private Cli() {
     }
 
+    /** The commons-cli options, made from {@link Flag}: one table for parsing, help and defaults. */
     static Options options() {
         Options o = new Options();
-        o.addOption(Option.builder("w").longOpt("workers").hasArg().argName("N")
-                .desc("number of worker JVMs (default: the number of CPUs)").build());
-        o.addOption(Option.builder("b").longOpt("bind").hasArg().argName("ADDR")
-                .desc("HOST:PORT, [IPV6]:PORT or unix:PATH; repeatable (default " + DEFAULT_BIND + ")").build());
-        o.addOption(Option.builder().longOpt("app").hasArg().argName("CLASS")
-                .desc("the worker's main class (default " + DEFAULT_APP + ")").build());
-        o.addOption(Option.builder().longOpt("app-classpath").hasArg().argName("CP")
-                .desc("the app's classpath (default: the examples jar)").build());
-        o.addOption(Option.builder().longOpt("app-jar").hasArg().argName("JAR")
-                .desc("run this executable jar (its Main-Class; a Spring Boot jar too): the app's classpath and class").build());
-        o.addOption(Option.builder().longOpt("worker-command").hasArg().argName("CMD")
-                .desc("run this command (split on spaces) as each worker instead of a JVM: any program that speaks PROTOCOL.md").build());
-        o.addOption(Option.builder().longOpt("java").hasArg().argName("PATH")
-                .desc("java executable for the workers (default: the supervisor's)").build());
-        o.addOption(Option.builder().longOpt("jvm-opt").hasArg().argName("OPT")
-                .desc("an option for the worker JVMs, e.g. --jvm-opt=-Xmx256m; repeatable").build());
-        o.addOption(Option.builder().longOpt("backlog").hasArg().argName("N")
-                .desc("listen backlog (default 2048)").build());
-        o.addOption(Option.builder().longOpt("balance").hasArg().argName("MODE")
-                .desc("shared: one socket, idle workers accept (default); reuseport: one SO_REUSEPORT socket per worker").build());
-        o.addOption(Option.builder().longOpt("graceful-timeout").hasArg().argName("SECONDS")
-                .desc("how long workers may drain on a graceful stop before SIGKILL (default 30)").build());
-        o.addOption(Option.builder().longOpt("boot-timeout").hasArg().argName("SECONDS")
-                .desc("how long a new worker may take to become READY (default 60)").build());
-        o.addOption(Option.builder().longOpt("timeout").hasArg().argName("SECONDS")
-                .desc("kill a READY worker silent (no heartbeat) this long, after a thread dump; 0 turns it off (default 30)").build());
-        o.addOption(Option.builder().longOpt("max-surge").hasArg().argName("N")
-                .desc("extra workers a rolling restart or recycle may boot at once (default 1)").build());
-        o.addOption(Option.builder().longOpt("spares").hasArg().argName("K")
-                .desc("keep K hot spares: JVMs booted up to Prefork.listeners(), promoted at once when a worker is needed").build());
-        o.addOption(Option.builder().longOpt("max-requests").hasArg().argName("N")
-                .desc("recycle a worker after about this many requests; 0: never (default)").build());
-        o.addOption(Option.builder().longOpt("max-requests-jitter").hasArg().argName("N")
-                .desc("add 0..N to each worker's --max-requests, so they do not all recycle at once").build());
-        o.addOption(Option.builder().longOpt("max-worker-rss").hasArg().argName("MB")
-                .desc("recycle a worker whose resident memory goes over this; 0: never (default)").build());
-        o.addOption(Option.builder().longOpt("worker-start").hasArg().argName("MODE")
-                .desc("fast: workers start from a class archive (AppCDS, or the AOT cache on JDK 24+) trained on first use (default); plain: without").build());
-        o.addOption(Option.builder().longOpt("cache-dir").hasArg().argName("DIR")
-                .desc("where class archives are kept (default $XDG_CACHE_HOME/prefork or ~/.cache/prefork)").build());
-        o.addOption(Option.builder().longOpt("ready").hasArg().argName("MODE")
-                .desc("auto: READY once the app accepts (default); app: READY when the app calls Prefork.ready()").build());
-        o.addOption(Option.builder().longOpt("pid").hasArg().argName("FILE").desc("write the supervisor's pid here").build());
-        o.addOption(Option.builder().longOpt("ctl-socket").hasArg().argName("PATH")
-                .desc("admin socket for 'prefork ctl' (default " + DEFAULT_CTL_SOCKET + " in the working directory)").build());
-        o.addOption(Option.builder().longOpt("admin-group").hasArg().argName("GROUP")
-                .desc("members of GROUP may run 'prefork ctl status' and 'metrics' (the admin socket becomes 0660)").build());
-        o.addOption(Option.builder().longOpt("log-file").hasArg().argName("FILE")
-                .desc("append the supervisor's and workers' output here instead of stderr; USR1 reopens it").build());
-        o.addOption(Option.builder().longOpt("admin-bind").hasArg().argName("ADDR")
-                .desc("serve /livez, /readyz, /status and /metrics over HTTP here: 127.0.0.1:PORT or unix:PATH (default: off)").build());
-        o.addOption(Option.builder().longOpt("min-ready").hasArg().argName("N")
-                .desc("/readyz answers 200 while at least N workers are READY (default 1)").build());
-        o.addOption(Option.builder().longOpt("lame-duck").hasArg().argName("SECONDS")
-                .desc("on SIGTERM, answer 503 on /readyz and keep serving this long before the graceful stop (default 0)").build());
-        o.addOption(Option.builder().longOpt("max-restarts").hasArg().argName("N")
-                .desc("stop, and exit 4, if more than N unplanned worker restarts happen within --restart-window; 0: never (default)").build());
-        o.addOption(Option.builder().longOpt("restart-window").hasArg().argName("SECONDS")
-                .desc("the window --max-restarts counts in (default 60)").build());
-        o.addOption(Option.builder().longOpt("user").hasArg().argName("NAME")
-                .desc("run the workers as this user: the supervisor starts as root, binds, then each worker drops privileges before any app code runs").build());
-        o.addOption(Option.builder().longOpt("group").hasArg().argName("NAME")
-                .desc("run the workers with this group (default: the --user's own group)").build());
-        o.addOption(Option.builder().longOpt("config").hasArg().argName("FILE")
-                .desc("a properties file with long option names as keys; the command line wins").build());
-        o.addOption(Option.builder("h").longOpt("help").desc("show this help").build());
-        o.addOption(Option.builder().longOpt("version").desc("show the version").build());
+        for (Flag flag : Flag.values()) {
+            Option.Builder b = Option.builder(flag.shortName()).longOpt(flag.longName());
+            if (flag.argName() != null) {
+                b.hasArg().argName(flag.argName());
+            }
+            String shown = flag.shownDefault();
+            o.addOption(b.desc(flag.description() + (shown == null ? "" : " (default " + shown + ")")).build());
+        }
         return o;
     }
 
@@ -138,20 +77,20 @@ public final class Cli {
             }
         }
         List<BindAddress> binds = new ArrayList<>();
-        for (String b : v.all("bind", ",", List.of(DEFAULT_BIND))) {
+        for (String b : v.all("bind", ",", List.of(Flag.BIND.defaultValue()))) {
             binds.add(BindAddress.parse(b.trim()));
         }
-        String readyMode = v.get("ready", "auto");
+        String readyMode = v.get(Flag.READY);
         if (!readyMode.equals("auto") && !readyMode.equals("app")) {
             throw new UsageException("--ready must be auto or app, got '" + readyMode + "'");
         }
-        String ctl = v.get("ctl-socket", DEFAULT_CTL_SOCKET);
+        String ctl = v.get("ctl-socket", Flag.CTL_SOCKET.defaultValue());
         BindAddress.checkUnixPath("--ctl-socket", Path.of(ctl).toAbsolutePath().toString());
-        String start = v.get("worker-start", "fast");
+        String start = v.get(Flag.WORKER_START);
         if (!start.equals("fast") && !start.equals("plain")) {
             throw new UsageException("--worker-start must be fast or plain, got '" + start + "'");
         }
-        String balance = v.get("balance", "shared");
+        String balance = v.get(Flag.BALANCE);
         if (!balance.equals("shared") && !balance.equals("reuseport")) {
             throw new UsageException("--balance must be shared or reuseport, got '" + balance + "'");
         }
@@ -162,24 +101,24 @@ public final class Cli {
             throw new UsageException("--app-jar and --app-classpath exclude each other: the jar is the classpath");
         }
         String classpath = !workerCommand.isEmpty() ? "" : appJar != null ? appJar : appClasspath(v.get("app-classpath", null));
-        String app = v.get("app", appJar != null && workerCommand.isEmpty() ? AppJar.mainClass(appJar) : DEFAULT_APP);
+        String app = v.get("app", appJar != null && workerCommand.isEmpty() ? AppJar.mainClass(appJar) : Flag.APP.defaultValue());
         Config config = new Config(
-                (int) number(v, "workers", Runtime.getRuntime().availableProcessors(), 1, 1024),
+                (int) number(v, Flag.WORKERS, Runtime.getRuntime().availableProcessors(), 1, 1024),
                 binds,
                 workerCommand.isEmpty() ? appClass(app, classpath) : String.join(" ", workerCommand),
                 classpath,
                 javaExecutable(v.get("java", null)),
                 v.all("jvm-opt", "\\s+", List.of()),
-                (int) number(v, "backlog", 2048, 1, 65535),
+                (int) number(v, Flag.BACKLOG, 1, 65535),
                 balance.equals("shared") ? Listeners.Balance.SHARED : Listeners.Balance.REUSEPORT,
-                seconds(v, "graceful-timeout", 30, false),
-                seconds(v, "boot-timeout", 60, true),
-                seconds(v, "timeout", 30, false),
-                (int) number(v, "max-surge", 1, 1, 1024),
-                (int) number(v, "spares", 0, 0, 64),
-                number(v, "max-requests", 0, 0, Long.MAX_VALUE),
-                number(v, "max-requests-jitter", 0, 0, Integer.MAX_VALUE),
-                number(v, "max-worker-rss", 0, 0, 1L << 30),
+                seconds(v, Flag.GRACEFUL_TIMEOUT, false),
+                seconds(v, Flag.BOOT_TIMEOUT, true),
+                seconds(v, Flag.TIMEOUT, false),
+                (int) number(v, Flag.MAX_SURGE, 1, 1024),
+                (int) number(v, Flag.SPARES, 0, 64),
+                number(v, Flag.MAX_REQUESTS, 0, Long.MAX_VALUE),
+                number(v, Flag.MAX_REQUESTS_JITTER, 0, Integer.MAX_VALUE),
+                number(v, Flag.MAX_WORKER_RSS, 0, 1L << 30),
                 path(v.get("pid", null)),
                 path(ctl),
                 v.get("ctl-socket", null) != null,
@@ -190,11 +129,11 @@ public final class Cli {
                 path(v.get("cache-dir", defaultCacheDir())),
                 adminBind(v.get("admin-bind", null)),
                 workerCommand,
-                (int) number(v, "min-ready", 1, 1, 1024),
-                seconds(v, "lame-duck", 0, false),
-                (int) number(v, "max-restarts", 0, 0, 100_000),
+                (int) number(v, Flag.MIN_READY, 1, 1024),
+                seconds(v, Flag.LAME_DUCK, false),
+                (int) number(v, Flag.MAX_RESTARTS, 0, 100_000),
                 RunAs.resolve(v.get("user", null), v.get("group", null)),
-                seconds(v, "restart-window", 60, true),
+                seconds(v, Flag.RESTART_WINDOW, true),
                 appArgs);
         return new Parsed(config, false, false);
     }
@@ -207,6 +146,11 @@ public final class Cli {
         Values(CommandLine cl, Properties file) {
             this.cl = cl;
             this.file = file;
+        }
+
+        /** The option's value, or its default from the table. */
+        String get(Flag flag) {
+            return get(flag.longName(), flag.defaultValue());
         }
 
         String get(String name, String dflt) {
@@ -278,7 +222,13 @@ public final class Cli {
         return name == null ? null : Path.of(name).toAbsolutePath();
     }
 
-    private static long number(Values v, String name, long dflt, long min, long max) throws UsageException {
+    private static long number(Values v, Flag flag, long min, long max) throws UsageException {
+        return number(v, flag, Long.parseLong(flag.defaultValue()), min, max);
+    }
+
+    /** A whole number within [min, max]; {@code dflt} when not given (a computed default: the CPUs). */
+    private static long number(Values v, Flag flag, long dflt, long min, long max) throws UsageException {
+        String name = flag.longName();
         String value = v.get(name, null);
         if (value == null) {
             return dflt;
@@ -295,11 +245,9 @@ public final class Cli {
                 + (max == Long.MAX_VALUE ? "any" : Long.toString(max)) + ", got '" + value + "'");
     }
 
-    private static Duration seconds(Values v, String name, int dflt, boolean positive) throws UsageException {
-        String value = v.get(name, null);
-        if (value == null) {
-            return Duration.ofSeconds(dflt);
-        }
+    private static Duration seconds(Values v, Flag flag, boolean positive) throws UsageException {
+        String name = flag.longName();
+        String value = v.get(name, flag.defaultValue());
         try {
             double s = Double.parseDouble(value.trim());
             if ((positive ? s > 0 : s >= 0) && s <= 86_400 && !Double.isNaN(s)) {

@@ -27,7 +27,7 @@ public final class Ctl {
 
     static int run(String[] args) {
         List<String> words = new ArrayList<>(Arrays.asList(args));
-        Path socket = Path.of(Cli.DEFAULT_CTL_SOCKET);
+        Path socket = Path.of(Flag.CTL_SOCKET.defaultValue());
         if (words.size() >= 2 && words.get(0).equals("--socket")) {
             socket = Path.of(words.get(1));
             words = words.subList(2, words.size());

@@ -36,6 +36,17 @@ public sealed interface Event {
     record UpgradeEnded(String why) implements Event {
     }
 
+    /** A reload's configuration, read off the loop: the next generation, or why it was refused. */
+    record ConfigRead(Request request, Generation generation, String refusal) implements Event {
+        /** Which reload asked, who waits for its roll, and what to go back to if the roll aborts. */
+        public record Request(String why, List<CompletableFuture<AdminReply>> waiters, Generation previous) {
+        }
+    }
+
+    /** The JVM's verdict on what the class archive's training run wrote: null if it took it. */
+    record ArchiveChecked(WorkerArchive archive, String refusal) implements Event {
+    }
+
     /** A command from the admin socket; the loop completes {@code reply} when it is done. */
     record AdminRequest(String command, List<String> args, CompletableFuture<AdminReply> reply) implements Event {
     }

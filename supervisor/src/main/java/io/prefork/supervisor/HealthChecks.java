@@ -19,13 +19,13 @@ final class HealthChecks {
         this.log = log;
     }
 
-    void run(long now, Supervisor.Settings settings, WorkerPool pool) {
+    void run(long now, Settings settings, WorkerPool pool) {
         killWorkersNotReadyInTime(now, settings, pool.workers());
         killUnresponsiveWorkers(now, settings, pool.workers());
         checkMemory(now, settings, pool.slots());
     }
 
-    private void killWorkersNotReadyInTime(long now, Supervisor.Settings settings, List<Worker> workers) {
+    private void killWorkersNotReadyInTime(long now, Settings settings, List<Worker> workers) {
         for (Worker w : workers) {
             boolean booting = w.state() == WorkerState.STARTING || w.state() == WorkerState.BOOTING;
             if (booting && !w.killSent() && now - w.startedAt() >= settings.bootTimeout().toNanos()) {
@@ -43,7 +43,7 @@ final class HealthChecks {
      * second later it is killed. STOP goes first, so that the moment it runs again it stops taking
      * connections, and what it held may still finish, instead of being reset.
      */
-    private void killUnresponsiveWorkers(long now, Supervisor.Settings settings, List<Worker> workers) {
+    private void killUnresponsiveWorkers(long now, Settings settings, List<Worker> workers) {
         if (settings.timeout().isZero()) {
             return;
         }
@@ -65,7 +65,7 @@ final class HealthChecks {
         }
     }
 
-    private void checkMemory(long now, Supervisor.Settings settings, List<Slot> slots) {
+    private void checkMemory(long now, Settings settings, List<Slot> slots) {
         if (settings.maxRssBytes() <= 0 || now - lastRssCheck < RSS_CHECK_NANOS) {
             return;
         }
@@ -84,7 +84,7 @@ final class HealthChecks {
     }
 
     /** The next time one of these checks is due. */
-    static long nextDue(long next, Supervisor.Settings settings, List<Worker> workers) {
+    static long nextDue(long next, Settings settings, List<Worker> workers) {
         for (Worker w : workers) {
             if (!w.wasReady()) {
                 next = Math.min(next, w.startedAt() + settings.bootTimeout().toNanos());

@@ -19,7 +19,7 @@ import java.util.TreeMap;
  * queued on its socket wait for the slot's next worker instead of being reset. Unix binds are
  * always shared. Loop thread only, after start-up.
  */
-final class Listeners implements AutoCloseable, Supervisor.ListenerSource {
+final class Listeners implements AutoCloseable, ListenerSource {
     enum Balance { SHARED, REUSEPORT }
 
     private final List<BindAddress> binds;
@@ -209,8 +209,8 @@ final class Listeners implements AutoCloseable, Supervisor.ListenerSource {
 
     /** The sockets slot {@code slotId} gets, in -b order; a new slot's reuseport sockets are bound now. */
     @Override
-    public List<Supervisor.Handoff> forSlot(int slotId) throws IOException {
-        List<Supervisor.Handoff> handoffs = new ArrayList<>();
+    public List<Handoff> forSlot(int slotId) throws IOException {
+        List<Handoff> handoffs = new ArrayList<>();
         for (int i = 0; i < binds.size(); i++) {
             BindAddress bind = binds.get(i);
             Listener listener = first.get(i);
@@ -224,7 +224,7 @@ final class Listeners implements AutoCloseable, Supervisor.ListenerSource {
                 }
                 listener = own.get(i);
             }
-            handoffs.add(new Supervisor.Handoff(listener.address(), listener.fd()));
+            handoffs.add(new Handoff(listener.address(), listener.fd()));
         }
         return handoffs;
     }
@@ -243,11 +243,11 @@ final class Listeners implements AutoCloseable, Supervisor.ListenerSource {
 
     /** Each slot's own sockets past slot 1 (reuseport; TCP binds only, in -b order), for an upgrade. */
     @Override
-    public SortedMap<Integer, List<Supervisor.Handoff>> ownSockets() {
-        SortedMap<Integer, List<Supervisor.Handoff>> own = new TreeMap<>();
+    public SortedMap<Integer, List<Handoff>> ownSockets() {
+        SortedMap<Integer, List<Handoff>> own = new TreeMap<>();
         bySlot.forEach((slot, sockets) -> {
-            List<Supervisor.Handoff> handoffs = sockets.stream().filter(java.util.Objects::nonNull)
-                    .map(l -> new Supervisor.Handoff(l.address(), l.fd())).toList();
+            List<Handoff> handoffs = sockets.stream().filter(java.util.Objects::nonNull)
+                    .map(l -> new Handoff(l.address(), l.fd())).toList();
             if (!handoffs.isEmpty()) {
                 own.put(slot, handoffs);
             }

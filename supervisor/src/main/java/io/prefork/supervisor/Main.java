@@ -74,9 +74,10 @@ public final class Main {
 
     /** What workers run with, from a config: the loop's settings, the command that starts them, the archive. */
     static Generation generation(Config c, Path controlSocket, ClassArchive.Accepted accepted, Log log) {
-        Supervisor.Settings settings = new Supervisor.Settings(c.workers(), c.bootTimeout(), c.gracefulTimeout(),
-                Duration.ofSeconds(1), 5, c.timeout(), c.maxSurge(), c.maxRequests(), c.maxRequestsJitter(),
-                c.maxWorkerRssMb() << 20, c.spares(), c.lameDuck(), c.maxRestarts(), c.restartWindow());
+        Settings settings = new Settings.Builder(c.workers()).bootTimeout(c.bootTimeout())
+                .gracefulTimeout(c.gracefulTimeout()).timeout(c.timeout()).maxSurge(c.maxSurge())
+                .maxRequests(c.maxRequests(), c.maxRequestsJitter()).maxRssBytes(c.maxWorkerRssMb() << 20)
+                .spares(c.spares()).lameDuck(c.lameDuck()).restartBudget(c.maxRestarts(), c.restartWindow()).build();
         // A heartbeat a third of the timeout apart (at most 1 s): two may get lost before a false alarm.
         long heartbeatMs = c.timeout().isZero() ? 1000 : Math.max(100, Math.min(1000, c.timeout().toMillis() / 3));
         List<String> command = WorkerCommand.build(c);
@@ -111,8 +112,8 @@ public final class Main {
     }
 
     /** Everything written to stdout and stderr, ours and the workers' (they inherit both), goes to the file. */
-    static Supervisor.LogFile openLogFile(Path path) throws IOException {
-        Supervisor.LogFile file = () -> {
+    static ReopenableLog openLogFile(Path path) throws IOException {
+        ReopenableLog file = () -> {
             try {
                 LogFile.redirectStdoutAndStderr(path.toString());
             } catch (NativeException e) {

@@ -82,8 +82,18 @@ final class Metrics {
         };
     }
 
-    String render(long now, int desired, Map<WorkerState, Integer> byState, List<StatusReport.Row> workers,
-                  List<ListenQueue> queues) {
+    /** The Prometheus text for /metrics and {@code ctl metrics}: the pool as it is now, and the accept queues. */
+    String render(long now, WorkerPool pool, List<ListenQueue> queues) {
+        observe(now, pool.readyCount());
+        Map<WorkerState, Integer> byState = new java.util.EnumMap<>(WorkerState.class);
+        for (Worker w : pool.workers()) {
+            byState.merge(w.state(), 1, Integer::sum);
+        }
+        return render(now, pool.size(), byState, pool.status(now), queues);
+    }
+
+    private String render(long now, int desired, Map<WorkerState, Integer> byState, List<StatusReport.Row> workers,
+                          List<ListenQueue> queues) {
         StringBuilder out = new StringBuilder();
         family(out, "prefork_workers_desired", "gauge", "Worker slots configured now (-w, TTIN/TTOU, ctl scale).");
         out.append("prefork_workers_desired ").append(desired).append('\n');

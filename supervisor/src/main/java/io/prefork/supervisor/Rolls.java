@@ -3,50 +3,44 @@ package io.prefork.supervisor;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.Executor;
+import java.util.function.BooleanSupplier;
+import java.util.function.Consumer;
 
 /**
  * Reloads and the rolling restarts they start: at most one roll at a time, one more queued behind
- * it, and on failure the previous configuration back in force. Loop thread only.
+ * it, and on failure the previous configuration back in force. Reading the configuration may start
+ * a JVM (the class archive's check), so it runs off the loop and comes back as an
+ * {@link Event.ConfigRead}. Loop thread only.
  */
 final class Rolls {
-    /** What a roll needs from the supervisor loop. */
-    interface Loop {
-        Generation current();
-
-        void apply(Generation generation);
-
-        /** Boots a successor for the slot; false if no JVM could be started. */
-        boolean startSuccessor(Slot slot, long now, String why);
-
-        void retire(Worker worker, String why);
-
-        void resize(int n, String why);
-
-        /** A reload begins (a service manager hears RELOADING). */
-        void reloadStarted();
-
-        /**
-         * The reload is over, and the old or new workers serve (READY again). {@code outcome}:
-         * completed, aborted or cancelled; null when the configuration was refused and no roll ran.
-         */
-        void reloadEnded(String outcome);
-    }
-
     private final WorkerPool pool;
-    private final Loop loop;
+    private final ServiceNotices notices;
+    private final Metrics metrics;
+    /** Whether a stop (or its lame-duck period) has begun: then a reload's end does not tell systemd READY. */
+    private final BooleanSupplier stopping;
     private final Log log;
-    private Supervisor.Reloader reloader;
+    private final Executor offLoop;
+    private final Consumer<Event> events;
+    private Reloader reloader;
+    /** The reload whose configuration is being read, if one is; a stop makes it stale. */
+    private Event.ConfigRead.Request reading;
     private RollingRestart roll;
     private boolean again;
     private final List<CompletableFuture<AdminReply>> nextWaiters = new ArrayList<>();
 
-    Rolls(WorkerPool pool, Loop loop, Log log) {
+    Rolls(WorkerPool pool, ServiceNotices notices, Metrics metrics, BooleanSupplier stopping, Log log,
+          Executor offLoop, Consumer<Event> events) {
         this.pool = pool;
-        this.loop = loop;
+        this.notices = notices;
+        this.metrics = metrics;
+        this.stopping = stopping;
         this.log = log;
+        this.offLoop = offLoop;
+        this.events = events;
     }
 
-    void setReloader(Supervisor.Reloader reloader) {
+    void setReloader(Reloader reloader) {
         this.reloader = reloader;
     }
 
@@ -72,52 +66,86 @@ final class Rolls {
     }
 
     /** Reads the configuration again and starts a roll onto it, or queues one behind the running roll. */
-    void reload(String why, CompletableFuture<AdminReply> waiter) {
-        if (roll != null) {
+    void reload(String why, CompletableFuture<AdminReply> waiter, long now) {
+        List<CompletableFuture<AdminReply>> waiters = new ArrayList<>();
+        if (waiter != null) {
+            waiters.add(waiter);
+        }
+        if (roll != null || reading != null) {
             again = true;
-            if (waiter != null) {
-                nextWaiters.add(waiter);
-            }
+            nextWaiters.addAll(waiters);
             log.info(why + ": a rolling restart is under way; another one follows it");
             return;
         }
-        Generation previous = loop.current();
-        loop.reloadStarted();
-        if (reloader != null) {
-            try {
-                loop.apply(reloader.reload());
-            } catch (UsageException e) {
-                log.error(why + ": configuration not reloaded, keeping the running one: " + e.getMessage());
-                if (waiter != null) {
-                    waiter.complete(AdminReply.error("configuration not reloaded: " + e.getMessage()));
-                }
-                loop.reloadEnded(null);
-                return;
-            }
+        read(new Event.ConfigRead.Request(why, waiters, pool.generation()), now);
+    }
+
+    private void read(Event.ConfigRead.Request request, long now) {
+        notices.reloadStarted(now, pool.counts());
+        reading = request;
+        if (reloader == null) {
+            configured(new Event.ConfigRead(request, request.previous(), null), now);
+            return;
         }
-        Supervisor.Settings settings = loop.current().settings();
+        Reloader source = reloader;
+        offLoop.execute(() -> {
+            try {
+                events.accept(new Event.ConfigRead(request, source.reload(), null));
+            } catch (UsageException | RuntimeException e) {
+                events.accept(new Event.ConfigRead(request, null, e.getMessage()));
+            }
+        });
+    }
+
+    /** The configuration is read (or refused): the roll onto it starts. */
+    void configured(Event.ConfigRead read, long now) {
+        Event.ConfigRead.Request request = read.request();
+        if (reading != request) {
+            return; // a stop came first
+        }
+        reading = null;
+        if (read.refusal() != null) {
+            log.error(request.why() + ": configuration not reloaded, keeping the running one: " + read.refusal());
+            request.waiters().forEach(w -> w.complete(AdminReply.error("configuration not reloaded: " + read.refusal())));
+            ended(null);
+            startQueuedIfAny(now);
+            return;
+        }
+        pool.use(read.generation());
+        Settings settings = read.generation().settings();
         List<Integer> toReplace = new ArrayList<>();
         for (Slot slot : pool.slots()) {
             if (slot.active != null && slot.id <= settings.workers()) {
                 toReplace.add(slot.id);
             }
         }
-        loop.resize(settings.workers(), why);
-        roll = new RollingRestart(why, previous, toReplace);
-        roll.addWaiter(waiter);
-        log.info("rolling restart (" + why + "): replacing " + toReplace.size() + " worker(s), "
+        pool.resize(settings.workers(), request.why(), now);
+        roll = new RollingRestart(request.why(), request.previous(), toReplace);
+        request.waiters().forEach(roll::addWaiter);
+        log.info("rolling restart (" + request.why() + "): replacing " + toReplace.size() + " worker(s), "
                 + settings.maxSurge() + " at a time; each old one stops once its successor is READY");
+    }
+
+    /**
+     * The reload is over, and the old or new workers serve (READY again). {@code outcome}:
+     * completed, aborted or cancelled; null when the configuration was refused and no roll ran.
+     */
+    private void ended(String outcome) {
+        if (outcome != null) {
+            metrics.roll(outcome);
+        }
+        notices.reloadEnded(outcome, pool.counts(), stopping.getAsBoolean());
     }
 
     /** Starts successors within the surge budget; finishes the roll once all are replaced. */
     void advance(long now) {
         while (roll != null) {
             Integer id;
-            while ((id = roll.next(loop.current().settings().maxSurge())) != null) {
+            while ((id = roll.next(pool.settings().maxSurge())) != null) {
                 Slot slot = pool.slotWithId(id);
                 if (slot == null || slot.active == null || slot.successor != null) {
                     roll.forget(id); // gone, empty (restarts with the new configuration anyway), or already being replaced
-                } else if (!loop.startSuccessor(slot, now, roll.reason)) {
+                } else if (!pool.startSuccessor(slot, now, roll.reason)) {
                     abort("cannot start a JVM for worker " + id);
                     return;
                 }
@@ -129,26 +157,20 @@ final class Rolls {
             log.info(text);
             roll.finish(AdminReply.ok(text));
             roll = null;
-            loop.reloadEnded("completed");
-            if (again) {
-                startQueued(); // and go round again to start its first successors now
-            }
+            ended("completed");
+            startQueuedIfAny(now); // and go round again to start its first successors now
         }
     }
 
     /** A reload asked for during a roll runs after it, with the configuration as it is then. */
-    private void startQueued() {
-        again = false;
-        List<CompletableFuture<AdminReply>> waiters = List.copyOf(nextWaiters);
-        nextWaiters.clear();
-        reload("queued reload", null);
-        for (CompletableFuture<AdminReply> waiter : waiters) {
-            if (roll != null) {
-                roll.addWaiter(waiter);
-            } else {
-                waiter.complete(AdminReply.error("the queued reload did not start; see the supervisor's log"));
-            }
+    private void startQueuedIfAny(long now) {
+        if (!again) {
+            return;
         }
+        again = false;
+        List<CompletableFuture<AdminReply>> waiters = new ArrayList<>(nextWaiters);
+        nextWaiters.clear();
+        read(new Event.ConfigRead.Request("queued reload", waiters, pool.generation()), now);
     }
 
     /** A successor failed: its siblings are stopped, the old workers stay, the old configuration returns. */
@@ -158,15 +180,13 @@ final class Rolls {
         for (int id : roll.booting()) {
             Slot slot = pool.slotWithId(id);
             if (slot != null && slot.successor != null) {
-                Worker successor = slot.successor;
-                slot.successor = null;
-                loop.retire(successor, "rolling restart aborted");
+                pool.dropSuccessor(slot, "rolling restart aborted");
             }
         }
-        loop.apply(roll.previous);
+        pool.use(roll.previous);
         roll.finish(AdminReply.error(text));
         roll = null;
-        loop.reloadEnded("aborted");
+        ended("aborted");
         again = false;
         nextWaiters.forEach(w -> w.complete(AdminReply.error(text)));
         nextWaiters.clear();
@@ -174,10 +194,15 @@ final class Rolls {
 
     /** The supervisor is stopping: whoever waits for a roll hears so. */
     void cancel() {
+        if (reading != null) {
+            reading.waiters().forEach(w -> w.complete(AdminReply.error("rolling restart cut short: the supervisor is stopping")));
+            reading = null;
+            ended("cancelled");
+        }
         if (roll != null) {
             roll.finish(AdminReply.error("rolling restart cut short: the supervisor is stopping"));
             roll = null;
-            loop.reloadEnded("cancelled");
+            ended("cancelled");
         }
         nextWaiters.forEach(w -> w.complete(AdminReply.error("the supervisor is stopping")));
         nextWaiters.clear();

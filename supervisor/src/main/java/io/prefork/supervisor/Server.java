@@ -11,6 +11,8 @@ import java.util.List;
 import java.util.SortedMap;
 import java.util.TreeMap;
 import java.util.concurrent.BlockingQueue;
+import java.util.concurrent.Executor;
+import java.util.concurrent.Executors;
 import java.util.concurrent.atomic.AtomicReference;
 import java.util.stream.Collectors;
 
@@ -33,7 +35,7 @@ final class Server implements AutoCloseable {
     /** Set once the loop exists; until then the health endpoints see a supervisor starting up. */
     private final AtomicReference<Supervisor> loop = new AtomicReference<>();
     private final long startedAt = System.nanoTime();
-    private Supervisor.LogFile logFile;
+    private ReopenableLog logFile;
     // Opened by a take-over thread in an upgrade, closed by the main thread: volatile.
     private volatile PidFile pidFile;
     private volatile AdminServer admin;
@@ -76,9 +78,9 @@ final class Server implements AutoCloseable {
         Path controlSocket = control.socketPath();
         ClassArchive.Accepted accepted = new ClassArchive.Accepted();
         Generation first = Main.generation(config, controlSocket, accepted, log);
-        Supervisor supervisor = new Supervisor(first.settings(), listeners, first.launcher(), System::nanoTime, log,
-                events, admission);
-        supervisor.useGeneration(first);
+        // One thread for what would block the loop: reading a reload's configuration, checking an archive.
+        Executor offLoop = Executors.newSingleThreadExecutor(Daemons.named("prefork-off-loop"));
+        Supervisor supervisor = new Supervisor(first, listeners, System::nanoTime, log, events, admission, offLoop);
         supervisor.setReloader(() -> Main.reload(args, config, controlSocket, accepted, log));
         supervisor.setLogFile(logFile);
         supervisor.setUpgrades(new UpgradeStarter(args, events::add, log), this::handOver);
@@ -111,7 +113,7 @@ final class Server implements AutoCloseable {
             return null;
         }
         http = new AdminHttp(() -> loop.get() != null ? loop.get().readiness()
-                : new Supervisor.Readiness(startedAt, 0, config.workers(), false),
+                : new Readiness(startedAt, 0, config.workers(), false),
                 events::add, System::nanoTime, config.minReady());
         // The old supervisor lets go of its port as it hands over: allow it a few seconds.
         long deadline = System.nanoTime() + (takingOver ? Duration.ofSeconds(10).toNanos() : 0);
@@ -249,7 +251,7 @@ final class Server implements AutoCloseable {
         for (Listener l : taken.first()) {
             log.info("listening on " + l.address() + " (taken over from pid " + from + ")");
         }
-        taken.ownSockets().forEach((slot, own) -> log.info("listening on " + own.stream().map(Supervisor.Handoff::address)
+        taken.ownSockets().forEach((slot, own) -> log.info("listening on " + own.stream().map(Handoff::address)
                 .collect(Collectors.joining(", ")) + ": slot " + slot + "'s own (taken over from pid " + from + ")"));
         return taken;
     }

@@ -30,7 +30,7 @@ final class Shutdown {
      * Graceful: each worker gets STOP with the time left and drains; whatever is left at the
      * deadline gets SIGKILL. Fast, or a second request: SIGTERM now, SIGKILL after {@code fastTimeout}.
      */
-    void request(boolean fastStop, String why, Supervisor.Settings settings, List<Worker> workers, long now) {
+    void request(boolean fastStop, String why, Settings settings, List<Worker> workers, long now) {
         if (!started) {
             started = true;
             killAt = now + settings.gracefulTimeout().toNanos();

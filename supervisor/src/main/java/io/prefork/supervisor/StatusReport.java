@@ -13,6 +13,10 @@ final class StatusReport {
     private StatusReport() {
     }
 
+    static String render(List<Row> rows, boolean json) {
+        return json ? json(rows) : table(rows);
+    }
+
     static String table(List<Row> rows) {
         StringBuilder out = new StringBuilder(String.format("%-4s %-8s %-9s %-10s %9s %9s %8s %8s%n",
                 "ID", "PID", "STATE", "ROLE", "UPTIME", "REQUESTS", "RESTARTS", "RSS"));

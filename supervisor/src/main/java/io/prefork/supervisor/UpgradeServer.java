@@ -99,23 +99,23 @@ final class UpgradeServer implements AutoCloseable {
      * Loop thread: hands the listening sockets over, each slot's own first (one message per slot,
      * as one message carries at most FdTransport.MAX_FDS), then LISTENERS, which ends the handoff.
      */
-    void sendListeners(Upgrades.Sockets sockets) throws IOException {
+    void sendListeners(Handover.Sockets sockets) throws IOException {
         ControlSocket connected = peer;
         if (connected == null) {
             throw new IOException("the new supervisor is not connected");
         }
-        for (Map.Entry<Integer, List<Supervisor.Handoff>> slot : sockets.slots().entrySet()) {
+        for (Map.Entry<Integer, List<Handoff>> slot : sockets.slots().entrySet()) {
             List<String> args = new ArrayList<>();
             args.add(Integer.toString(slot.getKey()));
             slot.getValue().forEach(h -> args.add(h.address()));
             connected.sendWithFds(new ControlMessage(MessageType.SLOT_LISTENERS, args), fds(slot.getValue()));
         }
         connected.sendWithFds(new ControlMessage(MessageType.LISTENERS,
-                sockets.first().stream().map(Supervisor.Handoff::address).toList()), fds(sockets.first()));
+                sockets.first().stream().map(Handoff::address).toList()), fds(sockets.first()));
     }
 
-    private static int[] fds(List<Supervisor.Handoff> handoffs) {
-        return handoffs.stream().mapToInt(Supervisor.Handoff::fd).toArray();
+    private static int[] fds(List<Handoff> handoffs) {
+        return handoffs.stream().mapToInt(Handoff::fd).toArray();
     }
 
     private void closeQuietly() {

@@ -13,20 +13,7 @@ import java.util.function.Consumer;
  * disk now), with this one's arguments, its environment, its working directory and its output, and
  * the upgrade socket's path in {@code PREFORK_UPGRADE_SOCKET}.
  */
-class UpgradeStarter {
-    /** One upgrade under way: the new supervisor's process and the socket it talks to us on. */
-    interface Attempt {
-        long pid();
-
-        void sendListeners(Upgrades.Sockets sockets) throws IOException;
-
-        /** Gives up: kills the new supervisor (its workers follow, as their control sockets close). */
-        void abandon();
-
-        /** It took over: only the channel closes. */
-        void finish();
-    }
-
+class UpgradeStarter implements Handover.Starter {
     private final String[] args;
     private final Consumer<Event> sink;
     private final Log log;
@@ -37,7 +24,8 @@ class UpgradeStarter {
         this.log = log;
     }
 
-    Attempt start() throws IOException {
+    @Override
+    public Handover.Attempt start() throws IOException {
         Path script = Defaults.script();
         if (script == null || !Files.isExecutable(script)) {
             throw new IOException("cannot find the prefork script to start the new supervisor (looked for " + script + ")");
@@ -61,14 +49,14 @@ class UpgradeStarter {
         process.onExit().thenAccept(p -> sink.accept(new Event.UpgradeEnded("the new supervisor "
                 + (ExitStatus.signal(p.exitValue()) > 0 ? "was killed by " + ExitStatus.signalName(p.exitValue())
                 : "exited with code " + p.exitValue()))));
-        return new Attempt() {
+        return new Handover.Attempt() {
             @Override
             public long pid() {
                 return process.pid();
             }
 
             @Override
-            public void sendListeners(Upgrades.Sockets sockets) throws IOException {
+            public void sendListeners(Handover.Sockets sockets) throws IOException {
                 server.sendListeners(sockets);
             }
 

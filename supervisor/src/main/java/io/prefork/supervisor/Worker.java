@@ -26,10 +26,11 @@ public final class Worker {
     private boolean parked;
     private boolean terminateSent;
     private boolean killSent;
-    private boolean trainer;
+    private WorkerRole role;
 
-    Worker(int id, String token, WorkerProcess process, long startedAt, long requestLimit) {
+    Worker(int id, WorkerRole role, String token, WorkerProcess process, long startedAt, long requestLimit) {
         this.id = id;
+        this.role = role;
         this.token = token;
         this.process = process;
         this.startedAt = startedAt;
@@ -87,23 +88,19 @@ public final class Worker {
         connection = c;
     }
 
-    /** The class archive's training run (see WorkerPool.launchTrainer). */
-    void markTrainer() {
-        trainer = true;
+    /** What it is there for; only the pool changes it (see {@link WorkerRole}). */
+    public WorkerRole role() {
+        return role;
     }
 
-    boolean isTrainer() {
-        return trainer;
+    void becomes(WorkerRole next) {
+        role = next;
     }
 
-    /** No slot yet: a hot spare, or the class archive's training run. Both boot without sockets. */
-    boolean isSpare() {
-        return id == 0;
-    }
-
-    /** A spare becomes the worker of slot {@code slotId}; from here on it is logged as such. */
-    void promoteTo(int slotId, long now) {
+    /** A spare becomes the worker of slot {@code slotId}, as {@code next}; from here on it is logged as such. */
+    void promoteTo(int slotId, WorkerRole next, long now) {
         id = slotId;
+        role = next;
         startedAt = now;
     }
 
@@ -216,6 +213,7 @@ public final class Worker {
 
     @Override
     public String toString() {
-        return (trainer ? "trainer" : id == 0 ? "spare" : "worker " + id) + " (pid " + pid() + ")";
+        // Without a slot (id 0) it is named by what it was started as: a spare, or the training run.
+        return (id != 0 ? "worker " + id : role == WorkerRole.TRAINER ? "trainer" : "spare") + " (pid " + pid() + ")";
     }
 }

@@ -1,5 +1,6 @@
 package io.prefork.supervisor;
 
+import io.prefork.protocol.MessageType;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.security.MessageDigest;
@@ -11,25 +12,57 @@ import java.util.List;
 import java.util.function.Consumer;
 
 /**
- * The slots and every worker process started and not yet reaped: slot holders and retiring workers
- * alike. Confined to the supervisor's loop thread, like everything it holds.
+ * The slots and every worker process started and not yet reaped, and their lifecycle: starting,
+ * promoting, replacing, retiring and reaping. Only the pool writes a {@link Slot} or a worker's
+ * {@link WorkerRole} (a roll asks it to). It decides nothing about failures: {@link #reap} says what
+ * ended, and the loop routes it. Confined to the supervisor's loop thread, like everything it holds.
  */
 final class WorkerPool {
+    /** A reaped worker: its role when it exited, the slot it held (null if none), and how it ended. */
+    record Exit(Worker worker, WorkerRole role, Slot slot, int exitValue, String cause) {
+        /** The worker's own reason for a failed boot if it gave one, else how it ended. */
+        String reason() {
+            return worker.bootError() != null ? worker.bootError() : cause;
+        }
+    }
+
     private final List<Slot> slots = new ArrayList<>();
     private final List<Worker> workers = new ArrayList<>();
     /** Hot spares: booted, connected, no sockets yet. Also in {@link #workers}. */
     private final List<Worker> spares = new ArrayList<>();
     private final Consumer<Event> events;
+    private final ControlAdmission admission;
+    private final ListenerSource listeners;
+    private final Log log;
     private final SecureRandom random = new SecureRandom();
+    private final Backoff spareBackoff = Backoff.standard();
+    private long sparesNotBefore;
+    private Generation generation;
+    private boolean announcedAllReady;
 
     /** @param events where each worker's exit is posted */
-    WorkerPool(int size, long now, Consumer<Event> events, ControlAdmission admission) {
+    WorkerPool(Generation generation, long now, Consumer<Event> events, ControlAdmission admission,
+               ListenerSource listeners, Log log) {
+        this.generation = generation;
         this.events = events;
         this.admission = admission;
-        resize(size, now);
+        this.listeners = listeners;
+        this.log = log;
+        addSlots(generation.settings().workers(), now);
     }
 
-    private final ControlAdmission admission;
+    /** What workers start with now; a reload replaces it, an aborted roll puts the previous one back. */
+    Generation generation() {
+        return generation;
+    }
+
+    void use(Generation next) {
+        generation = next;
+    }
+
+    Settings settings() {
+        return generation.settings();
+    }
 
     List<Slot> slots() {
         return slots;
@@ -47,40 +80,97 @@ final class WorkerPool {
         return spares;
     }
 
-    /** Starts a hot spare: slot 0 until it is promoted. */
-    Worker launchSpare(WorkerLauncher launcher, Supervisor.Settings settings, long now) throws IOException {
-        Worker spare = launch(launcher, settings, 0, now);
-        spares.add(spare);
-        return spare;
-    }
+    // ---- starting ----
 
-    /** Takes a spare that can be promoted now: one whose app already waits for its sockets, if any. */
-    Worker takeSpare() {
-        Worker best = null;
-        for (Worker w : spares) {
-            if (w.state() == WorkerState.SPARE && (best == null || (w.parked() && !best.parked()))) {
-                best = w;
+    /**
+     * Fills each empty slot whose time has come: with a spare if one waits, else a new JVM. A JVM
+     * that cannot start counts as a failed boot; the verdict says whether that was one too many.
+     */
+    FailurePolicy.Verdict startDueWorkers(long now, FailurePolicy failures) {
+        for (Slot slot : slots) {
+            if (slot.active == null && slot.successor == null && now >= slot.startAt) {
+                slot.active = promoteSpare(slot, WorkerRole.ACTIVE, now, "worker " + slot.id + " had none");
+                if (slot.active != null) {
+                    continue;
+                }
+                try {
+                    slot.active = launch(generation.launcher(), slot.id, WorkerRole.ACTIVE, now);
+                    log.info(slot.active + ": started, " + WorkerState.STARTING);
+                } catch (IOException e) {
+                    log.error("worker " + slot.id + ": cannot start a JVM: " + e.getMessage());
+                    FailurePolicy.Verdict verdict = failures.bootFailed("cannot start a JVM: " + e.getMessage());
+                    if (verdict != FailurePolicy.Verdict.CARRY_ON) {
+                        return verdict;
+                    }
+                    scheduleRestart(slot, slot.backoff.afterExit(Duration.ZERO), now);
+                }
             }
         }
-        spares.remove(best);
-        return best;
+        return FailurePolicy.Verdict.CARRY_ON;
     }
 
-    /** Starts the class archive's training run: it boots like a spare (slot 0) and never serves. */
-    Worker launchTrainer(WorkerLauncher launcher, Supervisor.Settings settings, long now) throws IOException {
-        Worker trainer = launch(launcher, settings, 0, now);
-        trainer.markTrainer();
-        return trainer;
+    /** Boots a second worker for the slot; it takes over when READY (rolling restart, recycle). */
+    boolean startSuccessor(Slot slot, long now, String why) {
+        slot.successor = promoteSpare(slot, WorkerRole.SUCCESSOR, now, "to replace " + slot.active + " (" + why + ")");
+        if (slot.successor != null) {
+            return true;
+        }
+        try {
+            slot.successor = launch(generation.launcher(), slot.id, WorkerRole.SUCCESSOR, now);
+            log.info(slot.successor + ": started to replace " + slot.active + " (" + why + ")");
+            return true;
+        } catch (IOException e) {
+            log.error("worker " + slot.id + ": cannot start a JVM: " + e.getMessage());
+            return false;
+        }
     }
 
-    /** Starts a worker for slot {@code slotId}, with a fresh token and its own request limit. */
-    Worker launch(WorkerLauncher launcher, Supervisor.Settings settings, int slotId, long now) throws IOException {
+    /** Replaces workers that asked (request limit) or grew (memory), within the surge budget. */
+    void startRecycles(long now) {
+        int booting = successorsBooting();
+        for (Slot slot : slots) {
+            Worker w = slot.active;
+            if (booting < settings().maxSurge() && w != null && w.recycleWanted() && w.state() == WorkerState.READY
+                    && slot.successor == null && now >= slot.recycleNotBefore
+                    && startSuccessor(slot, now, "recycle")) {
+                booting++;
+            }
+        }
+    }
+
+    /** Keeps --spares workers booted and waiting; a spare that dies before promotion backs the next off. */
+    void replenishSpares(long now) {
+        while (spares.size() < settings().spares() && now >= sparesNotBefore) {
+            try {
+                Worker spare = launch(generation.launcher(), 0, WorkerRole.SPARE, now);
+                spares.add(spare);
+                log.info(spare + ": started as a hot spare");
+            } catch (IOException e) {
+                log.error("spare: cannot start a JVM: " + e.getMessage());
+                backOffSpares(now);
+                return;
+            }
+        }
+    }
+
+    void backOffSpares(long now) {
+        sparesNotBefore = now + spareBackoff.afterExit(Duration.ZERO).toNanos();
+    }
+
+    /** Starts the class archive's training run: it boots like a spare (no slot) and never serves. */
+    Worker launchTrainer(WorkerLauncher launcher, long now) throws IOException {
+        return launch(launcher, 0, WorkerRole.TRAINER, now);
+    }
+
+    /** Starts a worker process with a fresh token and its own request limit. */
+    Worker launch(WorkerLauncher launcher, int slotId, WorkerRole role, long now) throws IOException {
         byte[] secret = new byte[16];
         random.nextBytes(secret);
         String token = HexFormat.of().formatHex(secret);
-        long limit = settings.maxRequests() <= 0 ? 0 : settings.maxRequests() + jitter(settings.maxRequestsJitter());
+        Settings s = settings();
+        long limit = s.maxRequests() <= 0 ? 0 : s.maxRequests() + jitter(s.maxRequestsJitter());
         WorkerProcess process = launcher.launch(new WorkerLauncher.Spec(slotId, token, limit));
-        Worker worker = new Worker(slotId, token, process, now, limit);
+        Worker worker = new Worker(slotId, role, token, process, now, limit);
         admission.expect(process.pid());
         workers.add(worker);
         process.onExit().thenAccept(value -> events.accept(new Event.WorkerExited(worker, value)));
@@ -91,24 +181,150 @@ final class WorkerPool {
         return max <= 0 ? 0 : random.nextInt((int) Math.min(Integer.MAX_VALUE - 1, max) + 1);
     }
 
-    /** Returns true if it was a spare. */
-    boolean reaped(Worker worker) {
-        admission.forget(worker.pid());
-        workers.remove(worker);
-        return spares.remove(worker);
+    /**
+     * Hands a connected spare the slot's sockets: it only has to open its connectors and say READY.
+     * Returns null if there is none (or it could not take them), and the caller starts a JVM.
+     */
+    private Worker promoteSpare(Slot slot, WorkerRole role, long now, String why) {
+        Worker spare = takeSpare();
+        if (spare == null) {
+            return null;
+        }
+        try {
+            WorkerChannel.sendListeners(spare, MessageType.PROMOTE, slot.id, listeners);
+        } catch (IOException e) {
+            log.warn(spare + ": could not promote it: " + e.getMessage() + "; killing it");
+            spare.becomes(WorkerRole.RETIRING);
+            spare.kill("could not be promoted");
+            return null;
+        }
+        spare.promoteTo(slot.id, role, now);
+        spare.transitionTo(WorkerState.BOOTING, "promoted from spare " + why, log);
+        return spare;
     }
 
-    /** Grows with empty slots that start at once, or shrinks from the top; returns the slots removed. */
-    List<Slot> resize(int n, long now) {
+    /** Takes a spare that can be promoted now: one whose app already waits for its sockets, if any. */
+    private Worker takeSpare() {
+        Worker best = null;
+        for (Worker w : spares) {
+            if (w.state() == WorkerState.SPARE && (best == null || (w.parked() && !best.parked()))) {
+                best = w;
+            }
+        }
+        spares.remove(best);
+        return best;
+    }
+
+    // ---- taking over, retiring, reaping ----
+
+    /** A READY successor takes its slot over, and the worker it replaces retires (null if it was gone). */
+    Worker takeOver(Slot slot) {
+        Worker old = slot.active;
+        slot.active = slot.successor;
+        slot.active.becomes(WorkerRole.ACTIVE);
+        slot.successor = null;
+        slot.restarts++;
+        retire(old, "replaced by pid " + slot.active.pid());
+        return old;
+    }
+
+    /** Takes a successor out of its slot before it took over (a roll aborted): it stops gracefully. */
+    void dropSuccessor(Slot slot, String why) {
+        Worker successor = slot.successor;
+        slot.successor = null;
+        retire(successor, why);
+    }
+
+    /** Takes a worker out of service: graceful stop; its exit is then expected. */
+    void retire(Worker w, String why) {
+        if (w != null) {
+            w.becomes(WorkerRole.RETIRING);
+            w.askToStop(settings().gracefulTimeout(), why, log);
+        }
+    }
+
+    /** Forgets an exited worker and frees what it held; null if it was reaped already. */
+    Exit reap(Worker worker, int exitValue) {
+        if (worker.state() == WorkerState.EXITED) {
+            return null;
+        }
+        String cause = worker.killReason() == null ? ExitStatus.describe(exitValue)
+                : ExitStatus.describe(exitValue, true) + ": " + worker.killReason();
+        worker.transitionTo(WorkerState.EXITED, cause, log);
+        admission.forget(worker.pid());
+        workers.remove(worker);
+        spares.remove(worker);
+        Slot slot = slotHolding(worker);
+        if (slot != null && slot.active == worker) {
+            slot.active = null;
+        } else if (slot != null) {
+            slot.successor = null;
+        }
+        return new Exit(worker, worker.role(), slot, exitValue, cause);
+    }
+
+    void scheduleRestart(Slot slot, Duration delay, long now) {
+        slot.startAt = now + delay.toNanos();
+        slot.restarts++;
+        log.info("worker " + slot.id + ": restarting in " + delay.toMillis() + " ms");
+    }
+
+    /** A recycle's successor failed: the active worker keeps serving, and the next try backs off. */
+    void recycleFailed(Slot slot, Worker successor, String reason, long now) {
+        Duration delay = slot.backoff.afterExit(Duration.ZERO);
+        slot.recycleNotBefore = now + delay.toNanos();
+        log.warn(successor + ": failed to boot: " + reason + "; " + slot.active
+                + " keeps serving; next try in " + delay.toMillis() + " ms");
+    }
+
+    /**
+     * Grows (new slots start now) or shrinks (the highest slots' workers drain, their own sockets
+     * close) to {@code n} slots; returns the slots removed.
+     */
+    List<Slot> resize(int n, String why, long now) {
+        if (n == slots.size()) {
+            return List.of();
+        }
+        log.info("workers: " + slots.size() + " -> " + n + " (" + why + ")");
+        addSlots(n, now);
+        List<Slot> removed = new ArrayList<>();
+        while (slots.size() > n) {
+            Slot gone = slots.remove(slots.size() - 1);
+            retire(gone.successor, why);
+            retire(gone.active, why);
+            listeners.slotRemoved(gone.id);
+            removed.add(gone);
+        }
+        announcedAllReady = false;
+        return removed;
+    }
+
+    private void addSlots(int n, long now) {
         while (slots.size() < n) {
             slots.add(new Slot(slots.size() + 1, now));
         }
-        List<Slot> removed = new ArrayList<>();
-        while (slots.size() > n) {
-            removed.add(slots.remove(slots.size() - 1));
-        }
-        return removed;
     }
+
+    /** True once each time every slot's worker is READY (after start, and after each resize). */
+    boolean newlyAllReady() {
+        if (announcedAllReady || slots.isEmpty() || readyCount() != slots.size()) {
+            return false;
+        }
+        announcedAllReady = true;
+        return true;
+    }
+
+    /** When the next empty slot or spare is due to start, if before {@code next}. */
+    long nextStart(long next) {
+        for (Slot slot : slots) {
+            if (slot.active == null && slot.successor == null) {
+                next = Math.min(next, slot.startAt);
+            }
+        }
+        return spares.size() < settings().spares() ? Math.min(next, sparesNotBefore) : next;
+    }
+
+    // ---- looking up ----
 
     Slot slotHolding(Worker w) {
         for (Slot slot : slots) {
@@ -151,6 +367,11 @@ final class WorkerPool {
         return n;
     }
 
+    /** "2/3 workers READY", as the service manager and the log say it. */
+    String counts() {
+        return readyCount() + "/" + size() + " workers READY";
+    }
+
     int successorsBooting() {
         int n = 0;
         for (Slot slot : slots) {
@@ -159,21 +380,11 @@ final class WorkerPool {
         return n;
     }
 
-    private WorkerRole role(Worker w, Slot slot) {
-        if (w.isTrainer()) {
-            return WorkerRole.TRAINER;
-        }
-        if (spares.contains(w)) {
-            return WorkerRole.SPARE;
-        }
-        return slot == null ? WorkerRole.RETIRING : slot.successor == w ? WorkerRole.SUCCESSOR : WorkerRole.ACTIVE;
-    }
-
     List<StatusReport.Row> status(long now) {
         List<StatusReport.Row> rows = new ArrayList<>();
         for (Worker w : workers) {
             Slot slot = slotHolding(w);
-            rows.add(new StatusReport.Row(w.id(), w.pid(), w.state(), role(w, slot).label(), Duration.ofNanos(now - w.startedAt()),
+            rows.add(new StatusReport.Row(w.id(), w.pid(), w.state(), w.role().label(), Duration.ofNanos(now - w.startedAt()),
                     w.requests(), slot == null ? 0 : slot.restarts, w.process().rssBytes()));
         }
         return rows;

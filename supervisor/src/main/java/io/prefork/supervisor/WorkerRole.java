@@ -2,8 +2,12 @@ package io.prefork.supervisor;
 
 import java.util.Locale;
 
-/** What a worker process is there for, as `ctl status` and /status show it. */
-enum WorkerRole {
+/**
+ * What a worker process is there for, as `ctl status`, /status and the log show it. Each worker has
+ * exactly one; the pool sets it at launch and changes it on promotion and retirement, and nothing
+ * else tells workers apart.
+ */
+public enum WorkerRole {
     /** Holds a slot and serves. */
     ACTIVE,
     /** Started to take a slot over in a roll or a recycle; the slot's holder stops once it is READY. */
@@ -14,6 +18,11 @@ enum WorkerRole {
     TRAINER,
     /** Replaced or removed: draining or about to exit. */
     RETIRING;
+
+    /** Spares and the training run boot with no sockets: they get SPARE at the handshake, not FDS. */
+    boolean bootsWithoutSockets() {
+        return this == SPARE || this == TRAINER;
+    }
 
     String label() {
         return name().toLowerCase(Locale.ROOT);

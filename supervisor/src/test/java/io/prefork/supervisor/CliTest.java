@@ -74,7 +74,7 @@ class CliTest {
         Config c = parse("--app-classpath", JAR);
         assertEquals(Runtime.getRuntime().availableProcessors(), c.workers());
         assertEquals("127.0.0.1:8080", c.binds().get(0).toString());
-        assertEquals(Cli.DEFAULT_APP, c.appClass());
+        assertEquals(Flag.APP.defaultValue(), c.appClass());
         assertEquals(2048, c.backlog());
         assertEquals(Duration.ofSeconds(30), c.gracefulTimeout());
         assertEquals(Duration.ofSeconds(60), c.bootTimeout());

@@ -40,4 +40,24 @@ class DocumentedNamesTest {
         }
         assertEquals("status, metrics", AdminCommand.words(true), "the admin group's read-only commands");
     }
+
+    /** Each row of the README's option table names its flags and the default that {@link Flag} holds. */
+    @Test
+    void theReadmesOptionTableHasEveryFlagWithTheCodesDefault() throws Exception {
+        String text = Files.readString(README);
+        String table = text.substring(text.indexOf("## Command line"), text.indexOf("## Signals"));
+        Matcher row = Pattern.compile("(?m)^\\| (`-[^|]*) \\|\\s*([^|]*?)\\s*\\|").matcher(table);
+        java.util.Set<Flag> documented = java.util.EnumSet.noneOf(Flag.class);
+        while (row.find()) {
+            String shown = row.group(2).replace("`", "").replaceAll(" \\([^)]*\\)$", "").strip();
+            Matcher name = Pattern.compile("--([a-z-]+)").matcher(row.group(1));
+            while (name.find()) {
+                Flag flag = Flag.valueOf(name.group(1).toUpperCase(java.util.Locale.ROOT).replace('-', '_'));
+                documented.add(flag);
+                String expected = flag.shownDefault() == null ? "" : flag.shownDefault();
+                assertEquals(expected, shown, "the README's default for --" + flag.longName());
+            }
+        }
+        assertEquals(java.util.EnumSet.allOf(Flag.class), documented, "every option is in the README's table");
+    }
 }

@@ -31,17 +31,17 @@ class ListenersTest {
     }
 
     /** What SCM_RIGHTS gives the new supervisor: copies of the old one's fds. */
-    private static List<Integer> copies(List<Supervisor.Handoff> handoffs) throws IOException {
+    private static List<Integer> copies(List<Handoff> handoffs) throws IOException {
         List<Integer> fds = new ArrayList<>();
-        for (Supervisor.Handoff h : handoffs) {
+        for (Handoff h : handoffs) {
             fds.add(Fds.dup(h.fd()));
         }
         return fds;
     }
 
-    private static SortedMap<Integer, List<Integer>> copies(Map<Integer, List<Supervisor.Handoff>> bySlot) throws IOException {
+    private static SortedMap<Integer, List<Integer>> copies(Map<Integer, List<Handoff>> bySlot) throws IOException {
         SortedMap<Integer, List<Integer>> fds = new TreeMap<>();
-        for (Map.Entry<Integer, List<Supervisor.Handoff>> e : bySlot.entrySet()) {
+        for (Map.Entry<Integer, List<Handoff>> e : bySlot.entrySet()) {
             fds.put(e.getKey(), copies(e.getValue()));
         }
         return fds;
@@ -57,7 +57,7 @@ class ListenersTest {
             List<List<String>> sockets = new ArrayList<>();
             for (int slot = 1; slot <= 3; slot++) {
                 List<String> own = new ArrayList<>();
-                for (Supervisor.Handoff h : old.forSlot(slot)) {
+                for (Handoff h : old.forSlot(slot)) {
                     own.add(socketOf(h.fd()));
                 }
                 sockets.add(own);
@@ -70,7 +70,7 @@ class ListenersTest {
             try (Listeners taken = Listeners.takeOver(copies(old.forSlot(1)), slots, 16, Listeners.Balance.REUSEPORT, 2, lines.log)) {
                 for (int slot = 1; slot <= 2; slot++) {
                     List<String> now = new ArrayList<>();
-                    for (Supervisor.Handoff h : taken.forSlot(slot)) {
+                    for (Handoff h : taken.forSlot(slot)) {
                         now.add(socketOf(h.fd()));
                     }
                     assertEquals(sockets.get(slot - 1), now, "slot " + slot + " has its very sockets again");
@@ -78,7 +78,7 @@ class ListenersTest {
                 assertFalse(slot3.stream().anyMatch(ListenersTest::isOpen), "slot 3's copies are closed: -w 2 has no slot 3");
                 assertTrue(lines.text().contains("upgrade: slot 3's own socket(s) close: no such slot here (-w 2)"), lines.text());
                 // Still reuseport: a slot added later binds sockets of its own on the same ports.
-                List<Supervisor.Handoff> fresh = taken.forSlot(3);
+                List<Handoff> fresh = taken.forSlot(3);
                 for (int i = 0; i < 2; i++) {
                     assertEquals(taken.forSlot(1).get(i).address(), fresh.get(i).address());
                     assertFalse(sockets.stream().flatMap(List::stream).toList().contains(socketOf(fresh.get(i).fd())));

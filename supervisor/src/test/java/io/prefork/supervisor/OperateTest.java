@@ -17,8 +17,8 @@ import org.junit.jupiter.api.Timeout;
 /** Operating a running supervisor: rolling restarts, resizing, liveness, recycling, admin commands. */
 @Timeout(10)
 class OperateTest extends SupervisorTestBase {
-    private Supervisor.Settings settings(int workers) {
-        return Supervisor.Settings.defaults(workers).withTimeouts(Duration.ofSeconds(10), Duration.ofSeconds(5), Duration.ofSeconds(3));
+    private Settings settings(int workers) {
+        return Settings.defaults(workers).withTimeouts(Duration.ofSeconds(10), Duration.ofSeconds(5), Duration.ofSeconds(3));
     }
 
     private List<Fakes.Process> bringUpAll() throws InterruptedException {
@@ -45,13 +45,13 @@ class OperateTest extends SupervisorTestBase {
         assertEquals(3, launcher.launched.size(), "one successor at a time (--max-surge 1)");
         Fakes.Process next1 = launcher.last();
         assertEquals(1, next1.workerId);
-        assertEquals(2, supervisor.readyCount(), "the old workers still serve");
+        assertEquals(2, supervisor.pool().readyCount(), "the old workers still serve");
         assertEquals(WorkerState.READY, worker(old.get(0).pid).state());
 
         bringUp(next1);
         assertEquals(WorkerState.DRAINING, worker(old.get(0).pid).state(), "retired once its successor is READY");
         assertTrue(logged("READY -> DRAINING (sent STOP: replaced by pid " + next1.pid + ")"), lines.text());
-        assertEquals(2, supervisor.readyCount(), "never fewer READY than configured");
+        assertEquals(2, supervisor.pool().readyCount(), "never fewer READY than configured");
         assertEquals(4, launcher.launched.size(), "then the next slot");
         assertEquals(2, launcher.last().workerId);
 
@@ -60,7 +60,7 @@ class OperateTest extends SupervisorTestBase {
         assertTrue(logged("rolling restart done: 2 worker(s) replaced"), lines.text());
         old.forEach(p -> p.exit(0));
         step();
-        assertEquals(2, supervisor.readyCount());
+        assertEquals(2, supervisor.pool().readyCount());
         assertEquals(4, launcher.launched.size(), "planned exits are not restarted");
     }
 
@@ -78,7 +78,7 @@ class OperateTest extends SupervisorTestBase {
         assertTrue(reply.isDone());
         assertFalse(reply.get().ok());
         assertTrue(reply.get().text().contains("failed to boot: the app's main threw boom"), reply.get().text());
-        assertEquals(3, supervisor.readyCount());
+        assertEquals(3, supervisor.pool().readyCount());
         old.forEach(p -> assertEquals(WorkerState.READY, worker(p.pid).state()));
         clock.advanceMillis(60_000);
         step();
@@ -98,7 +98,7 @@ class OperateTest extends SupervisorTestBase {
         slow.exit(137);
         step();
         assertTrue(reply.get().text().contains("not READY within --boot-timeout 10 s"), reply.get().text());
-        assertEquals(1, supervisor.readyCount());
+        assertEquals(1, supervisor.pool().readyCount());
     }
 
     @Test
@@ -117,20 +117,20 @@ class OperateTest extends SupervisorTestBase {
         List<Fakes.Process> old = bringUpAll();
         supervisor.post(new Event.SignalReceived(HandledSignal.TTIN));
         step();
-        assertEquals(3, supervisor.slotCount());
+        assertEquals(3, supervisor.pool().size());
         assertEquals(3, launcher.last().workerId);
         bringUp(launcher.last());
-        assertEquals(3, supervisor.readyCount());
+        assertEquals(3, supervisor.pool().readyCount());
 
         supervisor.post(new Event.SignalReceived(HandledSignal.TTOU));
         supervisor.post(new Event.SignalReceived(HandledSignal.TTOU));
         step();
-        assertEquals(1, supervisor.slotCount());
+        assertEquals(1, supervisor.pool().size());
         assertEquals(WorkerState.DRAINING, worker(launcher.last().pid).state());
         assertEquals(WorkerState.DRAINING, worker(old.get(1).pid).state());
         supervisor.post(new Event.SignalReceived(HandledSignal.TTOU));
         step();
-        assertEquals(1, supervisor.slotCount());
+        assertEquals(1, supervisor.pool().size());
         assertTrue(logged("SIGTTOU: already at 1 worker(s), and the floor is 1"));
     }
 
@@ -140,7 +140,7 @@ class OperateTest extends SupervisorTestBase {
         List<Fakes.Process> old = bringUpAll();
         supervisor.post(new Event.SignalReceived(HandledSignal.WINCH));
         step();
-        assertEquals(0, supervisor.slotCount());
+        assertEquals(0, supervisor.pool().size());
         old.forEach(p -> assertEquals(WorkerState.DRAINING, worker(p.pid).state()));
         old.forEach(p -> p.exit(0));
         clock.advanceMillis(60_000);
@@ -149,7 +149,7 @@ class OperateTest extends SupervisorTestBase {
 
         supervisor.post(new Event.SignalReceived(HandledSignal.HUP));
         step();
-        assertEquals(2, supervisor.slotCount(), "HUP restores the configured count");
+        assertEquals(2, supervisor.pool().size(), "HUP restores the configured count");
         assertEquals(4, launcher.launched.size());
     }
 
@@ -196,7 +196,7 @@ class OperateTest extends SupervisorTestBase {
         assertEquals(WorkerState.READY, worker(first.pid).state(), "keeps serving meanwhile");
         bringUp(successor);
         assertEquals(WorkerState.DRAINING, worker(first.pid).state());
-        assertEquals(1, supervisor.readyCount());
+        assertEquals(1, supervisor.pool().readyCount());
     }
 
     @Test
@@ -224,7 +224,7 @@ class OperateTest extends SupervisorTestBase {
         assertTrue(table.startsWith("ID   PID      STATE     ROLE"), table);
 
         assertEquals(AdminReply.ok("workers: 2 -> 4"), admin("scale", "4").get());
-        assertEquals(4, supervisor.slotCount());
+        assertEquals(4, supervisor.pool().size());
         assertFalse(admin("scale", "zero").get().ok());
         assertFalse(admin("frobnicate").get().ok());
 
@@ -283,7 +283,7 @@ class OperateTest extends SupervisorTestBase {
         assertEquals(0, launcher.last().workerId);
         supervisor.post(new Event.Message(spareConn, ControlMessage.of(MessageType.READY)));
         step();
-        assertEquals(1, supervisor.readyCount());
+        assertEquals(1, supervisor.pool().readyCount());
         assertTrue(logged("worker 1 (pid " + spare.pid + "): BOOTING -> READY"), lines.text());
     }
 
@@ -336,7 +336,7 @@ class OperateTest extends SupervisorTestBase {
         assertEquals(AdminReply.error("the supervisor is stopping"), admin("reload").get());
         assertEquals(AdminReply.error("the supervisor is stopping"), admin("scale", "3").get());
         assertEquals(2, launcher.launched.size());
-        assertEquals(2, supervisor.slotCount());
+        assertEquals(2, supervisor.pool().size());
     }
 
     @Test
@@ -347,7 +347,7 @@ class OperateTest extends SupervisorTestBase {
         supervisor.post(new Event.SignalReceived(HandledSignal.HUP));
         step();
         assertTrue(logged("workers: 1 -> 3 (SIGHUP)"), lines.text());
-        assertEquals(3, supervisor.slotCount());
+        assertEquals(3, supervisor.pool().size());
         for (Fakes.Process p : List.copyOf(launcher.alive())) {
             if (worker(p.pid).state() == WorkerState.STARTING) {
                 bringUp(p);
@@ -357,6 +357,6 @@ class OperateTest extends SupervisorTestBase {
 
         supervisor.setReloader(() -> new Generation(settings(2), launcher));
         admin("reload");
-        assertEquals(2, supervisor.slotCount(), "the second reload reads the configuration again");
+        assertEquals(2, supervisor.pool().size(), "the second reload reads the configuration again");
     }
 }

@@ -46,10 +46,10 @@ class RestartBudgetTest {
         Fakes.Clock clock = new Fakes.Clock();
         Fakes.Launcher launcher = new Fakes.Launcher();
         Fakes.Lines lines = new Fakes.Lines();
-        Supervisor supervisor = new Supervisor(Supervisor.Settings.defaults(1)
+        Supervisor supervisor = new Supervisor(Settings.defaults(1)
                 .withTimeouts(Duration.ofSeconds(10), Duration.ofSeconds(5), Duration.ZERO)
                 .withRestartBudget(2, Duration.ofSeconds(10)),
-                java.util.List.of(new Supervisor.Handoff("127.0.0.1:8080", 7)), launcher, clock, lines.log);
+                java.util.List.of(new Handoff("127.0.0.1:8080", 7)), launcher, clock, lines.log);
         supervisor.step(0);
         for (int i = 0; i < 3; i++) {
             Fakes.Process p = launcher.last();

@@ -66,15 +66,15 @@ class ServiceManagerTest extends SupervisorTestBase {
 
     private final Recorder systemd = new Recorder();
 
-    private void startWith(Supervisor.Settings settings) throws InterruptedException {
-        supervisor = new Supervisor(settings, List.of(new Supervisor.Handoff("127.0.0.1:8080", 7)), launcher, clock,
+    private void startWith(Settings settings) throws InterruptedException {
+        supervisor = new Supervisor(settings, List.of(new Handoff("127.0.0.1:8080", 7)), launcher, clock,
                 lines.log);
         supervisor.setServiceManager(systemd);
         step();
     }
 
-    private Supervisor.Settings settings(int workers) {
-        return Supervisor.Settings.defaults(workers).withTimeouts(Duration.ofSeconds(10), Duration.ofSeconds(5),
+    private Settings settings(int workers) {
+        return Settings.defaults(workers).withTimeouts(Duration.ofSeconds(10), Duration.ofSeconds(5),
                 Duration.ZERO);
     }
 

@@ -24,7 +24,7 @@ class SupervisorTest extends SupervisorTestBase {
         assertEquals(List.of(1, 2, 3), launcher.launched.stream().map(p -> p.workerId).toList());
         assertEquals(3, launcher.launched.stream().map(p -> p.token).distinct().count());
         assertTrue(launcher.launched.stream().allMatch(p -> p.token.length() == 32));
-        assertTrue(supervisor.workers().stream().allMatch(w -> w.state() == WorkerState.STARTING));
+        assertTrue(List.copyOf(supervisor.pool().workers()).stream().allMatch(w -> w.state() == WorkerState.STARTING));
     }
 
     @Test
@@ -37,12 +37,12 @@ class SupervisorTest extends SupervisorTestBase {
         assertEquals(WorkerState.BOOTING, worker(p.pid).state());
         assertArrayEquals(new int[] {7, 9}, c.fdsSent);
         assertEquals(ControlMessage.of(MessageType.FDS, "127.0.0.1:8080", "unix:/run/a b.sock"), c.sent.get(0));
-        assertEquals(0, supervisor.readyCount());
+        assertEquals(0, supervisor.pool().readyCount());
 
         supervisor.post(new Event.Message(c, ControlMessage.of(MessageType.READY)));
         step();
         assertEquals(WorkerState.READY, worker(p.pid).state());
-        assertEquals(1, supervisor.readyCount());
+        assertEquals(1, supervisor.pool().readyCount());
         assertTrue(lines.text().contains("worker 1 (pid " + p.pid + "): BOOTING -> READY"), lines.text());
     }
 
@@ -213,7 +213,7 @@ class SupervisorTest extends SupervisorTestBase {
         assertTrue(lines.text().contains("READY -> DRAINING (sent STOP: SIGTERM)"), lines.text());
         assertEquals(0, launcher.launched.get(0).terms, "a connected worker is told, not signalled");
         assertEquals(1, starting.terms, "a worker that has not connected gets SIGTERM");
-        assertTrue(supervisor.workers().stream().allMatch(w -> w.state() == WorkerState.DRAINING));
+        assertTrue(List.copyOf(supervisor.pool().workers()).stream().allMatch(w -> w.state() == WorkerState.DRAINING));
         launcher.launched.get(0).exit(0);
         starting.exit(143);
         assertFalse(step());

@@ -13,13 +13,13 @@ abstract class SupervisorTestBase {
     Supervisor supervisor;
 
     Supervisor start(int workers) throws InterruptedException {
-        return start(Supervisor.Settings.defaults(workers)
+        return start(Settings.defaults(workers)
                 .withTimeouts(Duration.ofSeconds(10), Duration.ofSeconds(5), Duration.ZERO));
     }
 
-    Supervisor start(Supervisor.Settings settings) throws InterruptedException {
-        supervisor = new Supervisor(settings, List.of(new Supervisor.Handoff("127.0.0.1:8080", 7),
-                new Supervisor.Handoff("unix:/run/a b.sock", 9)), launcher, clock, lines.log);
+    Supervisor start(Settings settings) throws InterruptedException {
+        supervisor = new Supervisor(settings, List.of(new Handoff("127.0.0.1:8080", 7),
+                new Handoff("unix:/run/a b.sock", 9)), launcher, clock, lines.log);
         supervisor.step(0);
         return supervisor;
     }
@@ -38,7 +38,7 @@ abstract class SupervisorTestBase {
     }
 
     Worker worker(long pid) {
-        return supervisor.workers().stream().filter(w -> w.pid() == pid).findFirst().orElse(null);
+        return List.copyOf(supervisor.pool().workers()).stream().filter(w -> w.pid() == pid).findFirst().orElse(null);
     }
 
     boolean logged(String text) {

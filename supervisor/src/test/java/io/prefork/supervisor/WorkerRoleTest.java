@@ -11,12 +11,13 @@ class WorkerRoleTest {
     @Test
     void theTrainingRunIsATrainerNotASpare() throws Exception {
         List<Event> events = new ArrayList<>();
-        WorkerPool pool = new WorkerPool(1, 0, events::add, new ControlAdmission());
         Fakes.Launcher launcher = new Fakes.Launcher();
-        Supervisor.Settings settings = Supervisor.Settings.defaults(1);
-        Worker trainer = pool.launchTrainer(launcher, settings, 0);
-        Worker spare = pool.launchSpare(launcher, settings, 0);
-        Worker retiring = pool.launch(launcher, settings, 1, 0);  // holds no slot: what a replaced worker is
+        WorkerPool pool = new WorkerPool(new Generation(Settings.defaults(1), launcher), 0, events::add,
+                new ControlAdmission(), slotId -> List.of(), new Fakes.Lines().log);
+        Worker trainer = pool.launchTrainer(launcher, 0);
+        Worker spare = pool.launch(launcher, 0, WorkerRole.SPARE, 0);
+        Worker retiring = pool.launch(launcher, 1, WorkerRole.ACTIVE, 0);
+        pool.retire(retiring, "replaced");  // what a replaced worker is
         assertEquals("trainer (pid " + trainer.pid() + ")", trainer.toString());
         assertEquals("spare (pid " + spare.pid() + ")", spare.toString());
         List<String> roles = pool.status(0).stream().map(StatusReport.Row::role).toList();

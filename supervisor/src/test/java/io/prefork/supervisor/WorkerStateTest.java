@@ -31,7 +31,7 @@ class WorkerStateTest {
     @Test
     void anIllegalTransitionThrowsAndNamesTheWorker() {
         Fakes.Lines lines = new Fakes.Lines();
-        Worker w = new Worker(3, "t", new Fakes.Process(4711, 3, "t"), 0, 0);
+        Worker w = new Worker(3, WorkerRole.ACTIVE, "t", new Fakes.Process(4711, 3, "t"), 0, 0);
         w.transitionTo(WorkerState.EXITED, "killed by SIGKILL", lines.log);
         assertTrue(lines.text().contains("worker 3 (pid 4711): STARTING -> EXITED (killed by SIGKILL)"));
         IllegalStateException e = assertThrows(IllegalStateException.class,

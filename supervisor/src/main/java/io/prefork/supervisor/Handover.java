@@ -14,39 +14,49 @@ import java.util.concurrent.CompletableFuture;
  * and stop; if it fails first, or takes too long, kill it and go on serving as if nothing happened.
  * At most one at a time. Loop thread only.
  */
-final class Upgrades {
-    /** What an upgrade needs from the supervisor loop. */
-    interface Loop {
-        Sockets listeners() throws IOException;
+final class Handover {
+    /** Starts the new supervisor (the upgrade edge does: the prefork script on disk now). */
+    interface Starter {
+        Attempt start() throws IOException;
+    }
 
-        /** The new supervisor (pid) serves now: tell systemd, let go of the front doors, stop our workers. */
-        void handOver(long newPid);
+    /** One upgrade under way: the new supervisor's process and the socket it talks to us on. */
+    interface Attempt {
+        long pid();
+
+        void sendListeners(Sockets sockets) throws IOException;
+
+        /** Gives up: kills the new supervisor (its workers follow, as their control sockets close). */
+        void abandon();
+
+        /** It took over: only the channel closes. */
+        void finish();
     }
 
     /**
      * Every listening socket, as the new supervisor gets them: {@code first}, one per -b (slot 1's in
      * reuseport mode), and the sockets of each other slot that has its own.
      */
-    record Sockets(List<Supervisor.Handoff> first, SortedMap<Integer, List<Supervisor.Handoff>> slots) {
+    record Sockets(List<Handoff> first, SortedMap<Integer, List<Handoff>> slots) {
         int count() {
             return first.size() + slots.values().stream().mapToInt(List::size).sum();
         }
     }
 
-    private final Loop loop;
+    private final ListenerSource listeners;
     private final Log log;
-    private UpgradeStarter starter;
-    private UpgradeStarter.Attempt attempt;
+    private Starter starter;
+    private Attempt attempt;
     private final List<CompletableFuture<AdminReply>> waiters = new ArrayList<>();
     private long deadline = Long.MAX_VALUE;
     private boolean handedOver;
 
-    Upgrades(Loop loop, Log log) {
-        this.loop = loop;
+    Handover(ListenerSource listeners, Log log) {
+        this.listeners = listeners;
         this.log = log;
     }
 
-    void setStarter(UpgradeStarter starter) {
+    void setStarter(Starter starter) {
         this.starter = starter;
     }
 
@@ -83,7 +93,7 @@ final class Upgrades {
             return;
         }
         try {
-            Sockets sockets = loop.listeners();
+            Sockets sockets = new Sockets(listeners.forSlot(1), listeners.ownSockets());
             attempt.sendListeners(sockets);
             log.info("upgrade: handed " + sockets.count() + " listening socket(s) to pid " + attempt.pid()
                     + (sockets.slots().isEmpty() ? "" : " (reuseport: the sockets of " + (sockets.slots().size() + 1) + " slots)"));
@@ -92,15 +102,19 @@ final class Upgrades {
         }
     }
 
-    void message(ControlMessage m) {
+    /** Returns the new supervisor's pid when this message was its READY: the loop hands over and stops. */
+    long message(ControlMessage m) {
         if (attempt == null) {
-            return;
+            return -1;
         }
         switch (m.type()) {
-            case READY -> succeed();
+            case READY -> {
+                return succeed();
+            }
             case FAILED -> fail("the new supervisor failed: " + (m.args().isEmpty() ? "no reason given" : String.join(" ", m.args())));
             default -> log.warn("upgrade: unexpected " + m.type() + " from pid " + attempt.pid());
         }
+        return -1;
     }
 
     void ended(String why) {
@@ -126,7 +140,7 @@ final class Upgrades {
         }
     }
 
-    private void succeed() {
+    private long succeed() {
         long pid = attempt.pid();
         attempt.finish();
         attempt = null;
@@ -135,7 +149,7 @@ final class Upgrades {
                 + " stops its workers and exits";
         log.info(text);
         reply(AdminReply.ok(text));
-        loop.handOver(pid);
+        return pid;
     }
 
     private void fail(String reason) {

@@ -15,10 +15,10 @@ import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.Test;
 
 /** The old supervisor's side of an upgrade, with a fake new supervisor. */
-class UpgradesTest {
+class HandoverTest {
     /** A new supervisor that does whatever the test says. */
-    static final class FakeAttempt implements UpgradeStarter.Attempt {
-        final List<Upgrades.Sockets> sent = new ArrayList<>();
+    static final class FakeAttempt implements Handover.Attempt {
+        final List<Handover.Sockets> sent = new ArrayList<>();
         boolean abandoned;
         boolean finished;
 
@@ -28,7 +28,7 @@ class UpgradesTest {
         }
 
         @Override
-        public void sendListeners(Upgrades.Sockets sockets) {
+        public void sendListeners(Handover.Sockets sockets) {
             sent.add(sockets);
         }
 
@@ -46,29 +46,34 @@ class UpgradesTest {
     private final Fakes.Lines lines = new Fakes.Lines();
     private final List<FakeAttempt> started = new ArrayList<>();
     private final List<Long> handedOverTo = new ArrayList<>();
-    private final Upgrades.Sockets listeners = new Upgrades.Sockets(List.of(new Supervisor.Handoff("127.0.0.1:8080", 7)),
-            new java.util.TreeMap<>(java.util.Map.of(2, List.of(new Supervisor.Handoff("127.0.0.1:8080", 9)))));
-    private final Upgrades upgrades = new Upgrades(new Upgrades.Loop() {
+    private final Handover.Sockets listeners = new Handover.Sockets(List.of(new Handoff("127.0.0.1:8080", 7)),
+            new java.util.TreeMap<>(java.util.Map.of(2, List.of(new Handoff("127.0.0.1:8080", 9)))));
+    private final Handover upgrades = new Handover(new ListenerSource() {
         @Override
-        public Upgrades.Sockets listeners() {
-            return listeners;
+        public List<Handoff> forSlot(int slotId) {
+            return listeners.first();
         }
 
         @Override
-        public void handOver(long newPid) {
-            handedOverTo.add(newPid);
+        public java.util.SortedMap<Integer, List<Handoff>> ownSockets() {
+            return listeners.slots();
         }
     }, lines.log);
 
-    UpgradesTest() {
-        upgrades.setStarter(new UpgradeStarter(new String[0], e -> { }, lines.log) {
-            @Override
-            Attempt start() {
-                FakeAttempt a = new FakeAttempt();
-                started.add(a);
-                return a;
-            }
+    HandoverTest() {
+        upgrades.setStarter(() -> {
+            FakeAttempt a = new FakeAttempt();
+            started.add(a);
+            return a;
         });
+    }
+
+    /** A message from the new supervisor; the loop hands over when it returns a pid. */
+    private void message(ControlMessage m) {
+        long pid = upgrades.message(m);
+        if (pid > 0) {
+            handedOverTo.add(pid);
+        }
     }
 
     private CompletableFuture<AdminReply> request(long now) {
@@ -85,7 +90,7 @@ class UpgradesTest {
         assertEquals(List.of(listeners), started.get(0).sent, "the same sockets, handed over");
         assertTrue(lines.text().contains("handed 2 listening socket(s) to pid 4242 (reuseport: the sockets of 2 slots)"), lines.text());
         assertFalse(reply.isDone());
-        upgrades.message(ControlMessage.of(MessageType.READY));
+        message(ControlMessage.of(MessageType.READY));
         assertEquals(List.of(4242L), handedOverTo);
         assertTrue(upgrades.handedOver());
         assertTrue(started.get(0).finished && !started.get(0).abandoned);
@@ -99,7 +104,7 @@ class UpgradesTest {
     void aFailedNewSupervisorIsAbandonedAndTheReasonReported() {
         CompletableFuture<AdminReply> reply = request(0);
         upgrades.connected();
-        upgrades.message(ControlMessage.of(MessageType.FAILED, "workers failed to boot 5 times in a row"));
+        message(ControlMessage.of(MessageType.FAILED, "workers failed to boot 5 times in a row"));
         assertTrue(started.get(0).abandoned);
         assertEquals(List.of(), handedOverTo, "no hand-over: this supervisor serves on");
         assertFalse(upgrades.handedOver());
@@ -131,17 +136,14 @@ class UpgradesTest {
         CompletableFuture<AdminReply> second = request(1);
         assertEquals(1, started.size(), "one new supervisor");
         upgrades.connected();
-        upgrades.message(ControlMessage.of(MessageType.READY));
+        message(ControlMessage.of(MessageType.READY));
         assertTrue(first.join().ok() && second.join().ok());
     }
 
     @Test
     void aStartThatFailsIsReportedAtOnce() {
-        upgrades.setStarter(new UpgradeStarter(new String[0], e -> { }, lines.log) {
-            @Override
-            Attempt start() throws IOException {
-                throw new IOException("cannot find scripts/prefork");
-            }
+        upgrades.setStarter(() -> {
+            throw new IOException("cannot find scripts/prefork");
         });
         CompletableFuture<AdminReply> reply = request(0);
         assertEquals("upgrade failed: cannot start the new supervisor: cannot find scripts/prefork; this supervisor"

@@ -1,0 +1,112 @@
+package io.prefork.supervisor;
+
+import java.time.Duration;
+import java.util.Locale;
+
+/**
+ * The command line's options, each with its default written once: the CLI parses with this table,
+ * the help text prints it, {@link Settings} starts from it, and a test holds the README's option
+ * table against it. gunicorn's names where gunicorn has one.
+ */
+public enum Flag {
+    WORKERS("w", "N", null, "number of CPUs", "number of worker JVMs (1-1024)"),
+    BIND("b", "ADDR", "127.0.0.1:8080", null, "HOST:PORT, [IPV6]:PORT or unix:PATH; repeatable"),
+    APP(null, "CLASS", "io.prefork.examples.HelloApp", null, "the worker's main class"),
+    APP_CLASSPATH(null, "CP", null, "the examples jar", "the app's classpath"),
+    APP_JAR(null, "JAR", null, null,
+            "run this executable jar (its Main-Class; a Spring Boot jar too): the app's classpath and class"),
+    JAVA(null, "PATH", null, "the supervisor's own java", "java executable for the workers"),
+    WORKER_COMMAND(null, "CMD", null, null,
+            "run this command (split on spaces) as each worker instead of a JVM: any program that speaks PROTOCOL.md"),
+    JVM_OPT(null, "OPT", null, null, "an option for the worker JVMs, e.g. --jvm-opt=-Xmx256m; repeatable"),
+    BACKLOG(null, "N", "2048", null, "listen backlog"),
+    BALANCE(null, "MODE", "shared", null,
+            "shared: one socket, idle workers accept; reuseport: one SO_REUSEPORT socket per worker"),
+    GRACEFUL_TIMEOUT(null, "SECONDS", "30", null, "how long workers may drain on a graceful stop before SIGKILL"),
+    BOOT_TIMEOUT(null, "SECONDS", "60", null, "how long a new worker may take to become READY"),
+    TIMEOUT(null, "SECONDS", "30", null,
+            "kill a READY worker silent (no heartbeat) this long, after a thread dump; 0 turns it off"),
+    MAX_SURGE(null, "N", "1", null, "extra workers a rolling restart or recycle may boot at once"),
+    SPARES(null, "K", "0", null,
+            "keep K hot spares: JVMs booted up to Prefork.listeners(), promoted at once when a worker is needed"),
+    MAX_REQUESTS(null, "N", "0", null, "recycle a worker after about this many requests; 0: never"),
+    MAX_REQUESTS_JITTER(null, "N", "0", null, "add 0..N to each worker's --max-requests, so they do not all recycle at once"),
+    MAX_WORKER_RSS(null, "MB", "0", null, "recycle a worker whose resident memory goes over this; 0: never"),
+    WORKER_START(null, "MODE", "fast", null,
+            "fast: workers start from a class archive (AppCDS, or the AOT cache on JDK 24+) trained on first use; plain: without"),
+    CACHE_DIR(null, "DIR", null, "$XDG_CACHE_HOME/prefork or ~/.cache/prefork", "where class archives are kept"),
+    READY(null, "MODE", "auto", null, "auto: READY once the app accepts; app: READY when the app calls Prefork.ready()"),
+    PID(null, "FILE", null, null, "write the supervisor's pid here"),
+    CTL_SOCKET(null, "PATH", "prefork.ctl", null, "admin socket for 'prefork ctl', in the working directory unless a path"),
+    ADMIN_GROUP(null, "GROUP", null, null,
+            "members of GROUP may run 'prefork ctl status' and 'metrics' (the admin socket becomes 0660)"),
+    LOG_FILE(null, "FILE", null, null, "append the supervisor's and workers' output here instead of stderr; USR1 reopens it"),
+    ADMIN_BIND(null, "ADDR", null, "off",
+            "serve /livez, /readyz, /status and /metrics over HTTP here: 127.0.0.1:PORT or unix:PATH"),
+    MIN_READY(null, "N", "1", null, "/readyz answers 200 while at least N workers are READY"),
+    LAME_DUCK(null, "SECONDS", "0", null,
+            "on SIGTERM, answer 503 on /readyz and keep serving this long before the graceful stop"),
+    MAX_RESTARTS(null, "N", "0", null,
+            "stop, and exit 4, if more than N unplanned worker restarts happen within --restart-window; 0: never"),
+    RESTART_WINDOW(null, "SECONDS", "60", null, "the window --max-restarts counts in"),
+    USER(null, "NAME", null, null, "run the workers as this user: the supervisor starts as root, binds, then each"
+            + " worker drops privileges before any app code runs"),
+    GROUP(null, "NAME", null, null, "run the workers with this group (default: the --user's own group)"),
+    CONFIG(null, "FILE", null, null, "a properties file with long option names as keys; the command line wins"),
+    HELP("h", null, null, null, "show this help"),
+    VERSION(null, null, null, null, "show the version");
+
+    private final String shortName;
+    private final String argName;
+    private final String dflt;
+    private final String shown;
+    private final String description;
+
+    /**
+     * @param dflt  the value used when the option is not given, as it would be typed; null if none or computed
+     * @param shown how the help and the README name a computed default, or null to show {@code dflt}
+     */
+    Flag(String shortName, String argName, String dflt, String shown, String description) {
+        this.shortName = shortName;
+        this.argName = argName;
+        this.dflt = dflt;
+        this.shown = shown;
+        this.description = description;
+    }
+
+    /** The option's long name, as typed after {@code --} and as a config file's key. */
+    public String longName() {
+        return name().toLowerCase(Locale.ROOT).replace('_', '-');
+    }
+
+    public String shortName() {
+        return shortName;
+    }
+
+    /** The argument's name in the help, or null for a switch. */
+    public String argName() {
+        return argName;
+    }
+
+    /** The default as typed, or null when there is none or it is computed at start. */
+    public String defaultValue() {
+        return dflt;
+    }
+
+    /** The default as the help and the README state it; null when there is none. */
+    public String shownDefault() {
+        return shown != null ? shown : dflt;
+    }
+
+    public String description() {
+        return description;
+    }
+
+    long defaultNumber() {
+        return Long.parseLong(dflt);
+    }
+
+    Duration defaultSeconds() {
+        return Duration.ofSeconds(Long.parseLong(dflt));
+    }
+}

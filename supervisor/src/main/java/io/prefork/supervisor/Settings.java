@@ -1,0 +1,139 @@
+package io.prefork.supervisor;
+
+import java.time.Duration;
+
+/**
+ * How the loop behaves: the part of the configuration that a reload may change. The CLI fills it
+ * (boot's Main), tests shrink the times. Every default comes from {@link Flag}, written there once.
+ */
+public record Settings(int workers, Duration bootTimeout, Duration gracefulTimeout, Duration fastStopTimeout,
+                       int maxBootFailures, Duration timeout, int maxSurge, long maxRequests,
+                       long maxRequestsJitter, long maxRssBytes, int spares, Duration lameDuck,
+                       int maxRestarts, Duration restartWindow) {
+    /** After a fast stop's SIGTERM, SIGKILL follows this much later. Not an option: nobody asked. */
+    static final Duration FAST_STOP_TIMEOUT = Duration.ofSeconds(1);
+    /** Workers that fail to boot this many times in a row make the supervisor give up (exit 3). */
+    static final int MAX_BOOT_FAILURES = 5;
+
+    public static Settings defaults(int workers) {
+        return new Builder(workers).build();
+    }
+
+    public Builder toBuilder() {
+        return new Builder(this);
+    }
+
+    public Settings withTimeouts(Duration boot, Duration graceful, Duration heartbeat) {
+        return toBuilder().bootTimeout(boot).gracefulTimeout(graceful).timeout(heartbeat).build();
+    }
+
+    public Settings withRecycling(int surge, long requests, long jitter, long rssBytes) {
+        return toBuilder().maxSurge(surge).maxRequests(requests, jitter).maxRssBytes(rssBytes).build();
+    }
+
+    public Settings withSpares(int n) {
+        return toBuilder().spares(n).build();
+    }
+
+    /** --max-restarts / --restart-window: stop if more unplanned restarts than {@code max} happen in {@code window}. */
+    public Settings withRestartBudget(int max, Duration window) {
+        return toBuilder().restartBudget(max, window).build();
+    }
+
+    /** --lame-duck: after TERM, stay unready but serving this long before the graceful stop. */
+    public Settings withLameDuck(Duration d) {
+        return toBuilder().lameDuck(d).build();
+    }
+
+    /** Settings one field at a time; starts from the defaults. */
+    public static final class Builder {
+        private int workers;
+        private Duration bootTimeout = Flag.BOOT_TIMEOUT.defaultSeconds();
+        private Duration gracefulTimeout = Flag.GRACEFUL_TIMEOUT.defaultSeconds();
+        private Duration fastStopTimeout = FAST_STOP_TIMEOUT;
+        private int maxBootFailures = MAX_BOOT_FAILURES;
+        private Duration timeout = Flag.TIMEOUT.defaultSeconds();
+        private int maxSurge = (int) Flag.MAX_SURGE.defaultNumber();
+        private long maxRequests = Flag.MAX_REQUESTS.defaultNumber();
+        private long maxRequestsJitter = Flag.MAX_REQUESTS_JITTER.defaultNumber();
+        private long maxRssBytes = Flag.MAX_WORKER_RSS.defaultNumber() << 20;
+        private int spares = (int) Flag.SPARES.defaultNumber();
+        private Duration lameDuck = Flag.LAME_DUCK.defaultSeconds();
+        private int maxRestarts = (int) Flag.MAX_RESTARTS.defaultNumber();
+        private Duration restartWindow = Flag.RESTART_WINDOW.defaultSeconds();
+
+        public Builder(int workers) {
+            this.workers = workers;
+        }
+
+        private Builder(Settings s) {
+            workers = s.workers;
+            bootTimeout = s.bootTimeout;
+            gracefulTimeout = s.gracefulTimeout;
+            fastStopTimeout = s.fastStopTimeout;
+            maxBootFailures = s.maxBootFailures;
+            timeout = s.timeout;
+            maxSurge = s.maxSurge;
+            maxRequests = s.maxRequests;
+            maxRequestsJitter = s.maxRequestsJitter;
+            maxRssBytes = s.maxRssBytes;
+            spares = s.spares;
+            lameDuck = s.lameDuck;
+            maxRestarts = s.maxRestarts;
+            restartWindow = s.restartWindow;
+        }
+
+        public Builder bootTimeout(Duration d) {
+            bootTimeout = d;
+            return this;
+        }
+
+        public Builder gracefulTimeout(Duration d) {
+            gracefulTimeout = d;
+            return this;
+        }
+
+        /** The heartbeat timeout; zero turns the check off. */
+        public Builder timeout(Duration d) {
+            timeout = d;
+            return this;
+        }
+
+        public Builder maxSurge(int n) {
+            maxSurge = n;
+            return this;
+        }
+
+        public Builder maxRequests(long n, long jitter) {
+            maxRequests = n;
+            maxRequestsJitter = jitter;
+            return this;
+        }
+
+        public Builder maxRssBytes(long bytes) {
+            maxRssBytes = bytes;
+            return this;
+        }
+
+        public Builder spares(int n) {
+            spares = n;
+            return this;
+        }
+
+        public Builder lameDuck(Duration d) {
+            lameDuck = d;
+            return this;
+        }
+
+        public Builder restartBudget(int max, Duration window) {
+            maxRestarts = max;
+            restartWindow = window;
+            return this;
+        }
+
+        public Settings build() {
+            return new Settings(workers, bootTimeout, gracefulTimeout, fastStopTimeout, maxBootFailures, timeout,
+                    maxSurge, maxRequests, maxRequestsJitter, maxRssBytes, spares, lameDuck, maxRestarts, restartWindow);
+        }
+    }
+}
