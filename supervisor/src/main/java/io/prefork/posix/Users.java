@@ -2,7 +2,6 @@ package io.prefork.posix;
 
 import io.prefork.unix.Accounts;
 import jnr.posix.Group;
-import jnr.posix.POSIX;
 import jnr.posix.Passwd;
 
 /** Users and groups, for --user and --group, with jnr-posix (getgrouplist, which it lacks, is the minimal binding's). */

@@ -9,7 +9,7 @@ import java.util.stream.Collectors;
  * The admin commands, written once: what `prefork ctl` accepts, what the admin socket lets the
  * admin group run (the read-only ones), what the loop dispatches, and the usage text all come from here.
  */
-enum AdminCommand {
+public enum AdminCommand {
     STATUS("status [--json]", true),
     METRICS("metrics", true),
     RELOAD("reload", false),
@@ -26,12 +26,12 @@ enum AdminCommand {
     }
 
     /** The word on the wire: {@code status}, {@code scale}, ... */
-    String word() {
+    public String word() {
         return name().toLowerCase(java.util.Locale.ROOT);
     }
 
     /** May run for the admin group, not only for the supervisor's own user. */
-    boolean readOnly() {
+    public boolean readOnly() {
         return readOnly;
     }
 
@@ -50,17 +50,17 @@ enum AdminCommand {
         }
     }
 
-    static Optional<AdminCommand> parse(String word) {
+    public static Optional<AdminCommand> parse(String word) {
         return Arrays.stream(values()).filter(c -> c.word().equals(word)).findFirst();
     }
 
     /** {@code status [--json] | metrics | ... | stop [--fast]}. */
-    static String usage(String separator) {
+    public static String usage(String separator) {
         return Arrays.stream(values()).map(c -> c.usage).collect(Collectors.joining(separator));
     }
 
     /** The words of the commands with {@code readOnly}, comma-separated. */
-    static String words(boolean readOnly) {
+    public static String words(boolean readOnly) {
         return Arrays.stream(values()).filter(c -> c.readOnly == readOnly).map(AdminCommand::word)
                 .collect(Collectors.joining(", "));
     }

@@ -6,7 +6,7 @@ public record AdminReply(boolean ok, String text) {
         return new AdminReply(true, text);
     }
 
-    static AdminReply error(String text) {
+    public static AdminReply error(String text) {
         return new AdminReply(false, text);
     }
 }

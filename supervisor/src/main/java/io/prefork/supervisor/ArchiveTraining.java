@@ -10,7 +10,7 @@ import java.util.function.Consumer;
  * archive as it exits. The check that the JVM accepts it starts a JVM, so it runs off the loop and
  * comes back as an {@link Event.ArchiveChecked}.
  */
-final class ArchiveTraining {
+public final class ArchiveTraining {
     private final WorkerPool pool;
     private final Log log;
     private final Executor offLoop;

@@ -17,7 +17,7 @@ import java.util.function.LongPredicate;
  * So a child of this process that is not expected yet gets {@link #LATE_REGISTRATION} for the loop to
  * expect it; only children wait, and each only once, so a foreign process is still refused at once.
  */
-final class ControlAdmission {
+public final class ControlAdmission {
     /** How long a child's connection may wait for the loop to register its pid. */
     static final Duration LATE_REGISTRATION = Duration.ofSeconds(2);
 
@@ -25,7 +25,7 @@ final class ControlAdmission {
     private final Set<Long> claimed = new HashSet<>();
     private final LongPredicate isChild;
 
-    ControlAdmission() {
+    public ControlAdmission() {
         this(ControlAdmission::isChildOfThisProcess);
     }
 
@@ -49,7 +49,7 @@ final class ControlAdmission {
      * True once for a pid that was expected, or that is expected within {@link #LATE_REGISTRATION}
      * if it is a child of this process; false for anyone else, and for a second connection.
      */
-    synchronized boolean claim(long pid) throws InterruptedException {
+    public synchronized boolean claim(long pid) throws InterruptedException {
         if (!expected.contains(pid) && !claimed.contains(pid) && isChild.test(pid)) {
             long deadline = System.nanoTime() + LATE_REGISTRATION.toNanos();
             for (long left; !expected.contains(pid) && (left = deadline - System.nanoTime()) > 0; ) {

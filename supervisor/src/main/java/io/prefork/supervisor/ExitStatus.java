@@ -33,12 +33,12 @@ public final class ExitStatus {
     }
 
     /** The signal number for a death by signal, else 0. */
-    static int signal(int exitValue) {
+    public static int signal(int exitValue) {
         int signal = exitValue - 128;
         return signal > 0 && signal < SIGNALS.length ? signal : 0;
     }
 
-    static String signalName(int exitValue) {
+    public static String signalName(int exitValue) {
         int signal = signal(exitValue);
         return signal > 0 ? "SIG" + SIGNALS[signal] : null;
     }

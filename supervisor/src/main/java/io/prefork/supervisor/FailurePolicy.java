@@ -9,7 +9,7 @@ import java.time.Duration;
  * restarts than --max-restarts within --restart-window (exit 4, graceful stop). It keeps the count
  * and the reason; the loop does the stopping.
  */
-final class FailurePolicy {
+public final class FailurePolicy {
     /** What the loop does next. */
     enum Verdict { CARRY_ON, STOP_FAST, STOP_GRACEFULLY }
 

@@ -14,14 +14,14 @@ import java.util.concurrent.CompletableFuture;
  * and stop; if it fails first, or takes too long, kill it and go on serving as if nothing happened.
  * At most one at a time. Loop thread only.
  */
-final class Handover {
+public final class Handover {
     /** Starts the new supervisor (the upgrade edge does: the prefork script on disk now). */
-    interface Starter {
+    public interface Starter {
         Attempt start() throws IOException;
     }
 
     /** One upgrade under way: the new supervisor's process and the socket it talks to us on. */
-    interface Attempt {
+    public interface Attempt {
         long pid();
 
         void sendListeners(Sockets sockets) throws IOException;
@@ -37,7 +37,7 @@ final class Handover {
      * Every listening socket, as the new supervisor gets them: {@code first}, one per -b (slot 1's in
      * reuseport mode), and the sockets of each other slot that has its own.
      */
-    record Sockets(List<Handoff> first, SortedMap<Integer, List<Handoff>> slots) {
+    public record Sockets(List<Handoff> first, SortedMap<Integer, List<Handoff>> slots) {
         int count() {
             return first.size() + slots.values().stream().mapToInt(List::size).sum();
         }

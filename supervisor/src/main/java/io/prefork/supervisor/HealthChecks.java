@@ -7,7 +7,7 @@ import java.util.concurrent.TimeUnit;
  * The loop's timed checks on worker health: a boot that takes too long, a READY worker gone silent,
  * a worker grown too big. They only kill or mark workers; the exits that follow go through the loop.
  */
-final class HealthChecks {
+public final class HealthChecks {
     /** Time a silent worker gets to print its thread dump before SIGKILL. */
     static final long DUMP_GRACE_NANOS = TimeUnit.SECONDS.toNanos(1);
     private static final long RSS_CHECK_NANOS = TimeUnit.SECONDS.toNanos(1);

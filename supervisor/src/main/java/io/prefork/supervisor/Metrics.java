@@ -9,9 +9,9 @@ import java.util.concurrent.TimeUnit;
  * Counters the loop keeps for {@code /metrics}, and their rendering in Prometheus' text format
  * (version 0.0.4). Loop thread only: the admin endpoint asks the loop to render.
  */
-final class Metrics {
+public final class Metrics {
     /** A listening socket's accept queue: connections waiting for a worker's accept(), and the limit. */
-    record ListenQueue(String address, String slot, int queued, int limit) {
+    public record ListenQueue(String address, String slot, int queued, int limit) {
     }
 
     /** Why a worker was replaced; the label values of prefork_worker_restarts_total. */

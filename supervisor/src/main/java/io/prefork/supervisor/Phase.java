@@ -1,7 +1,7 @@
 package io.prefork.supervisor;
 
 /** Where the supervisor is in its life; the loop's {@code step} does what the phase calls for. */
-enum Phase {
+public enum Phase {
     /** Serving: health checks, due starts, the roll, recycles and spares all run. */
     RUNNING,
     /** After TERM with --lame-duck: /readyz answers 503 while the workers still serve, until the period ends. */

@@ -13,7 +13,7 @@ import java.util.stream.Collectors;
  * deploy that crashes under traffic). The supervisor then stops and exits non-zero, so systemd or
  * Kubernetes sees it, instead of respawning forever as gunicorn does. Loop thread only.
  */
-final class RestartBudget {
+public final class RestartBudget {
     private record Restart(long at, String cause) {
     }
 

@@ -14,7 +14,7 @@ import java.util.concurrent.CompletableFuture;
  * Unlike gunicorn's HUP, an old worker is retired only once its successor is READY, and a
  * successor that fails stops the roll: the old workers keep serving.
  */
-final class RollingRestart {
+public final class RollingRestart {
     final String reason;
     /** What to go back to if the roll aborts. */
     final Generation previous;

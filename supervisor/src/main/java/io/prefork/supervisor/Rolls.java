@@ -13,7 +13,7 @@ import java.util.function.Consumer;
  * a JVM (the class archive's check), so it runs off the loop and comes back as an
  * {@link Event.ConfigRead}. Loop thread only.
  */
-final class Rolls {
+public final class Rolls {
     private final WorkerPool pool;
     private final ServiceNotices notices;
     private final Metrics metrics;

@@ -7,7 +7,7 @@ import java.time.Duration;
  * decides when; an implementation only says it. Called on the loop thread only, so a frozen loop
  * falls silent, which is what makes the watchdog mean something.
  */
-interface ServiceManager {
+public interface ServiceManager {
     /** Start-up is over (the first generation is READY), or a reload is. */
     void ready(String status);
 

@@ -9,7 +9,7 @@ import java.util.concurrent.TimeUnit;
  * while a worker is READY (so a server that cannot serve goes quiet and systemd restarts it), and
  * EXTEND_TIMEOUT while start-up, a reload or a stop makes progress. Loop thread only.
  */
-final class ServiceNotices {
+public final class ServiceNotices {
     /** While start-up, a reload or a stop makes progress, systemd hears "15 s more" every 5 s. */
     private static final Duration EXTEND_BY = Duration.ofSeconds(15);
     private static final long EXTEND_EVERY_NANOS = TimeUnit.SECONDS.toNanos(5);

@@ -7,7 +7,7 @@ import java.util.concurrent.TimeUnit;
  * The stop escalation, on a monotonic clock: graceful (STOP, then SIGKILL at the deadline) or
  * fast (SIGTERM, then SIGKILL after a second), and a last deadline for the kernel to reap.
  */
-final class Shutdown {
+public final class Shutdown {
     /** After SIGKILL the kernel needs a moment to tear a JVM down; past this something is badly wrong. */
     private static final long REAP_AFTER_KILL_NANOS = TimeUnit.SECONDS.toNanos(5);
 

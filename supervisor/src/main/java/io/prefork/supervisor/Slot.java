@@ -5,7 +5,7 @@ package io.prefork.supervisor;
  * workers that fill it. During a rolling restart or a recycle it briefly has two: the active worker,
  * which serves, and its successor, which boots; the successor takes over once it is READY.
  */
-final class Slot {
+public final class Slot {
     final int id;
     final Backoff backoff = Backoff.standard();
     Worker active;

@@ -4,7 +4,7 @@ import java.time.Duration;
 import java.util.List;
 
 /** Renders the workers' status for {@code ctl status}: a table for people, JSON for programs. */
-final class StatusReport {
+public final class StatusReport {
     /** One worker as {@code ctl status} shows it. rssBytes is -1 when unknown. */
     record Row(int id, long pid, WorkerState state, String role, Duration uptime, long requests, int restarts,
                long rssBytes) {

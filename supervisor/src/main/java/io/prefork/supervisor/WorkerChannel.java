@@ -12,7 +12,7 @@ import java.util.List;
  * worker's token, then FDS (or SPARE, and PROMOTE later), READY, HEARTBEAT, RECYCLE, BOOT_ERROR and
  * PARKED from the worker; STOP and REOPEN to it. {@code ControlMessage} is the codec.
  */
-final class WorkerChannel {
+public final class WorkerChannel {
     private final WorkerPool pool;
     private final ListenerSource listeners;
     private final Log log;

@@ -17,7 +17,7 @@ import java.util.function.Consumer;
  * {@link WorkerRole} (a roll asks it to). It decides nothing about failures: {@link #reap} says what
  * ended, and the loop routes it. Confined to the supervisor's loop thread, like everything it holds.
  */
-final class WorkerPool {
+public final class WorkerPool {
     /** A reaped worker: its role when it exited, the slot it held (null if none), and how it ended. */
     record Exit(Worker worker, WorkerRole role, Slot slot, int exitValue, String cause) {
         /** The worker's own reason for a failed boot if it gave one, else how it ended. */

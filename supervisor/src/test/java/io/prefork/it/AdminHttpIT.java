@@ -4,8 +4,8 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 import static org.junit.jupiter.api.Assertions.fail;
 
-import io.prefork.unix.Linux;
 import io.prefork.posix.Processes;
+import io.prefork.unix.Linux;
 import java.net.InetSocketAddress;
 import java.net.SocketAddress;
 import java.net.URI;

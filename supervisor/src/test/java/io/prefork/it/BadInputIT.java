@@ -17,12 +17,12 @@ import java.util.List;
 import java.util.Map;
 import java.util.concurrent.TimeUnit;
 import java.util.stream.Stream;
+import jnr.unixsocket.UnixServerSocketChannel;
 import org.junit.jupiter.api.DynamicTest;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.TestFactory;
 import org.junit.jupiter.api.Timeout;
 import org.junit.jupiter.api.io.TempDir;
-import jnr.unixsocket.UnixServerSocketChannel;
 
 /**
  * The bad-input table: every user-facing input, wrong, gets exactly one line on stderr and exit 2
@@ -73,7 +73,7 @@ class BadInputIT {
     }
 
     private void expectCtl(int code, String line, String... args) throws Exception {
-        Result r = run(RunningSupervisor.commandFor("io.prefork.supervisor.Ctl", args), Map.of());
+        Result r = run(RunningSupervisor.commandFor("io.prefork.supervisor.admin.Ctl", args), Map.of());
         assertEquals(List.of(line), r.stderr(), "exactly one line, no stack trace");
         assertEquals(code, r.code());
     }

@@ -3,8 +3,8 @@ package io.prefork.it;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import io.prefork.unix.Linux;
 import io.prefork.posix.Processes;
+import io.prefork.unix.Linux;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.List;

@@ -131,7 +131,7 @@ class HardeningIT {
         List<String> command = new ArrayList<>(prefix);
         List<String> all = new ArrayList<>(List.of("--socket", socket.toString()));
         all.addAll(List.of(args));
-        command.addAll(RunningSupervisor.commandFor("io.prefork.supervisor.Ctl", all.toArray(String[]::new)));
+        command.addAll(RunningSupervisor.commandFor("io.prefork.supervisor.admin.Ctl", all.toArray(String[]::new)));
         Path out = Files.createTempFile(dir, "ctl-", ".out");
         Path err = Files.createTempFile(dir, "ctl-", ".err");
         Process p = new ProcessBuilder(command).redirectOutput(out.toFile()).redirectError(err.toFile()).start();

@@ -63,7 +63,7 @@ final class RunningSupervisor implements AutoCloseable {
     private boolean logPidsAreOurs = true;
 
     static List<String> command(String... args) {
-        return commandFor("io.prefork.supervisor.Main", args);
+        return commandFor("io.prefork.supervisor.boot.Main", args);
     }
 
     static List<String> commandFor(String mainClass, String... args) {
@@ -85,7 +85,7 @@ final class RunningSupervisor implements AutoCloseable {
         all.addAll(List.of(args));
         Path out = Files.createTempFile(dir, "ctl-out-", ".txt");
         Path err = Files.createTempFile(dir, "ctl-err-", ".txt");
-        Process p = new ProcessBuilder(commandFor("io.prefork.supervisor.Ctl", all.toArray(String[]::new)))
+        Process p = new ProcessBuilder(commandFor("io.prefork.supervisor.admin.Ctl", all.toArray(String[]::new)))
                 .redirectOutput(out.toFile()).redirectError(err.toFile()).start();
         if (!p.waitFor(120, TimeUnit.SECONDS)) {
             p.destroyForcibly();

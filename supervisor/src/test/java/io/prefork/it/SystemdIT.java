@@ -5,8 +5,8 @@ import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertNotNull;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import io.prefork.unix.Linux;
 import io.prefork.posix.Processes;
+import io.prefork.unix.Linux;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;

@@ -12,7 +12,7 @@ import java.util.concurrent.TimeUnit;
 import java.util.function.LongSupplier;
 
 /** In-memory stand-ins for processes, control connections and time. */
-final class Fakes {
+public final class Fakes {
     private Fakes() {
     }
 
@@ -151,11 +151,11 @@ final class Fakes {
     }
 
     /** A Log whose lines a test can read. */
-    static final class Lines {
+    public static final class Lines {
         final ByteArrayOutputStream buffer = new ByteArrayOutputStream();
-        final Log log = new Log(new PrintStream(buffer, true, StandardCharsets.UTF_8));
+        public final Log log = new Log(new PrintStream(buffer, true, StandardCharsets.UTF_8));
 
-        String text() {
+        public String text() {
             return buffer.toString(StandardCharsets.UTF_8);
         }
     }

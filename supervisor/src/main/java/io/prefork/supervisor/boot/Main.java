@@ -1,0 +1,135 @@
+package io.prefork.supervisor.boot;
+
+import io.prefork.posix.JnrPosix;
+import io.prefork.posix.LogFile;
+import io.prefork.supervisor.Event;
+import io.prefork.supervisor.ExitCodes;
+import io.prefork.supervisor.Generation;
+import io.prefork.supervisor.IoReason;
+import io.prefork.supervisor.Log;
+import io.prefork.supervisor.ReopenableLog;
+import io.prefork.supervisor.Settings;
+import io.prefork.supervisor.UsageException;
+import io.prefork.supervisor.WorkerLauncher;
+import io.prefork.supervisor.launch.ClassArchive;
+import io.prefork.supervisor.launch.JvmWorkerLauncher;
+import io.prefork.supervisor.launch.WorkerCommand;
+import io.prefork.unix.Native;
+import io.prefork.unix.NativeException;
+import java.io.IOException;
+import java.io.PrintWriter;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.List;
+import java.util.concurrent.BlockingQueue;
+import java.util.concurrent.LinkedBlockingQueue;
+
+/** {@code prefork [options] [-- app args]}: parse, bind, start the workers, run the loop, clean up. */
+public final class Main {
+    private Main() {
+    }
+
+    public static void main(String[] args) {
+        System.exit(run(args));
+    }
+
+    static int run(String[] args) {
+        // jnr-unixsocket and jnr-posix take about 200 ms to load: on another thread, while this one
+        // parses and binds.
+        JnrPosix.startLoading();
+        Cli.Parsed parsed;
+        try {
+            parsed = Cli.parse(args);
+        } catch (UsageException e) {
+            System.err.println("prefork: " + e.getMessage());
+            return ExitCodes.USAGE;
+        }
+        if (parsed.help()) {
+            Cli.printHelp(new PrintWriter(System.out, true, StandardCharsets.UTF_8));
+            return ExitCodes.OK;
+        }
+        if (parsed.version()) {
+            String v = Main.class.getPackage().getImplementationVersion();
+            System.out.println("prefork " + (v == null ? "(development build)" : v));
+            return ExitCodes.OK;
+        }
+        try {
+            Native.load();
+        } catch (LinkageError | RuntimeException e) {
+            System.err.println("prefork: native calls are unavailable (prefork needs Linux): " + e.getMessage());
+            return ExitCodes.RUNTIME;
+        }
+        try {
+            return serve(args, parsed.config(), Log.stderr());
+        } catch (IOException e) {
+            System.err.println("prefork: " + e.getMessage());
+            return ExitCodes.RUNTIME;
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            return ExitCodes.RUNTIME;
+        }
+    }
+
+    private static int serve(String[] args, Config config, Log log) throws IOException, InterruptedException {
+        // Handlers only enqueue, so they go in first: a TERM during start-up is handled, not fatal.
+        BlockingQueue<Event> events = new LinkedBlockingQueue<>();
+        Signals.install(events::add, log);
+        try (Bootstrap process = new Bootstrap(args, config, log, events)) {
+            return process.run();
+        }
+    }
+
+    /** What workers run with, from a config: the loop's settings, the command that starts them, the archive. */
+    static Generation generation(Config c, Path controlSocket, ClassArchive.Accepted accepted, Log log) {
+        Settings settings = new Settings.Builder(c.workers()).bootTimeout(c.bootTimeout())
+                .gracefulTimeout(c.gracefulTimeout()).timeout(c.timeout()).maxSurge(c.maxSurge())
+                .maxRequests(c.maxRequests(), c.maxRequestsJitter()).maxRssBytes(c.maxWorkerRssMb() << 20)
+                .spares(c.spares()).lameDuck(c.lameDuck()).restartBudget(c.maxRestarts(), c.restartWindow()).build();
+        // A heartbeat a third of the timeout apart (at most 1 s): two may get lost before a false alarm.
+        long heartbeatMs = c.timeout().isZero() ? 1000 : Math.max(100, Math.min(1000, c.timeout().toMillis() / 3));
+        List<String> command = WorkerCommand.build(c);
+        String logFile = c.logFile() == null ? null : c.logFile().toString();
+        ClassArchive archive = c.fastStart() ? archive(c, command, accepted, log) : null;
+        var env = JvmWorkerLauncher.environment(controlSocket.toString(), c.readyMode(), c.gracefulTimeout(),
+                Duration.ofMillis(heartbeatMs), logFile, c.runAs());
+        WorkerLauncher launcher = new JvmWorkerLauncher(command, archive == null ? List::of : archive::useOptions, env);
+        WorkerLauncher trainer = archive == null ? null : new JvmWorkerLauncher(command, archive::trainOptions, env);
+        return new Generation(settings, launcher, archive, trainer);
+    }
+
+    private static ClassArchive archive(Config c, List<String> command, ClassArchive.Accepted accepted, Log log) {
+        try {
+            Files.createDirectories(c.cacheDir());
+        } catch (IOException e) {
+            log.warn("--worker-start fast: cannot create " + c.cacheDir() + " ("+ IoReason.of(e) + "); workers start plain");
+            return null;
+        }
+        return ClassArchive.prepare(c, command, c.cacheDir(), accepted, log);
+    }
+
+    /** HUP: the command line as given again, with the config file as it is now on disk. */
+    static Generation reload(String[] args, Config running, Path controlSocket, ClassArchive.Accepted accepted, Log log)
+            throws UsageException {
+        Config next = Cli.parse(args).config();
+        if (!next.binds().equals(running.binds())) {
+            log.warn("reload: the -b addresses changed; listeners are bound once, so keeping " + running.binds()
+                    + " (restart the supervisor to change them)");
+        }
+        return generation(next, controlSocket, accepted, log);
+    }
+
+    /** Everything written to stdout and stderr, ours and the workers' (they inherit both), goes to the file. */
+    static ReopenableLog openLogFile(Path path) throws IOException {
+        ReopenableLog file = () -> {
+            try {
+                LogFile.redirectStdoutAndStderr(path.toString());
+            } catch (NativeException e) {
+                throw new IOException("cannot open log file " + path + ": " + e.reason(), e);
+            }
+        };
+        file.reopen();
+        return file;
+    }
+}

@@ -1,0 +1,144 @@
+package io.prefork.supervisor.launch;
+
+import io.prefork.posix.Processes;
+import io.prefork.protocol.WorkerEnvironment;
+import io.prefork.supervisor.WorkerLauncher;
+import io.prefork.supervisor.WorkerProcess;
+import io.prefork.supervisor.net.SocketActivation;
+import io.prefork.unix.NativeException;
+import java.io.File;
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.CompletableFuture;
+import java.util.function.Supplier;
+
+/** Starts each worker as {@code java [opts] -cp <worker libs>:<app> io.prefork.worker.Launcher <app> [args]}. */
+public final class JvmWorkerLauncher implements WorkerLauncher {
+    /**
+     * Set for a new supervisor during an upgrade (the upgrade package does): where the old one
+     * waits. Never passed on to a worker, like the service manager's variables.
+     */
+    public static final String UPGRADE_SOCKET = "PREFORK_UPGRADE_SOCKET";
+
+    private final List<String> command;
+    private final Supplier<List<String>> extraOptions;
+    private final Map<String, String> environment;
+
+    /**
+     * @param extraOptions JVM options asked for at each launch (a class archive, once it is ready)
+     * @param environment  what every worker gets, from {@link #environment}
+     */
+    public JvmWorkerLauncher(List<String> command, Supplier<List<String>> extraOptions, Map<String, String> environment) {
+        this.command = List.copyOf(command);
+        this.extraOptions = extraOptions;
+        this.environment = Map.copyOf(environment);
+    }
+
+    /**
+     * @param heartbeat how often workers send HEARTBEAT
+     * @param logFile   the log file workers reopen on REOPEN, or null when they log to the inherited stderr
+     * @param runAs     who workers become once they have their sockets, or null
+     */
+    public static Map<String, String> environment(String controlSocket, String readyMode, Duration gracefulTimeout,
+                                           Duration heartbeat, String logFile, RunAs runAs) {
+        Map<String, String> env = new java.util.HashMap<>();
+        env.put(WorkerEnvironment.CONTROL_SOCKET, controlSocket);
+        env.put(WorkerEnvironment.READY_MODE, readyMode);
+        env.put(WorkerEnvironment.GRACEFUL_TIMEOUT_MS, Long.toString(gracefulTimeout.toMillis()));
+        env.put(WorkerEnvironment.HEARTBEAT_MS, Long.toString(heartbeat.toMillis()));
+        if (logFile != null) {
+            env.put(WorkerEnvironment.LOG_FILE, logFile);
+        }
+        if (runAs != null) {
+            env.put(WorkerEnvironment.RUN_AS, runAs.environment());
+        }
+        return env;
+    }
+
+    private static final List<String> SERVICE_MANAGER_VARIABLES = java.util.stream.Stream.concat(
+            SocketActivation.VARIABLES.stream(),
+            java.util.stream.Stream.of("NOTIFY_SOCKET", "WATCHDOG_USEC", "WATCHDOG_PID", "FDSTORE", JvmWorkerLauncher.UPGRADE_SOCKET))
+            .toList();
+
+    @Override
+    public WorkerProcess launch(Spec spec) throws IOException {
+        List<String> full = new ArrayList<>(command);
+        full.addAll(1, extraOptions.get());
+        ProcessBuilder pb = new ProcessBuilder(full);
+        Map<String, String> env = pb.environment();
+        // systemd's variables (and an upgrade's) describe the supervisor: its pid, its fds, its duties.
+        SERVICE_MANAGER_VARIABLES.forEach(env::remove);
+        env.putAll(environment);
+        env.put(WorkerEnvironment.TOKEN, spec.token());
+        env.put(WorkerEnvironment.WORKER_ID, Integer.toString(spec.workerId()));
+        env.remove(WorkerEnvironment.MAX_REQUESTS);
+        if (spec.maxRequests() > 0) {
+            env.put(WorkerEnvironment.MAX_REQUESTS, Long.toString(spec.maxRequests()));
+        }
+        // stdin is replaced by listener 0 in the worker; its logs go straight to our stdout/stderr.
+        pb.redirectInput(ProcessBuilder.Redirect.from(new File("/dev/null")));
+        pb.redirectOutput(ProcessBuilder.Redirect.INHERIT);
+        pb.redirectError(ProcessBuilder.Redirect.INHERIT);
+        return new JvmWorkerProcess(pb.start());
+    }
+
+    private static final class JvmWorkerProcess implements WorkerProcess {
+        private final Process process;
+
+        JvmWorkerProcess(Process process) {
+            this.process = process;
+        }
+
+        @Override
+        public long pid() {
+            return process.pid();
+        }
+
+        /** ProcessHandle checks the start time before signalling, so a recycled pid is never hit. */
+        @Override
+        public void terminate() {
+            process.toHandle().destroy();
+        }
+
+        @Override
+        public void kill() {
+            process.toHandle().destroyForcibly();
+        }
+
+        @Override
+        public void signal(int signal) {
+            if (process.isAlive()) {
+                try {
+                    Processes.kill(process.pid(), signal);
+                } catch (NativeException e) {
+                    // EPERM cannot happen for our own child; anything else leaves nothing to do
+                }
+            }
+        }
+
+        /** VmRSS from /proc/PID/status. */
+        @Override
+        public long rssBytes() {
+            try {
+                for (String line : Files.readAllLines(Path.of("/proc/" + process.pid() + "/status"))) {
+                    if (line.startsWith("VmRSS:")) {
+                        return Long.parseLong(line.replaceAll("[^0-9]", "")) * 1024;
+                    }
+                }
+            } catch (IOException | NumberFormatException e) {
+                // the process is gone, or a kernel without VmRSS
+            }
+            return -1;
+        }
+
+        @Override
+        public CompletableFuture<Integer> onExit() {
+            return process.onExit().thenApply(Process::exitValue);
+        }
+    }
+}
