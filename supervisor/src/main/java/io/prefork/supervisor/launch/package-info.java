@@ -1,0 +1,9 @@
+/**
+ * Starting worker processes: the java command line ({@code WorkerCommand}), the launcher and the
+ * environment a worker gets ({@code JvmWorkerLauncher}), the class archive and its JVM checks
+ * ({@code ClassArchive}), the user workers run as ({@code RunAs}), and where the installation keeps
+ * its jars and scripts ({@code InstallLayout}).
+ *
+ * <p>May import: the core, {@code net}, {@code io.prefork.unix}, {@code io.prefork.posix}.
+ */
+package io.prefork.supervisor.launch;
