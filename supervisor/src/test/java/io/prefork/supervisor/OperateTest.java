@@ -359,4 +359,62 @@ class OperateTest extends SupervisorTestBase {
         admin("reload");
         assertEquals(2, supervisor.pool().size(), "the second reload reads the configuration again");
     }
+
+    /**
+     * Reading a reload's configuration may start a JVM (the class archive's check): it runs on
+     * another thread, and the loop goes on meanwhile. A stop that comes first makes the read stale.
+     */
+    @Test
+    void aReloadReadsItsConfigurationOffTheLoopThread() throws Exception {
+        java.util.concurrent.ExecutorService offLoop = java.util.concurrent.Executors.newSingleThreadExecutor();
+        try {
+            supervisor = new Supervisor(new Generation(settings(1), launcher), slotId -> List.of(), clock, lines.log,
+                    new java.util.concurrent.LinkedBlockingQueue<>(), new ControlAdmission(), offLoop);
+            step();
+            bringUpAll();
+            java.util.concurrent.CountDownLatch readable = new java.util.concurrent.CountDownLatch(1);
+            List<Thread> readers = new java.util.concurrent.CopyOnWriteArrayList<>();
+            supervisor.setReloader(() -> {
+                readers.add(Thread.currentThread());
+                try {
+                    readable.await();
+                } catch (InterruptedException e) {
+                    Thread.currentThread().interrupt();
+                }
+                return new Generation(settings(2), launcher);
+            });
+            CompletableFuture<AdminReply> reload = admin("reload");
+            supervisor.post(new Event.SignalReceived(HandledSignal.TTIN));
+            step();
+            assertTrue(logged("workers: 1 -> 2 (SIGTTIN)"), "the loop goes on while the configuration is read");
+            assertFalse(reload.isDone());
+            readable.countDown();
+            long deadline = System.nanoTime() + Duration.ofSeconds(5).toNanos();
+            while (!logged("rolling restart (ctl reload)") && System.nanoTime() < deadline) {
+                supervisor.step(java.util.concurrent.TimeUnit.MILLISECONDS.toNanos(50));
+            }
+            assertTrue(logged("rolling restart (ctl reload): replacing 2 worker(s)"), lines.text());
+            assertEquals(1, readers.size());
+            assertFalse(readers.get(0).getName().equals(Thread.currentThread().getName()), "read off the loop thread");
+
+            java.util.concurrent.CountDownLatch second = new java.util.concurrent.CountDownLatch(1);
+            supervisor.setReloader(() -> {
+                try {
+                    second.await();
+                } catch (InterruptedException e) {
+                    Thread.currentThread().interrupt();
+                }
+                return new Generation(settings(3), launcher);
+            });
+            supervisor.post(new Event.SignalReceived(HandledSignal.INT));
+            step();
+            second.countDown();
+            offLoop.shutdown();
+            assertTrue(offLoop.awaitTermination(5, java.util.concurrent.TimeUnit.SECONDS));
+            step();
+            assertFalse(logged("workers: 2 -> 3"), "a read that a stop overtook is not applied");
+        } finally {
+            offLoop.shutdownNow();
+        }
+    }
 }
