@@ -14,7 +14,7 @@ public final class FailurePolicy {
     enum Verdict { CARRY_ON, STOP_FAST, STOP_GRACEFULLY }
 
     private final WorkerPool pool;
-    private final Rolls rolls;
+    private final Reloads reloads;
     private final Metrics metrics;
     private final Log log;
     private final RestartBudget restartBudget = new RestartBudget();
@@ -22,9 +22,9 @@ public final class FailurePolicy {
     private int exitCode = ExitCodes.OK;
     private String failure;
 
-    FailurePolicy(WorkerPool pool, Rolls rolls, Metrics metrics, Log log) {
+    FailurePolicy(WorkerPool pool, Reloads reloads, Metrics metrics, Log log) {
         this.pool = pool;
-        this.rolls = rolls;
+        this.reloads = reloads;
         this.metrics = metrics;
         this.log = log;
     }
@@ -60,8 +60,8 @@ public final class FailurePolicy {
             return giveUp(summary, ExitCodes.TOO_MANY_RESTARTS, Verdict.STOP_GRACEFULLY);
         }
         if (exit.role() == WorkerRole.SUCCESSOR) {
-            if (rolls.isBooting(slot.id)) {
-                rolls.abort(worker + " failed to boot: " + exit.reason());
+            if (reloads.isBooting(slot.id)) {
+                reloads.abort(worker + " failed to boot: " + exit.reason());
             } else {
                 pool.recycleFailed(slot, worker, exit.reason(), now);
             }

@@ -13,7 +13,7 @@ import java.util.function.LongSupplier;
  * The supervisor's event loop. One thread calls {@link #run()} (or {@link #step} in tests) and is
  * the only one that reads or changes the pool, the roll and the stop state; everyone else
  * {@link #post}s an {@link Event}. Beside it: {@link WorkerPool} (who runs where, and their
- * lifecycle), {@link WorkerChannel} (the control protocol), {@link HealthChecks}, {@link Rolls}
+ * lifecycle), {@link WorkerChannel} (the control protocol), {@link HealthChecks}, {@link Reloads}
  * (reloads and rolling restarts), {@link Handover} (upgrades), {@link FailurePolicy} and
  * {@link Shutdown} (the stop escalation).
  */
@@ -30,7 +30,7 @@ public final class Supervisor {
     private final Shutdown shutdown;
     private final FailurePolicy failures;
     private final ArchiveTraining training;
-    private final Rolls rolls;
+    private final Reloads reloads;
     private final Handover handover;
     private final Metrics metrics;
     private final ServiceNotices notices = new ServiceNotices();
@@ -67,9 +67,9 @@ public final class Supervisor {
         this.training = new ArchiveTraining(pool, log, offLoop, events::add);
         this.metrics = new Metrics(now);
         this.readiness = new Readiness(now, 0, pool.size(), false);
-        this.rolls = new Rolls(pool, notices, metrics, () -> phase.stopping(), log, offLoop, events::add);
+        this.reloads = new Reloads(pool, notices, metrics, () -> phase.stopping(), log, offLoop, events::add);
         this.handover = new Handover(listeners, log);
-        this.failures = new FailurePolicy(pool, rolls, metrics, log);
+        this.failures = new FailurePolicy(pool, reloads, metrics, log);
     }
 
     /** Set before {@link #run()} to allow upgrades, and what to let go of (sockets' files, admin endpoints) on hand-over. */
@@ -80,7 +80,7 @@ public final class Supervisor {
 
     /** Set before {@link #run()}: without one, a reload restarts the workers with the same configuration. */
     public void setReloader(Reloader reloader) {
-        rolls.setReloader(reloader);
+        reloads.setReloader(reloader);
     }
 
     public void setLogFile(ReopenableLog logFile) {
@@ -124,8 +124,8 @@ public final class Supervisor {
             case RUNNING, LAME_DUCK -> {
                 health.run(now, pool.settings(), pool);
                 giveUpIf(pool.startDueWorkers(now, failures));
-                rolls.advance(now);
-                if (!rolls.active()) {
+                reloads.advance(now);
+                if (!reloads.active()) {
                     pool.startRecycles(now); // a roll replaces every worker anyway
                 }
                 pool.replenishSpares(now);
@@ -165,7 +165,7 @@ public final class Supervisor {
         } else if (event instanceof Event.ConnectionClosed c) {
             c.connection().close();
         } else if (event instanceof Event.ConfigRead r) {
-            rolls.configured(r, now);
+            reloads.configured(r, now);
         } else if (event instanceof Event.ArchiveChecked a) {
             training.checked(a.archive(), a.refusal());
         } else if (event instanceof Event.UpgradeConnected) {
@@ -196,7 +196,7 @@ public final class Supervisor {
         switch (signal) {
             case TERM -> onTerm();
             case INT -> stop(true, signal.toString());
-            case HUP -> rolls.reload(signal.toString(), null, clock.getAsLong());
+            case HUP -> reloads.reload(signal.toString(), null, clock.getAsLong());
             case TTIN -> resize(pool.size() + 1, signal.toString());
             case TTOU -> {
                 if (pool.size() <= 1) {
@@ -259,9 +259,9 @@ public final class Supervisor {
         Slot slot = pool.slotHolding(worker);
         if (slot != null && slot.successor == worker) {
             if (pool.takeOver(slot) != null) {
-                metrics.restart(rolls.isBooting(slot.id) ? Metrics.Cause.RELOAD : Metrics.Cause.RECYCLE, "");
+                metrics.restart(reloads.isBooting(slot.id) ? Metrics.Cause.RELOAD : Metrics.Cause.RECYCLE, "");
             }
-            rolls.replaced(slot.id);
+            reloads.replaced(slot.id);
         }
         if (pool.newlyAllReady()) {
             log.info("all " + pool.size() + " workers are READY");
@@ -272,7 +272,7 @@ public final class Supervisor {
     /** Grows (new slots start now) or shrinks (the highest slots' workers drain) to {@code n} slots. */
     private void resize(int n, String why) {
         for (Slot gone : pool.resize(n, why, clock.getAsLong())) {
-            rolls.forget(gone.id);
+            reloads.forget(gone.id);
         }
     }
 
@@ -290,7 +290,7 @@ public final class Supervisor {
             case STATUS -> AdminReply.ok(StatusReport.render(pool.status(now), args.contains("--json")));
             case METRICS -> AdminReply.ok(metrics.render(now, pool, listeners.queues()));
             case RELOAD -> {
-                rolls.reload("ctl reload", reply, now);
+                reloads.reload("ctl reload", reply, now);
                 yield null;
             }
             case UPGRADE -> {
@@ -318,7 +318,7 @@ public final class Supervisor {
             notices.stopping(pool.counts() + ", stopping");  // not after a hand-over: the service goes on
         }
         handover.cancel();
-        rolls.cancel();
+        reloads.cancel();
         phase = Phase.STOPPING;  // never from DONE: the loop ends with the step that gets there
         shutdown.request(fast, why, pool.settings(), pool.workers(), clock.getAsLong());
     }

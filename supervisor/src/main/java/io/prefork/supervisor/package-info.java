@@ -5,7 +5,7 @@
  * from one queue and, by its {@link io.prefork.supervisor.Phase}, runs health checks, due starts, the
  * roll, recycles and spares. Beside it: {@code WorkerPool} (slots, workers and their lifecycle; the only
  * writer of a {@code Slot} and of a worker's {@code WorkerRole}), {@code WorkerChannel} (the control
- * protocol), {@code FailurePolicy} (what an unasked exit leads to), {@code Rolls} and
+ * protocol), {@code FailurePolicy} (what an unasked exit leads to), {@code Reloads} and
  * {@code RollingRestart} (reloads), {@code Handover} (an upgrade, the old supervisor's side),
  * {@code ArchiveTraining}, {@code HealthChecks}, {@code Shutdown}, {@code Metrics} and
  * {@code ServiceNotices}. {@code Settings} and {@code Flag} hold the configuration and every default,

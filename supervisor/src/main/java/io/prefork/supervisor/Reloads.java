@@ -13,7 +13,7 @@ import java.util.function.Consumer;
  * a JVM (the class archive's check), so it runs off the loop and comes back as an
  * {@link Event.ConfigRead}. Loop thread only.
  */
-public final class Rolls {
+public final class Reloads {
     private final WorkerPool pool;
     private final ServiceNotices notices;
     private final Metrics metrics;
@@ -29,7 +29,7 @@ public final class Rolls {
     private boolean again;
     private final List<CompletableFuture<AdminReply>> nextWaiters = new ArrayList<>();
 
-    Rolls(WorkerPool pool, ServiceNotices notices, Metrics metrics, BooleanSupplier stopping, Log log,
+    Reloads(WorkerPool pool, ServiceNotices notices, Metrics metrics, BooleanSupplier stopping, Log log,
           Executor offLoop, Consumer<Event> events) {
         this.pool = pool;
         this.notices = notices;
