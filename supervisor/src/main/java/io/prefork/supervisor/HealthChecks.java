@@ -29,7 +29,7 @@ public final class HealthChecks {
         for (Worker w : workers) {
             boolean booting = w.state() == WorkerState.STARTING || w.state() == WorkerState.BOOTING;
             if (booting && !w.killSent() && now - w.startedAt() >= settings.bootTimeout().toNanos()) {
-                String reason = "not READY within --boot-timeout " + seconds(settings.bootTimeout().toMillis()) + " s";
+                String reason = "not READY within --boot-timeout " + Settings.seconds(settings.bootTimeout()) + " s";
                 log.warn(w + ": " + reason + "; killing it");
                 w.setBootError(reason);
                 w.kill(reason);
@@ -47,7 +47,7 @@ public final class HealthChecks {
         if (settings.timeout().isZero()) {
             return;
         }
-        String timeout = seconds(settings.timeout().toMillis());
+        String timeout = Settings.seconds(settings.timeout());
         for (Worker w : workers) {
             if (w.dumpRequestedAt() >= 0) {
                 if (now - w.dumpRequestedAt() >= DUMP_GRACE_NANOS) {
@@ -93,9 +93,5 @@ public final class HealthChecks {
             }
         }
         return next;
-    }
-
-    static String seconds(long millis) {
-        return millis % 1000 == 0 ? Long.toString(millis / 1000) : Double.toString(millis / 1000.0);
     }
 }

@@ -40,7 +40,7 @@ public final class RestartBudget {
                 .sorted(Map.Entry.<String, Long>comparingByValue().reversed())
                 .map(e -> e.getValue() + " " + e.getKey())
                 .collect(Collectors.joining(", "));
-        return recent.size() + " unplanned worker restarts within " + HealthChecks.seconds(window.toMillis())
+        return recent.size() + " unplanned worker restarts within " + Settings.seconds(window)
                 + " s (--max-restarts " + max + "): " + causes;
     }
 }

@@ -15,6 +15,12 @@ public record Settings(int workers, Duration bootTimeout, Duration gracefulTimeo
     /** Workers that fail to boot this many times in a row make the supervisor give up (exit 3). */
     static final int MAX_BOOT_FAILURES = 5;
 
+    /** A duration as the options give it, in seconds: "30", "2.5". */
+    public static String seconds(Duration d) {
+        long millis = d.toMillis();
+        return millis % 1000 == 0 ? Long.toString(millis / 1000) : Double.toString(millis / 1000.0);
+    }
+
     public static Settings defaults(int workers) {
         return new Builder(workers).build();
     }

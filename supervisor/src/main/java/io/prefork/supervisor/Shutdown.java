@@ -35,7 +35,7 @@ public final class Shutdown {
             started = true;
             killAt = now + settings.gracefulTimeout().toNanos();
             log.info((fastStop ? "fast stop (" : "graceful stop (") + why + ")" + (fastStop ? ""
-                    : ": workers have " + HealthChecks.seconds(settings.gracefulTimeout().toMillis()) + " s to finish"));
+                    : ": workers have " + Settings.seconds(settings.gracefulTimeout()) + " s to finish"));
             for (Worker w : workers) {
                 w.askToStop(settings.gracefulTimeout(), why, log);
             }

@@ -223,7 +223,7 @@ public final class Supervisor {
         } else if (!lameDuck.isZero()) {
             phase = Phase.LAME_DUCK;
             lameDuckEndsAt = clock.getAsLong() + lameDuck.toNanos();
-            log.info("SIGTERM: lame duck for " + HealthChecks.seconds(lameDuck.toMillis())
+            log.info("SIGTERM: lame duck for " + Settings.seconds(lameDuck)
                     + " s: /readyz answers 503, workers keep serving; then a graceful stop");
             notices.stopping(pool.counts() + ", lame duck");
         } else {
