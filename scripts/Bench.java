@@ -53,6 +53,10 @@ public final class Bench {
                 json.put("spring_boot_start", springBootStart());
                 return;
             }
+            if ("share".equals(System.getProperty("bench.only"))) {
+                json.put("share", share());
+                return;
+            }
             Server plain = Server.plain();
             Server one = Server.prefork("w1", "-w", "1");
             Server two = Server.prefork("w2", "-w", "2");
@@ -74,6 +78,7 @@ public final class Bench {
             json.put("footprint", footprint(two));
             two.stop();
             json.put("cold_start", coldStart());
+            json.put("share", share());
             json.put("spring_boot_start", springBootStart());
         } finally {
             killAll();
@@ -278,6 +283,92 @@ public final class Bench {
                 "worker_rss_mib", kib(worker, "VmRSS") / 1024.0, "worker_pss_mib", pss(worker) / 1024.0);
     }
 
+    // ---- JVMs that share the machine (--jvm-share) ----
+
+    /**
+     * Two workers against one, and against the app as one plain JVM, with each worker JVM sized for
+     * the whole machine (--jvm-share off, the JVM's defaults) or for its share (auto): throughput and
+     * CPU per request after a warm-up, for the hello app and for an app that knows nothing of prefork.
+     * Then the memory of 4 idle workers of the hello app, both ways.
+     */
+    static Map<String, Object> share() throws Exception {
+        Map<String, Object> result = new LinkedHashMap<>();
+        for (String app : List.of("io.prefork.examples.HelloApp", "io.prefork.examples.UnawareJettyApp")) {
+            String shortName = app.substring(app.lastIndexOf('.') + 1);
+            List<Server> servers = new ArrayList<>();
+            servers.add(Server.plain(app));
+            for (String mode : List.of("off", "auto")) {
+                for (String n : List.of("1", "2")) {
+                    servers.add(Server.prefork(shortName + "-" + mode + "-w" + n, "-w", n, "--app", app, "--jvm-share", mode));
+                }
+            }
+            for (Server s : servers) {
+                wrk(s.port, "/", 15, false);  // C2 in every JVM before anything is measured
+            }
+            Map<String, List<Double>> rps = new LinkedHashMap<>();
+            Map<String, List<Double>> cpu = new LinkedHashMap<>();
+            for (int round = 0; round < ROUNDS; round++) {
+                for (Server s : servers) {
+                    // scripts/prefork execs the supervisor's JVM: its children are the workers
+                    List<Long> pids = s.name.equals("plain") ? List.of(s.process.pid())
+                            : s.process.children().map(ProcessHandle::pid).toList();
+                    long t0 = 0;
+                    for (long pid : pids) {
+                        t0 += cpuTicks(pid);
+                    }
+                    Wrk w = wrk(s.port, "/", SECONDS, false);
+                    long t1 = 0;
+                    for (long pid : pids) {
+                        t1 += cpuTicks(pid);
+                    }
+                    rps.computeIfAbsent(s.name, k -> new ArrayList<>()).add(w.rps);
+                    // 10 ms ticks; CPU ms per 1,000 requests
+                    cpu.computeIfAbsent(s.name, k -> new ArrayList<>()).add((t1 - t0) * 10.0 / (w.rps * SECONDS / 1000.0));
+                }
+            }
+            Map<String, Object> byServer = new LinkedHashMap<>();
+            rps.forEach((name, list) -> byServer.put(name.replace(shortName + "-", ""), Map.of(
+                    "rps", round1(median(list)), "cpu_ms_per_1k", round1(median(cpu.get(name))),
+                    "runs_rps", list.stream().map(Bench::round1).toList())));
+            for (String mode : List.of("off", "auto")) {
+                List<Double> two = new ArrayList<>();
+                List<Double> cpuRatio = new ArrayList<>();
+                for (int r = 0; r < ROUNDS; r++) {
+                    two.add(rps.get(shortName + "-" + mode + "-w2").get(r) / rps.get(shortName + "-" + mode + "-w1").get(r));
+                    cpuRatio.add(cpu.get(shortName + "-" + mode + "-w2").get(r) / cpu.get("plain").get(r));
+                }
+                byServer.put("ratio " + mode + " 2 workers / 1", Map.of("median", round3(median(two)),
+                        "runs", two.stream().map(Bench::round3).toList()));
+                byServer.put("cpu per request " + mode + " 2 workers / plain", Map.of("median", round3(median(cpuRatio)),
+                        "runs", cpuRatio.stream().map(Bench::round3).toList()));
+            }
+            for (Server s : servers) {
+                s.stop();
+            }
+            result.put(shortName, byServer);
+        }
+        Map<String, Object> memory = new LinkedHashMap<>();
+        for (String mode : List.of("off", "auto")) {
+            List<Double> totals = new ArrayList<>();
+            for (int round = 0; round < 2; round++) {  // the first trains the class archive for this command
+                Server four = Server.prefork("pss-" + mode + "-" + round, "-w", "4", "--jvm-share", mode);
+                for (int i = 0; i < 400; i++) {
+                    untilFirst200(four.port, System.nanoTime());
+                }
+                Thread.sleep(5000);
+                double total = 0;
+                for (long pid : four.awaitReady(4).values()) {
+                    total += pss(pid) / 1024.0;
+                }
+                totals.add(round1(total));
+                four.stop();
+            }
+            memory.put(mode, Map.of("total_pss_mib", totals.get(1), "first_run_untrained_mib", totals.get(0)));
+        }
+        result.put("idle_4_workers", memory);
+        return result;
+    }
+
     static Map<String, Object> coldStart() throws Exception {
         List<Double> prefork = new ArrayList<>();
         List<Double> plain = new ArrayList<>();
@@ -369,9 +460,12 @@ public final class Bench {
         }
 
         static Server plain() throws Exception {
+            return plain("io.prefork.examples.HelloApp");
+        }
+
+        static Server plain(String app) throws Exception {
             int port = freePort();
-            Process p = start("plain", List.of(JAVA, "-cp", plainClasspath(), "io.prefork.examples.HelloApp", "127.0.0.1",
-                    Integer.toString(port)));
+            Process p = start("plain", List.of(JAVA, "-cp", plainClasspath(), app, "127.0.0.1", Integer.toString(port)));
             untilFirst200(port, System.nanoTime());
             return new Server("plain", p, out.resolve("plain.log"), port);
         }
@@ -646,7 +740,7 @@ public final class Bench {
         static String markdown(Map<String, Object> j) {
             StringBuilder b = new StringBuilder("| scenario | figure | value |\n|---|---|---|\n");
             if (!j.containsKey("data_path")) {
-                return b + springBoot(j);
+                return b + springBoot(j) + share(j);
             }
             Map<String, Object> dp = map(j.get("data_path"));
             for (String path : List.of("/", CPU)) {
@@ -688,7 +782,34 @@ public final class Bench {
             Map<String, Object> c = map(j.get("cold_start"));
             b.append("| cold start to first 200 | prefork -w 2; plain JVM | ").append(c.get("prefork_w2_ms")).append(" ms; ")
                     .append(c.get("plain_ms")).append(" ms |\n");
-            return b.toString() + springBoot(j);
+            return b.toString() + springBoot(j) + share(j);
+        }
+
+        static String share(Map<String, Object> j) {
+            Map<String, Object> sh = map(j.get("share"));
+            if (sh == null) {
+                return "";
+            }
+            StringBuilder b = new StringBuilder();
+            for (String app : List.of("HelloApp", "UnawareJettyApp")) {
+                Map<String, Object> a = map(sh.get(app));
+                for (String s : List.of("plain", "off-w1", "off-w2", "auto-w1", "auto-w2")) {
+                    Map<String, Object> r = map(a.get(s));
+                    b.append("| ").append(app).append(", ").append(s).append(" | req/s; CPU ms per 1,000 requests | ")
+                            .append(r.get("rps")).append("; ").append(r.get("cpu_ms_per_1k")).append(" |\n");
+                }
+                for (String mode : List.of("off", "auto")) {
+                    b.append("| ").append(app).append(", --jvm-share ").append(mode)
+                            .append(" | 2 workers / 1, req/s; CPU per request, 2 workers / plain (medians) | ")
+                            .append(map(a.get("ratio " + mode + " 2 workers / 1")).get("median")).append("; ")
+                            .append(map(a.get("cpu per request " + mode + " 2 workers / plain")).get("median")).append(" |\n");
+                }
+            }
+            Map<String, Object> mem = map(sh.get("idle_4_workers"));
+            b.append("| 4 idle hello workers, total PSS | --jvm-share off; auto | ")
+                    .append(map(mem.get("off")).get("total_pss_mib")).append(" MiB; ")
+                    .append(map(mem.get("auto")).get("total_pss_mib")).append(" MiB |\n");
+            return b.toString();
         }
 
         static String springBoot(Map<String, Object> j) {

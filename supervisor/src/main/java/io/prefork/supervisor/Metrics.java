@@ -119,6 +119,20 @@ public final class Metrics {
             sample(out, "prefork_worker_requests", Map.of("worker", Integer.toString(r.id()),
                     "pid", Long.toString(r.pid()), "role", r.role()), r.requests());
         }
+        family(out, "prefork_worker_heap_used_bytes", "gauge", "Heap in use in each JVM worker, from its last heartbeat.");
+        for (StatusReport.Row r : workers) {
+            if (r.heapMaxBytes() >= 0) {
+                sample(out, "prefork_worker_heap_used_bytes", Map.of("worker", Integer.toString(r.id()),
+                        "pid", Long.toString(r.pid()), "role", r.role()), r.heapUsedBytes());
+            }
+        }
+        family(out, "prefork_worker_heap_max_bytes", "gauge", "Each JVM worker's maximum heap (-Xmx, or its share's).");
+        for (StatusReport.Row r : workers) {
+            if (r.heapMaxBytes() >= 0) {
+                sample(out, "prefork_worker_heap_max_bytes", Map.of("worker", Integer.toString(r.id()),
+                        "pid", Long.toString(r.pid()), "role", r.role()), r.heapMaxBytes());
+            }
+        }
         family(out, "prefork_listen_queue", "gauge", "Connections in a TCP listener's accept queue, waiting for a worker.");
         for (ListenQueue q : queues) {
             sample(out, "prefork_listen_queue", Map.of("listener", q.address(), "slot", q.slot()), q.queued());

@@ -5,9 +5,9 @@ import java.util.List;
 
 /** Renders the workers' status for {@code ctl status}: a table for people, JSON for programs. */
 public final class StatusReport {
-    /** One worker as {@code ctl status} shows it. rssBytes is -1 when unknown. */
+    /** One worker as {@code ctl status} shows it. rssBytes and the heap's figures are -1 when unknown. */
     record Row(int id, long pid, WorkerState state, String role, Duration uptime, long requests, int restarts,
-               long rssBytes) {
+               long rssBytes, long heapUsedBytes, long heapMaxBytes) {
     }
 
     private StatusReport() {
@@ -18,11 +18,12 @@ public final class StatusReport {
     }
 
     static String table(List<Row> rows) {
-        StringBuilder out = new StringBuilder(String.format("%-4s %-8s %-9s %-10s %9s %9s %8s %8s%n",
-                "ID", "PID", "STATE", "ROLE", "UPTIME", "REQUESTS", "RESTARTS", "RSS"));
+        StringBuilder out = new StringBuilder(String.format("%-4s %-8s %-9s %-10s %9s %9s %8s %8s %11s%n",
+                "ID", "PID", "STATE", "ROLE", "UPTIME", "REQUESTS", "RESTARTS", "RSS", "HEAP"));
         for (Row r : rows) {
-            out.append(String.format("%-4d %-8d %-9s %-10s %9s %9d %8d %8s%n", r.id(), r.pid(), r.state(), r.role(),
-                    uptime(r.uptime()), r.requests(), r.restarts(), r.rssBytes() < 0 ? "-" : (r.rssBytes() >> 20) + "M"));
+            out.append(String.format("%-4d %-8d %-9s %-10s %9s %9d %8d %8s %11s%n", r.id(), r.pid(), r.state(), r.role(),
+                    uptime(r.uptime()), r.requests(), r.restarts(), r.rssBytes() < 0 ? "-" : (r.rssBytes() >> 20) + "M",
+                    r.heapMaxBytes() < 0 ? "-" : (r.heapUsedBytes() >> 20) + "/" + (r.heapMaxBytes() >> 20) + "M"));
         }
         return out.toString();
     }
@@ -40,6 +41,8 @@ public final class StatusReport {
                     .append(",\"requests\":").append(r.requests())
                     .append(",\"restarts\":").append(r.restarts())
                     .append(",\"rss_bytes\":").append(r.rssBytes())
+                    .append(",\"heap_used_bytes\":").append(r.heapUsedBytes())
+                    .append(",\"heap_max_bytes\":").append(r.heapMaxBytes())
                     .append('}');
         }
         return out.append("]}\n").toString();

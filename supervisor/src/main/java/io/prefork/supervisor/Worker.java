@@ -24,6 +24,9 @@ public final class Worker {
     private boolean recycleWanted;
     private long dumpRequestedAt = -1;
     private boolean parked;
+    /** From the last heartbeat that told them (a JVM worker's), in bytes; -1 until then. */
+    private long heapUsed = -1;
+    private long heapMax = -1;
     private boolean terminateSent;
     private boolean killSent;
     private WorkerRole role;
@@ -120,6 +123,19 @@ public final class Worker {
     void heartbeat(long now, long requestCount) {
         lastHeartbeat = now;
         requests = requestCount;
+    }
+
+    void heap(long used, long max) {
+        heapUsed = used;
+        heapMax = max;
+    }
+
+    long heapUsed() {
+        return heapUsed;
+    }
+
+    long heapMax() {
+        return heapMax;
     }
 
     long lastHeartbeat() {

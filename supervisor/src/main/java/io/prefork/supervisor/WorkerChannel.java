@@ -65,7 +65,12 @@ public final class WorkerChannel {
                 case READY -> {
                     return ready(worker, now);
                 }
-                case HEARTBEAT -> worker.heartbeat(now, Long.parseLong(message.arg(0)));
+                case HEARTBEAT -> {
+                    worker.heartbeat(now, Long.parseLong(message.arg(0)));
+                    if (message.args().size() >= 3) {
+                        worker.heap(Long.parseLong(message.arg(1)), Long.parseLong(message.arg(2)));
+                    }
+                }
                 case RECYCLE -> {
                     worker.heartbeat(now, Long.parseLong(message.arg(0)));
                     log.info(worker + ": served " + worker.requests() + " requests (limit " + worker.requestLimit()

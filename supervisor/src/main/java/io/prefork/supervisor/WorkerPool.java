@@ -385,7 +385,7 @@ public final class WorkerPool {
         for (Worker w : workers) {
             Slot slot = slotHolding(w);
             rows.add(new StatusReport.Row(w.id(), w.pid(), w.state(), w.role().label(), Duration.ofNanos(now - w.startedAt()),
-                    w.requests(), slot == null ? 0 : slot.restarts, w.process().rssBytes()));
+                    w.requests(), slot == null ? 0 : slot.restarts, w.process().rssBytes(), w.heapUsed(), w.heapMax()));
         }
         return rows;
     }

@@ -110,6 +110,8 @@ class BadInputIT {
                 row("bad ready mode", () -> expect(USAGE, "prefork: --ready must be auto or app, got 'soon'", "--ready", "soon")),
                 row("bad worker start", () -> expect(USAGE, "prefork: --worker-start must be fast or plain, got 'warp'",
                         "--worker-start", "warp")),
+                row("bad jvm share", () -> expect(USAGE, "prefork: --jvm-share must be auto or off, got 'half'",
+                        "--jvm-share", "half")),
                 row("address without a port", () -> expect(USAGE,
                         "prefork: bad address 'nonsense': expected HOST:PORT, [IPV6]:PORT or unix:PATH", "-b", "nonsense")),
                 row("port out of range", () -> expect(USAGE,

@@ -198,21 +198,26 @@ class OperateIT {
             long deadline = System.nanoTime() + Duration.ofSeconds(15).toNanos();
             RunningSupervisor.CtlResult json;
             long requests;
+            long heapMax;
             do {
+                heapMax = Long.MAX_VALUE;
                 RunningSupervisor.pause(100);
                 json = RunningSupervisor.ctl(dir, "status", "--json");
                 assertEquals(0, json.code(), json.toString());
                 requests = 0;
                 for (Map.Entry<Integer, Long> w : ready.entrySet()) {
                     Matcher m = Pattern.compile("\\{\"id\":" + w.getKey() + ",\"pid\":" + w.getValue()
-                            + ",\"state\":\"READY\",\"role\":\"active\",\"uptime_ms\":(\\d+),\"requests\":(\\d+),\"restarts\":0,\"rss_bytes\":(\\d+)}")
+                            + ",\"state\":\"READY\",\"role\":\"active\",\"uptime_ms\":(\\d+),\"requests\":(\\d+),\"restarts\":0,\"rss_bytes\":(\\d+)"
+                            + ",\"heap_used_bytes\":(-?\\d+),\"heap_max_bytes\":(-?\\d+)}")
                             .matcher(json.out());
                     assertTrue(m.find(), json.out());
                     assertTrue(Long.parseLong(m.group(1)) > 0 && Long.parseLong(m.group(3)) > 10 << 20);
+                    heapMax = Math.min(heapMax, Long.parseLong(m.group(5)));
                     requests += Long.parseLong(m.group(2));
                 }
             } while (requests < 10 && System.nanoTime() < deadline);
             assertEquals(10, requests, json.out());
+            assertTrue(heapMax > 0 && heapMax < Long.MAX_VALUE, "each JVM worker's heartbeat tells its heap: " + json.out());
             RunningSupervisor.CtlResult table = RunningSupervisor.ctl(dir, "status");
             assertTrue(table.out().startsWith("ID   PID      STATE     ROLE"), table.out());
             assertEquals(3, table.out().lines().count(), table.out());

@@ -219,7 +219,15 @@ class OperateTest extends SupervisorTestBase {
         List<Fakes.Process> old = bringUpAll();
         String json = admin("status", "--json").get().text();
         assertTrue(json.startsWith("{\"workers\":[{\"id\":1,\"pid\":" + old.get(0).pid + ",\"state\":\"READY\",\"role\":\"active\""), json);
-        assertTrue(json.contains("\"restarts\":0,\"rss_bytes\":52428800}"), json);
+        assertTrue(json.contains("\"restarts\":0,\"rss_bytes\":52428800,\"heap_used_bytes\":-1,\"heap_max_bytes\":-1}"), json);
+        supervisor.post(new Event.Message(worker(old.get(0).pid).connection(), ControlMessage.of(MessageType.HEARTBEAT, "7",
+                Long.toString(12L << 20), Long.toString(256L << 20))));
+        json = admin("status", "--json").get().text();
+        assertTrue(json.contains("\"requests\":7,\"restarts\":0,\"rss_bytes\":52428800,\"heap_used_bytes\":12582912,"
+                + "\"heap_max_bytes\":268435456}"), "a JVM worker's heartbeat tells its heap: " + json);
+        assertTrue(admin("status").get().text().contains("12/256M"));
+        assertTrue(admin("metrics").get().text().contains("prefork_worker_heap_max_bytes{pid=\"" + old.get(0).pid
+                + "\",role=\"active\",worker=\"1\"} 268435456"), admin("metrics").get().text());
         String table = admin("status").get().text();
         assertTrue(table.startsWith("ID   PID      STATE     ROLE"), table);
 

@@ -19,7 +19,10 @@ public enum MessageType {
     READY,
     /** worker → supervisor: {@code BOOT_ERROR <reason>}, just before the worker exits during boot. */
     BOOT_ERROR,
-    /** worker → supervisor: {@code HEARTBEAT <requests>}, every second; a READY worker silent for --timeout is killed. */
+    /**
+     * worker → supervisor: {@code HEARTBEAT <requests> [<heap-used> <heap-max>]} (bytes), every second;
+     * a READY worker silent for --timeout is killed.
+     */
     HEARTBEAT,
     /** worker → supervisor: {@code RECYCLE <requests>}: it reached its request limit; replace it (it keeps serving). */
     RECYCLE,

@@ -192,7 +192,9 @@ final class WorkerRuntime {
         while (true) {
             try {
                 Thread.sleep(options.heartbeat().toMillis());
-                control.send(ControlMessage.of(MessageType.HEARTBEAT, Long.toString(requests.get())));
+                Runtime jvm = Runtime.getRuntime();
+                control.send(ControlMessage.of(MessageType.HEARTBEAT, Long.toString(requests.get()),
+                        Long.toString(jvm.totalMemory() - jvm.freeMemory()), Long.toString(jvm.maxMemory())));
             } catch (InterruptedException | IOException e) {
                 return; // the control connection is gone; readControl handles that
             }

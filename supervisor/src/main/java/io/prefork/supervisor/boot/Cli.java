@@ -98,6 +98,10 @@ public final class Cli {
         if (!start.equals("fast") && !start.equals("plain")) {
             throw new UsageException("--worker-start must be fast or plain, got '" + start + "'");
         }
+        String share = v.get(Flag.JVM_SHARE);
+        if (!share.equals("auto") && !share.equals("off")) {
+            throw new UsageException("--jvm-share must be auto or off, got '" + share + "'");
+        }
         String balance = v.get(Flag.BALANCE);
         if (!balance.equals("shared") && !balance.equals("reuseport")) {
             throw new UsageException("--balance must be shared or reuseport, got '" + balance + "'");
@@ -142,6 +146,7 @@ public final class Cli {
                 (int) number(v, Flag.MAX_RESTARTS, 0, 100_000),
                 RunAs.resolve(v.get("user", null), v.get("group", null)),
                 seconds(v, Flag.RESTART_WINDOW, true),
+                share.equals("auto"),
                 appArgs);
         return new Parsed(config, false, false);
     }

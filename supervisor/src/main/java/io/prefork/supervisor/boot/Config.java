@@ -41,6 +41,7 @@ public record Config(
         int maxRestarts,
         RunAs runAs,
         Duration restartWindow,
+        boolean jvmShare,
         List<String> appArgs) implements WorkerCommand.App {
 
     public Config {

@@ -12,6 +12,7 @@ import io.prefork.supervisor.Settings;
 import io.prefork.supervisor.UsageException;
 import io.prefork.supervisor.WorkerLauncher;
 import io.prefork.supervisor.launch.ClassArchive;
+import io.prefork.supervisor.launch.JvmShare;
 import io.prefork.supervisor.launch.JvmWorkerLauncher;
 import io.prefork.supervisor.launch.WorkerCommand;
 import io.prefork.unix.Native;
@@ -90,6 +91,9 @@ public final class Main {
         // A heartbeat a third of the timeout apart (at most 1 s): two may get lost before a false alarm.
         long heartbeatMs = c.timeout().isZero() ? 1000 : Math.max(100, Math.min(1000, c.timeout().toMillis() / 3));
         List<String> command = WorkerCommand.build(c);
+        if (c.workerCommand().isEmpty()) {
+            describeShare(c, log);
+        }
         String logFile = c.logFile() == null ? null : c.logFile().toString();
         ClassArchive archive = c.fastStart() ? archive(c, command, accepted, log) : null;
         var env = JvmWorkerLauncher.environment(controlSocket.toString(), c.readyMode(), c.gracefulTimeout(),
@@ -99,11 +103,24 @@ public final class Main {
         return new Generation(settings, launcher, archive, trainer);
     }
 
+    /** What each worker JVM is sized for, and a warning if the heaps given add up to more than there is. */
+    private static void describeShare(Config c, Log log) {
+        JvmShare.Machine machine = JvmShare.Machine.current();
+        int jvms = c.workers() + c.spares();
+        if (c.jvmShare()) {
+            log.info(JvmShare.describe(machine, jvms, c.jvmOpts()));
+        }
+        String overcommit = JvmShare.overcommit(machine, jvms, c.jvmOpts());
+        if (overcommit != null) {
+            log.warn(overcommit);
+        }
+    }
+
     private static ClassArchive archive(Config c, List<String> command, ClassArchive.Accepted accepted, Log log) {
         try {
             Files.createDirectories(c.cacheDir());
         } catch (IOException e) {
-            log.warn("--worker-start fast: cannot create " + c.cacheDir() + " ("+ IoReason.of(e) + "); workers start plain");
+            log.warn("--worker-start fast: cannot create " + c.cacheDir() + " (" + IoReason.of(e) + "); workers start plain");
             return null;
         }
         return ClassArchive.prepare(c, command, c.cacheDir(), accepted, log);

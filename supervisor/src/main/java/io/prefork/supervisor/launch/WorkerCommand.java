@@ -33,9 +33,20 @@ public final class WorkerCommand {
 
         /** --user/--group, or null. */
         RunAs runAs();
+
+        int workers();
+
+        int spares();
+
+        /** --jvm-share auto: each worker JVM sized for its share of the machine ({@link JvmShare}). */
+        boolean jvmShare();
     }
 
     public static List<String> build(App config) {
+        return build(config, JvmShare.Machine.current());
+    }
+
+    static List<String> build(App config, JvmShare.Machine machine) {
         if (!config.workerCommand().isEmpty()) {
             List<String> cmd = new ArrayList<>(config.workerCommand());
             cmd.addAll(config.appArgs());
@@ -51,6 +62,9 @@ public final class WorkerCommand {
         // A JVM out of memory limps on, half broken; exiting lets the supervisor count it and start
         // a fresh one. Before --jvm-opt, so -XX:-ExitOnOutOfMemoryError there turns it off.
         cmd.add("-XX:+ExitOnOutOfMemoryError");
+        if (config.jvmShare()) {
+            cmd.addAll(JvmShare.options(machine, config.workers() + config.spares(), config.jvmOpts()));
+        }
         cmd.addAll(config.jvmOpts());
         // Listeners after the first become ServerSocketChannels through the JDK's own constructor.
         cmd.add("--add-opens");
