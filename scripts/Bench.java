@@ -57,6 +57,11 @@ public final class Bench {
                 json.put("share", share());
                 return;
             }
+            if ("first-answer".equals(System.getProperty("bench.only"))) {
+                json.put("first_answer", firstAnswer("spare"));
+                json.put("first_answer_warm", firstAnswer("warm spare", "--warmup-requests", "500"));
+                return;
+            }
             Server plain = Server.plain();
             Server one = Server.prefork("w1", "-w", "1");
             Server two = Server.prefork("w2", "-w", "2");
@@ -74,6 +79,8 @@ public final class Bench {
             Server spared = Server.prefork("w2s", "-w", "2", "--spares", "1");
             json.put("replacement_with_spare", replacement(spared, 1, "--spares 1"));
             spared.stop();
+            json.put("first_answer", firstAnswer("spare"));
+            json.put("first_answer_warm", firstAnswer("warm spare", "--warmup-requests", "500"));
             json.put("rolling_restart", rollingRestart(two));
             json.put("footprint", footprint(two));
             two.stop();
@@ -208,6 +215,42 @@ public final class Bench {
     }
 
     static final Pattern PARKED = Pattern.compile("INFO spare \\(pid \\d+\\): parked,");
+
+    /**
+     * What a user feels when the one worker dies: {@code -w 1 --spares 1}, kill -9 of the worker, and
+     * a client that asks until it gets its 200 (it connects at once: the listening socket stays, and
+     * the connection waits in its queue for the promoted spare). 10 kills, each after the worker has
+     * served 5 s (so no crash backoff: an isolated crash) and a new spare has parked.
+     */
+    static Map<String, Object> firstAnswer(String mode, String... extra) throws Exception {
+        List<String> args = new ArrayList<>(List.of("-w", "1", "--spares", "1"));
+        args.addAll(List.of(extra));
+        Server s = Server.prefork("first-" + mode, args.toArray(String[]::new));
+        List<Double> ms = new ArrayList<>();
+        for (int i = 0; i < 10; i++) {
+            s.awaitMatch(PARKED, i);
+            long victim = s.awaitReady(1).values().iterator().next();
+            Thread.sleep(5500);
+            long t0 = System.nanoTime();
+            kill(victim, 9);
+            long deadline = t0 + TimeUnit.SECONDS.toNanos(30);
+            while (true) {
+                try {
+                    if (getPid(s.port) > 0) {
+                        break;
+                    }
+                } catch (IOException e) {
+                    // the socket stays open: a reset would be a finding; ask again
+                }
+                if (System.nanoTime() > deadline) {
+                    throw new IllegalStateException(mode + ": no answer 30 s after the kill");
+                }
+            }
+            ms.add(round1((System.nanoTime() - t0) / 1e6));
+        }
+        s.stop();
+        return Map.of("mode", mode, "median_ms", round1(median(ms)), "runs_ms", ms);
+    }
     static final Pattern RESTART = Pattern.compile("worker \\d+: restarting in (\\d+) ms");
     static final Pattern READY = Pattern.compile(
             "(\\S+) prefork\\[\\d+\\] INFO worker (\\d+) \\(pid (\\d+)\\): BOOTING -> READY \\(ready in (\\d+) ms\\)");
@@ -740,7 +783,7 @@ public final class Bench {
         static String markdown(Map<String, Object> j) {
             StringBuilder b = new StringBuilder("| scenario | figure | value |\n|---|---|---|\n");
             if (!j.containsKey("data_path")) {
-                return b + springBoot(j) + share(j);
+                return b + springBoot(j) + share(j) + firstAnswer(j);
             }
             Map<String, Object> dp = map(j.get("data_path"));
             for (String path : List.of("/", CPU)) {
@@ -782,7 +825,19 @@ public final class Bench {
             Map<String, Object> c = map(j.get("cold_start"));
             b.append("| cold start to first 200 | prefork -w 2; plain JVM | ").append(c.get("prefork_w2_ms")).append(" ms; ")
                     .append(c.get("plain_ms")).append(" ms |\n");
-            return b.toString() + springBoot(j) + share(j);
+            return b.toString() + springBoot(j) + share(j) + firstAnswer(j);
+        }
+
+        static String firstAnswer(Map<String, Object> j) {
+            StringBuilder b = new StringBuilder();
+            for (String key : List.of("first_answer", "first_answer_warm")) {
+                Map<String, Object> f = map(j.get(key));
+                if (f != null) {
+                    b.append("| -w 1, kill -9, ").append(f.get("mode")).append(" | kill to first 200, median of 10; runs | ")
+                            .append(f.get("median_ms")).append(" ms; ").append(f.get("runs_ms")).append(" |\n");
+                }
+            }
+            return b.toString();
         }
 
         static String share(Map<String, Object> j) {

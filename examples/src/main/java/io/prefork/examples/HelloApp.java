@@ -24,6 +24,7 @@ import org.eclipse.jetty.io.SocketChannelEndPoint;
 import org.eclipse.jetty.server.AbstractConnector;
 import org.eclipse.jetty.server.Connector;
 import org.eclipse.jetty.server.Handler;
+import org.eclipse.jetty.server.LocalConnector;
 import org.eclipse.jetty.server.Request;
 import org.eclipse.jetty.server.Response;
 import org.eclipse.jetty.server.Server;
@@ -61,10 +62,18 @@ public final class HelloApp {
         server.setHandler(new GracefulHandler(new HelloHandler()));
         if (Prefork.isSupervised()) {
             Prefork.onStop(timeLeft -> drain(server, timeLeft));
+            // --warmup-requests: requests run through the whole HTTP stack in memory, no socket.
+            LocalConnector warmUp = new LocalConnector(server);
+            server.addConnector(warmUp);
+            Prefork.onWarmUp(path -> warmUp.getResponse("GET " + path + " HTTP/1.1\r\nHost: localhost\r\n"
+                    + "Connection: close\r\n\r\n"));
             // Everything but the connectors starts first: a hot spare (--spares) gets this far before
             // it has sockets, and a promotion then costs only the connectors below.
             server.start();
-            for (InheritedListener listener : Prefork.listeners()) {
+            List<InheritedListener> listeners = Prefork.listeners();  // a spare warms up, then waits here
+            server.removeConnector(warmUp);
+            warmUp.stop();
+            for (InheritedListener listener : listeners) {
                 AbstractConnector connector = connectorFor(server, listener);
                 server.addConnector(connector);
                 server.manage(connector); // added to a running server, Jetty would leave it unmanaged

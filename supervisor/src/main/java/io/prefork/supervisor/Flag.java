@@ -34,6 +34,9 @@ public enum Flag {
     MAX_WORKER_RSS(null, "MB", "0", null, "recycle a worker whose resident memory goes over this; 0: never"),
     WORKER_START(null, "MODE", "fast", null,
             "fast: workers start from a class archive (AppCDS, or the AOT cache on JDK 24+) trained on first use; plain: without"),
+    WARMUP_REQUESTS(null, "N", "0", null, "before a worker (or spare) takes real traffic, run N requests through the"
+            + " app's warm-up hook (Prefork.onWarmUp; Jetty: a LocalConnector); 0: none"),
+    WARMUP_PATH(null, "PATH", "/", null, "the path each warm-up request asks for"),
     JVM_SHARE(null, "MODE", "auto", null, "auto: size each worker JVM (heap, GC and compiler threads) for its share"
             + " of the machine's memory and CPUs, divided among workers and spares; off: the JVM's own defaults"),
     CACHE_DIR(null, "DIR", null, "$XDG_CACHE_HOME/prefork or ~/.cache/prefork", "where class archives are kept"),

@@ -78,6 +78,8 @@ public final class WorkerChannel {
                     worker.wantRecycle();
                 }
                 case BOOT_ERROR -> worker.setBootError(message.arg(0));
+                case WARMED -> log.info(worker + ": warmed up: " + message.arg(0) + " requests in " + message.arg(1)
+                        + " ms, before any real one");
                 case PARKED -> parked(worker, now);
                 default -> log.warn(worker + ": unexpected control message " + message.type());
             }

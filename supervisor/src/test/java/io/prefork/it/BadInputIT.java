@@ -110,6 +110,8 @@ class BadInputIT {
                 row("bad ready mode", () -> expect(USAGE, "prefork: --ready must be auto or app, got 'soon'", "--ready", "soon")),
                 row("bad worker start", () -> expect(USAGE, "prefork: --worker-start must be fast or plain, got 'warp'",
                         "--worker-start", "warp")),
+                row("bad warmup path", () -> expect(USAGE, "prefork: --warmup-path must be a path starting with /, with no"
+                        + " spaces, got 'index.html'", "--warmup-path", "index.html")),
                 row("bad jvm share", () -> expect(USAGE, "prefork: --jvm-share must be auto or off, got 'half'",
                         "--jvm-share", "half")),
                 row("address without a port", () -> expect(USAGE,

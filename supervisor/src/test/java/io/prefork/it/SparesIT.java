@@ -47,4 +47,38 @@ class SparesIT {
             assertFalse(next == spare, "a new spare took its place");
         }
     }
+
+    /**
+     * --warmup-requests: the spare runs its warm-up (the app's LocalConnector) before it parks, so it
+     * has served those requests before its promotion; they are not counted as served requests. Not a
+     * timing assertion: the order of the log lines, and the figure printed (BENCHMARKS.md has the
+     * median).
+     */
+    @Test
+    void aWarmSpareServedItsWarmUpBeforeItWasPromoted() throws Exception {
+        try (RunningSupervisor s = RunningSupervisor.start(dir, "-w", "1", "--spares", "1", "--warmup-requests", "300",
+                "-b", "127.0.0.1:0")) {
+            int port = s.port();
+            long worker = s.awaitReadyWorkers(1, BOOT).get(1);
+            long spare = Long.parseLong(s.awaitLine("INFO spare \\(pid (\\d+)\\): parked,", BOOT).group(1));
+            String log = s.logText();
+            int warmed = log.indexOf("INFO spare (pid " + spare + "): warmed up: 300 requests in ");
+            int parked = log.indexOf("INFO spare (pid " + spare + "): parked,");
+            assertTrue(warmed >= 0 && warmed < parked, "the spare warmed up before it parked:\n" + log);
+            assertTrue(log.contains("INFO worker 1 (pid " + worker + "): warmed up: 300 requests in "),
+                    "the first worker warmed up too, before READY:\n" + log);
+
+            long killed = System.nanoTime();
+            Processes.kill(worker, Linux.SIGKILL);
+            assertEquals(spare, Http.get(port, "/").workerPid(), "the warm spare answers the first request");
+            System.out.printf("warm spare: kill -9 to the first answer %.1f ms%n", (System.nanoTime() - killed) / 1e6);
+            int promoted = s.logText().indexOf("worker 1 (pid " + spare + "): SPARE -> BOOTING (promoted");
+            assertTrue(promoted > warmed, "promoted after its warm-up");
+            String status = RunningSupervisor.ctl(dir, "status", "--json").out();
+            assertTrue(status.contains("\"pid\":" + spare + ",\"state\":\"READY\""), status);
+            Matcher requests = java.util.regex.Pattern.compile("\"pid\":" + spare + ",.*?\"requests\":(\\d+)").matcher(status);
+            assertTrue(requests.find() && Long.parseLong(requests.group(1)) < 300,
+                    "warm-up requests are not counted as served: " + status);
+        }
+    }
 }

@@ -24,6 +24,8 @@ public enum MessageType {
      * a READY worker silent for --timeout is killed.
      */
     HEARTBEAT,
+    /** worker → supervisor: {@code WARMED <requests> <millis>}, once: the app's warm-up ran before any real request. */
+    WARMED,
     /** worker → supervisor: {@code RECYCLE <requests>}: it reached its request limit; replace it (it keeps serving). */
     RECYCLE,
     /** supervisor → worker: {@code STOP <millis>}: stop accepting, finish in-flight work, exit within millis. */

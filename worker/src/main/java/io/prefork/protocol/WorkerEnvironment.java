@@ -25,6 +25,10 @@ public final class WorkerEnvironment {
      * sockets and before any app code runs.
      */
     public static final String RUN_AS = "PREFORK_RUN_AS";
+    /** --warmup-requests: how many requests the app's warm-up runs before the worker takes real ones; absent: none. */
+    public static final String WARMUP_REQUESTS = "PREFORK_WARMUP_REQUESTS";
+    /** --warmup-path: the path each warm-up request asks for. */
+    public static final String WARMUP_PATH = "PREFORK_WARMUP_PATH";
     /**
      * A system property (not a variable): true in the class archive's training run, which boots like a
      * spare, is stopped once it waits for its listeners, and never serves. Only for what it logs.

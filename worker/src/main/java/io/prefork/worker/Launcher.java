@@ -82,7 +82,9 @@ public final class Launcher {
         return new WorkerRuntime.Options(
                 Long.parseLong(env.getOrDefault(WorkerEnvironment.MAX_REQUESTS, "0")),
                 Duration.ofMillis(Long.parseLong(env.getOrDefault(WorkerEnvironment.HEARTBEAT_MS, "1000"))),
-                env.get(WorkerEnvironment.LOG_FILE));
+                env.get(WorkerEnvironment.LOG_FILE),
+                Integer.parseInt(env.getOrDefault(WorkerEnvironment.WARMUP_REQUESTS, "0")),
+                env.getOrDefault(WorkerEnvironment.WARMUP_PATH, "/"));
     }
 
     /**

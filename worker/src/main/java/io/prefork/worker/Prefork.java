@@ -110,6 +110,20 @@ public final class Prefork {
     }
 
     /**
+     * Registers the app's warm-up: how to run one request through its whole stack without a socket
+     * (for Jetty, a {@code LocalConnector}). With {@code --warmup-requests N}, prefork runs N of them
+     * the first time the app calls {@link #listeners()}, before the worker can take a real connection
+     * (a spare, before it parks): the first client then meets a JVM that has compiled and loaded what a
+     * request needs. Register it before calling {@code listeners()}. Does nothing when not supervised.
+     */
+    public static void onWarmUp(WarmUp warmUp) {
+        WorkerRuntime r = runtime;
+        if (r != null) {
+            r.setWarmUp(warmUp);
+        }
+    }
+
+    /**
      * Registers what to do on a graceful stop. Handlers run in order on a prefork thread; when the
      * last returns, the worker exits 0. Without any handler, prefork drains for the app: it takes
      * the listeners away from the app (without closing the shared socket), waits within the

@@ -15,13 +15,14 @@ import java.util.HashSet;
 import java.util.Set;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicLong;
 
 /** The worker side of one control connection: listeners, readiness, heartbeats, and the stop sequence. */
 final class WorkerRuntime {
     /** What the supervisor told this worker through its environment. */
-    record Options(long maxRequests, Duration heartbeat, String logFile) {
+    record Options(long maxRequests, Duration heartbeat, String logFile, int warmupRequests, String warmupPath) {
     }
 
     /**
@@ -39,6 +40,9 @@ final class WorkerRuntime {
     /** Opens once the listeners are here: at once, or when a spare is promoted. */
     private final CountDownLatch promoted = new CountDownLatch(1);
     private final AtomicBoolean parked = new AtomicBoolean();
+    private volatile WarmUp warmUp;
+    private final AtomicBoolean warmed = new AtomicBoolean();
+    private volatile boolean warming;
     private final List<StopHandler> stopHandlers = new CopyOnWriteArrayList<>();
     private final AtomicBoolean ready = new AtomicBoolean();
     private final AtomicBoolean stopping = new AtomicBoolean();
@@ -105,6 +109,7 @@ final class WorkerRuntime {
 
     /** The listeners; a spare blocks here (after telling the supervisor it is PARKED) until promoted. */
     List<InheritedListener> listeners() {
+        warmUpOnce();
         if (promoted.getCount() > 0 && parked.compareAndSet(false, true)) {
             WorkerLog.info("parked: the app waits for its listeners");
             sendQuietly(ControlMessage.of(MessageType.PARKED));
@@ -116,6 +121,43 @@ final class WorkerRuntime {
             return List.of();
         }
         return listeners;
+    }
+
+    void setWarmUp(WarmUp w) {
+        warmUp = w;
+    }
+
+    /**
+     * --warmup-requests: the first time the app asks for its listeners, before it has them (a spare,
+     * before it parks) or before it can accept on them, the app's own warm-up runs the requests
+     * through its whole stack with no socket. The JIT and the class loader then have seen real
+     * requests before a client does.
+     */
+    private void warmUpOnce() {
+        int n = options.warmupRequests();
+        if (n <= 0 || !warmed.compareAndSet(false, true)) {
+            return;
+        }
+        WarmUp w = warmUp;
+        if (w == null) {
+            WorkerLog.info("--warmup-requests " + n + ": the app registered no Prefork.onWarmUp; no warm-up");
+            return;
+        }
+        long start = System.nanoTime();
+        warming = true;
+        try {
+            for (int i = 0; i < n; i++) {
+                w.request(options.warmupPath());
+            }
+        } catch (Exception e) {
+            WorkerLog.info("warm-up failed after some requests: " + e + "; serving without it");
+            return;
+        } finally {
+            warming = false;
+        }
+        long ms = TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - start);
+        WorkerLog.info("warmed up: " + n + " requests to " + options.warmupPath() + " in " + ms + " ms");
+        sendQuietly(ControlMessage.of(MessageType.WARMED, Integer.toString(n), Long.toString(ms)));
     }
 
     /**
@@ -141,6 +183,9 @@ final class WorkerRuntime {
 
     /** Counts one finished request; at the limit, asks the supervisor once for a replacement. */
     void requestDone() {
+        if (warming) {
+            return; // warm-up requests are not served requests: not counted, not toward --max-requests
+        }
         long n = requests.incrementAndGet();
         if (options.maxRequests() > 0 && n >= options.maxRequests() && recycleAsked.compareAndSet(false, true)) {
             WorkerLog.info("served " + n + " requests, the limit; asking to be recycled");

@@ -147,6 +147,8 @@ public final class Cli {
                 RunAs.resolve(v.get("user", null), v.get("group", null)),
                 seconds(v, Flag.RESTART_WINDOW, true),
                 share.equals("auto"),
+                (int) number(v, Flag.WARMUP_REQUESTS, 0, 100_000),
+                warmupPath(v.get(Flag.WARMUP_PATH)),
                 appArgs);
         return new Parsed(config, false, false);
     }
@@ -286,6 +288,14 @@ public final class Cli {
         } catch (IOException e) {
             throw new UsageException(option + " " + name + ": cannot look the group up: " + e.getMessage());
         }
+    }
+
+    /** A path a GET can ask for: starts with a slash, no spaces. */
+    private static String warmupPath(String given) throws UsageException {
+        if (!given.startsWith("/") || given.chars().anyMatch(c -> c <= ' ' || c == 127)) {
+            throw new UsageException("--warmup-path must be a path starting with /, with no spaces, got '" + given + "'");
+        }
+        return given;
     }
 
     private static BindAddress adminBind(String given) throws UsageException {

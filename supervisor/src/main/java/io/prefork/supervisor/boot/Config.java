@@ -42,6 +42,8 @@ public record Config(
         RunAs runAs,
         Duration restartWindow,
         boolean jvmShare,
+        int warmupRequests,
+        String warmupPath,
         List<String> appArgs) implements WorkerCommand.App {
 
     public Config {

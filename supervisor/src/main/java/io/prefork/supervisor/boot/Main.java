@@ -97,7 +97,7 @@ public final class Main {
         String logFile = c.logFile() == null ? null : c.logFile().toString();
         ClassArchive archive = c.fastStart() ? archive(c, command, accepted, log) : null;
         var env = JvmWorkerLauncher.environment(controlSocket.toString(), c.readyMode(), c.gracefulTimeout(),
-                Duration.ofMillis(heartbeatMs), logFile, c.runAs());
+                Duration.ofMillis(heartbeatMs), logFile, c.runAs(), c.warmupRequests(), c.warmupPath());
         WorkerLauncher launcher = new JvmWorkerLauncher(command, archive == null ? List::of : archive::useOptions, env);
         WorkerLauncher trainer = archive == null ? null : new JvmWorkerLauncher(command, archive::trainOptions, env);
         return new Generation(settings, launcher, archive, trainer);

@@ -45,7 +45,8 @@ public final class JvmWorkerLauncher implements WorkerLauncher {
      * @param runAs     who workers become once they have their sockets, or null
      */
     public static Map<String, String> environment(String controlSocket, String readyMode, Duration gracefulTimeout,
-                                           Duration heartbeat, String logFile, RunAs runAs) {
+                                           Duration heartbeat, String logFile, RunAs runAs, int warmupRequests,
+                                           String warmupPath) {
         Map<String, String> env = new java.util.HashMap<>();
         env.put(WorkerEnvironment.CONTROL_SOCKET, controlSocket);
         env.put(WorkerEnvironment.READY_MODE, readyMode);
@@ -53,6 +54,10 @@ public final class JvmWorkerLauncher implements WorkerLauncher {
         env.put(WorkerEnvironment.HEARTBEAT_MS, Long.toString(heartbeat.toMillis()));
         if (logFile != null) {
             env.put(WorkerEnvironment.LOG_FILE, logFile);
+        }
+        if (warmupRequests > 0) {
+            env.put(WorkerEnvironment.WARMUP_REQUESTS, Integer.toString(warmupRequests));
+            env.put(WorkerEnvironment.WARMUP_PATH, warmupPath);
         }
         if (runAs != null) {
             env.put(WorkerEnvironment.RUN_AS, runAs.environment());
