@@ -3,11 +3,12 @@ package io.prefork.examples;
 import io.prefork.worker.InheritedListener;
 import io.prefork.worker.Prefork;
 import java.io.IOException;
+import java.net.Socket;
 import java.nio.channels.SelectableChannel;
 import java.nio.channels.SelectionKey;
 import java.nio.charset.StandardCharsets;
-import java.security.MessageDigest;
 import java.nio.file.Path;
+import java.security.MessageDigest;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.HexFormat;
@@ -24,7 +25,6 @@ import org.eclipse.jetty.io.SocketChannelEndPoint;
 import org.eclipse.jetty.server.AbstractConnector;
 import org.eclipse.jetty.server.Connector;
 import org.eclipse.jetty.server.Handler;
-import org.eclipse.jetty.server.LocalConnector;
 import org.eclipse.jetty.server.Request;
 import org.eclipse.jetty.server.Response;
 import org.eclipse.jetty.server.Server;
@@ -62,17 +62,16 @@ public final class HelloApp {
         server.setHandler(new GracefulHandler(new HelloHandler()));
         if (Prefork.isSupervised()) {
             Prefork.onStop(timeLeft -> drain(server, timeLeft));
-            // --warmup-requests: requests run through the whole HTTP stack in memory, no socket.
-            LocalConnector warmUp = new LocalConnector(server);
-            server.addConnector(warmUp);
-            Prefork.onWarmUp(path -> warmUp.getResponse("GET " + path + " HTTP/1.1\r\nHost: localhost\r\n"
-                    + "Connection: close\r\n\r\n"));
+            // --warmup-requests: real requests over loopback, to a private connector of its own on an
+            // ephemeral port, so the socket path (acceptor, selector, endpoint) is warm too, not only
+            // the handler. No client can reach it; it closes before the real listeners open.
+            WarmUpConnector warmUp = new WarmUpConnector(server);
+            Prefork.onWarmUp(warmUp::get);
             // Everything but the connectors starts first: a hot spare (--spares) gets this far before
             // it has sockets, and a promotion then costs only the connectors below.
             server.start();
             List<InheritedListener> listeners = Prefork.listeners();  // a spare warms up, then waits here
-            server.removeConnector(warmUp);
-            warmUp.stop();
+            warmUp.close();
             for (InheritedListener listener : listeners) {
                 AbstractConnector connector = connectorFor(server, listener);
                 server.addConnector(connector);
@@ -90,6 +89,38 @@ public final class HelloApp {
         }
         Prefork.ready();
         server.join();
+    }
+
+    /** A loopback connector on an ephemeral port, opened on the first warm-up request, and a client for it. */
+    private static final class WarmUpConnector {
+        private final Server server;
+        private ServerConnector connector;
+
+        WarmUpConnector(Server server) {
+            this.server = server;
+        }
+
+        void get(String path) throws Exception {
+            if (connector == null) {
+                connector = new ServerConnector(server);
+                connector.setHost("127.0.0.1");
+                connector.setPort(0);
+                server.addConnector(connector);
+                connector.start();
+            }
+            try (Socket socket = new Socket("127.0.0.1", connector.getLocalPort())) {
+                socket.getOutputStream().write(("GET " + path + " HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n")
+                        .getBytes(StandardCharsets.US_ASCII));
+                socket.getInputStream().readAllBytes();
+            }
+        }
+
+        void close() throws Exception {
+            if (connector != null) {
+                connector.stop();
+                server.removeConnector(connector);
+            }
+        }
     }
 
     /** Listener 0 is the JVM's inherited channel; Jetty's connectors pick it up with setInheritChannel. */

@@ -24,6 +24,8 @@ public final class Worker {
     private boolean recycleWanted;
     private long dumpRequestedAt = -1;
     private boolean parked;
+    private boolean settled;
+    private boolean wasSpare;
     /** From the last heartbeat that told them (a JVM worker's), in bytes; -1 until then. */
     private long heapUsed = -1;
     private long heapMax = -1;
@@ -102,6 +104,7 @@ public final class Worker {
 
     /** A spare becomes the worker of slot {@code slotId}, as {@code next}; from here on it is logged as such. */
     void promoteTo(int slotId, WorkerRole next, long now) {
+        wasSpare = true;
         id = slotId;
         role = next;
         startedAt = now;
@@ -123,6 +126,17 @@ public final class Worker {
     void heartbeat(long now, long requestCount) {
         lastHeartbeat = now;
         requests = requestCount;
+        settled |= state == WorkerState.READY;
+    }
+
+    /** Started as a hot spare and promoted. */
+    boolean wasSpare() {
+        return wasSpare;
+    }
+
+    /** READY and has sent a heartbeat since: its first moments of serving are behind it. */
+    boolean settled() {
+        return settled;
     }
 
     void heap(long used, long max) {

@@ -3,6 +3,8 @@ package io.prefork.supervisor;
 import io.prefork.protocol.ControlMessage;
 import io.prefork.protocol.MessageType;
 import java.io.IOException;
+import java.nio.charset.StandardCharsets;
+import java.security.MessageDigest;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
@@ -25,7 +27,7 @@ public final class WorkerChannel {
 
     /** A worker's first words: its token proves which launch it is; it gets its sockets, or SPARE. */
     void hello(WorkerConnection connection, String token, boolean shuttingDown) {
-        Worker worker = pool.withToken(token);
+        Worker worker = withToken(token);
         String refusal = worker == null ? "unknown token"
                 : worker.state() != WorkerState.STARTING ? "token already used"
                 : worker.pid() != connection.peerPid() ? "token belongs to pid " + worker.pid()
@@ -56,7 +58,7 @@ public final class WorkerChannel {
 
     /** Handles one message; returns the worker if it just became READY, for the loop to act on. */
     Worker message(WorkerConnection connection, ControlMessage message, long now) {
-        Worker worker = pool.on(connection);
+        Worker worker = on(connection);
         if (worker == null) {
             return null; // the worker already exited; its last words do not matter
         }
@@ -129,6 +131,26 @@ public final class WorkerChannel {
                 }
             }
         }
+    }
+
+    /** Compares in constant time: the token is a secret. */
+    private Worker withToken(String token) {
+        byte[] given = token.getBytes(StandardCharsets.UTF_8);
+        for (Worker w : pool.workers()) {
+            if (MessageDigest.isEqual(given, w.token().getBytes(StandardCharsets.UTF_8))) {
+                return w;
+            }
+        }
+        return null;
+    }
+
+    private Worker on(WorkerConnection connection) {
+        for (Worker w : pool.workers()) {
+            if (w.connection() == connection) {
+                return w;
+            }
+        }
+        return null;
     }
 
     /** FDS at the handshake; PROMOTE, which also names the slot, for a spare. */

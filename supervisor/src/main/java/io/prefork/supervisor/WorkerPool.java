@@ -2,8 +2,6 @@ package io.prefork.supervisor;
 
 import io.prefork.protocol.MessageType;
 import java.io.IOException;
-import java.nio.charset.StandardCharsets;
-import java.security.MessageDigest;
 import java.security.SecureRandom;
 import java.time.Duration;
 import java.util.ArrayList;
@@ -138,9 +136,14 @@ public final class WorkerPool {
         }
     }
 
-    /** Keeps --spares workers booted and waiting; a spare that dies before promotion backs the next off. */
+    /**
+     * Keeps --spares workers booted and waiting; a spare that dies before promotion backs the next off.
+     * A new spare waits until each promoted one has settled (READY, and a heartbeat since): a JVM
+     * booting takes a core, and the promoted worker needs it for the connections queued while its
+     * slot was empty.
+     */
     void replenishSpares(long now) {
-        while (spares.size() < settings().spares() && now >= sparesNotBefore) {
+        while (spares.size() < settings().spares() && now >= sparesNotBefore && promotedSettled()) {
             try {
                 Worker spare = launch(generation.launcher(), 0, WorkerRole.SPARE, now);
                 spares.add(spare);
@@ -151,6 +154,17 @@ public final class WorkerPool {
                 return;
             }
         }
+    }
+
+    private boolean promotedSettled() {
+        for (Slot slot : slots) {
+            for (Worker w : new Worker[] {slot.active, slot.successor}) {
+                if (w != null && w.wasSpare() && !w.settled()) {
+                    return false;
+                }
+            }
+        }
+        return true;
     }
 
     void backOffSpares(long now) {
@@ -337,26 +351,6 @@ public final class WorkerPool {
 
     Slot slotWithId(int id) {
         return id >= 1 && id <= slots.size() ? slots.get(id - 1) : null;
-    }
-
-    /** Compares in constant time: the token is a secret. */
-    Worker withToken(String token) {
-        byte[] given = token.getBytes(StandardCharsets.UTF_8);
-        for (Worker w : workers) {
-            if (MessageDigest.isEqual(given, w.token().getBytes(StandardCharsets.UTF_8))) {
-                return w;
-            }
-        }
-        return null;
-    }
-
-    Worker on(WorkerConnection connection) {
-        for (Worker w : workers) {
-            if (w.connection() == connection) {
-                return w;
-            }
-        }
-        return null;
     }
 
     int readyCount() {

@@ -287,12 +287,16 @@ class OperateTest extends SupervisorTestBase {
         assertEquals(List.of(7, 9), java.util.Arrays.stream(spareConn.fdsSent).boxed().toList());
         assertEquals(WorkerState.BOOTING, worker(spare.pid).state());
         assertEquals(1, worker(spare.pid).id());
-        assertEquals(3, launcher.launched.size(), "and a new spare boots in the background");
-        assertEquals(0, launcher.last().workerId);
+        assertEquals(2, launcher.launched.size(), "no new JVM takes a core while the promoted one starts serving");
         supervisor.post(new Event.Message(spareConn, ControlMessage.of(MessageType.READY)));
         step();
         assertEquals(1, supervisor.pool().readyCount());
         assertTrue(logged("worker 1 (pid " + spare.pid + "): BOOTING -> READY"), lines.text());
+        assertEquals(2, launcher.launched.size(), "nor in its first moments of serving");
+        supervisor.post(new Event.Message(spareConn, ControlMessage.of(MessageType.HEARTBEAT, "3")));
+        step();
+        assertEquals(3, launcher.launched.size(), "once it has settled (a heartbeat since READY), a new spare boots");
+        assertEquals(0, launcher.last().workerId);
     }
 
     @Test
