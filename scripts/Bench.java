@@ -57,6 +57,18 @@ public final class Bench {
                 json.put("share", share());
                 return;
             }
+            if ("roll".equals(System.getProperty("bench.only"))) {
+                for (List<String> setup : List.of(List.of("-w", "2"), List.of("-w", "2", "--warmup-requests", "500"),
+                        List.of("-w", "2", "--spares", "2", "--warmup-requests", "500"))) {
+                    Server s = Server.prefork("roll" + setup.size(), setup.toArray(String[]::new));
+                    wrk(s.port, "/", 8, false);
+                    Map<String, Object> r = new LinkedHashMap<>(rollingRestart(s));
+                    r.put("args", String.join(" ", setup));
+                    json.put("rolling_restart " + String.join(" ", setup), r);
+                    s.stop();
+                }
+                return;
+            }
             if ("first-answer".equals(System.getProperty("bench.only"))) {
                 json.put("first_answer", firstAnswer("spare"));
                 json.put("first_answer_warm", firstAnswer("warm spare", "--warmup-requests", "500"));
@@ -783,7 +795,7 @@ public final class Bench {
         static String markdown(Map<String, Object> j) {
             StringBuilder b = new StringBuilder("| scenario | figure | value |\n|---|---|---|\n");
             if (!j.containsKey("data_path")) {
-                return b + springBoot(j) + share(j) + firstAnswer(j);
+                return b + springBoot(j) + share(j) + firstAnswer(j) + rolls(j);
             }
             Map<String, Object> dp = map(j.get("data_path"));
             for (String path : List.of("/", CPU)) {
@@ -826,6 +838,19 @@ public final class Bench {
             b.append("| cold start to first 200 | prefork -w 2; plain JVM | ").append(c.get("prefork_w2_ms")).append(" ms; ")
                     .append(c.get("plain_ms")).append(" ms |\n");
             return b.toString() + springBoot(j) + share(j) + firstAnswer(j);
+        }
+
+        static String rolls(Map<String, Object> j) {
+            StringBuilder b = new StringBuilder();
+            j.forEach((key, value) -> {
+                if (key.startsWith("rolling_restart ")) {
+                    Map<String, Object> r = map(value);
+                    b.append("| HUP roll, ").append(r.get("args")).append(" | throughput during / steady, median; runs; failed | ")
+                            .append(round3((Double) r.get("throughput_ratio"))).append("; ").append(r.get("ratios"))
+                            .append("; ").append(r.get("failed_requests")).append(" |\n");
+                }
+            });
+            return b.toString();
         }
 
         static String firstAnswer(Map<String, Object> j) {
