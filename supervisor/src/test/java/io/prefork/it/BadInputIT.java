@@ -110,6 +110,9 @@ class BadInputIT {
                 row("bad ready mode", () -> expect(USAGE, "prefork: --ready must be auto or app, got 'soon'", "--ready", "soon")),
                 row("bad worker start", () -> expect(USAGE, "prefork: --worker-start must be fast or plain, got 'warp'",
                         "--worker-start", "warp")),
+                row("bad warmup requests", () -> expect(USAGE,
+                        "prefork: --warmup-requests must be a whole number from 0 to 100000, got 'lots'",
+                        "--warmup-requests", "lots")),
                 row("bad warmup path", () -> expect(USAGE, "prefork: --warmup-path must be a path starting with /, with no"
                         + " spaces, got 'index.html'", "--warmup-path", "index.html")),
                 row("bad jvm share", () -> expect(USAGE, "prefork: --jvm-share must be auto or off, got 'half'",
