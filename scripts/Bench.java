@@ -69,6 +69,11 @@ public final class Bench {
                 }
                 return;
             }
+            if ("first-traffic".equals(System.getProperty("bench.only"))) {
+                json.put("first_traffic", firstTraffic("spare"));
+                json.put("first_traffic_warm", firstTraffic("warm spare", "--warmup-requests", "500"));
+                return;
+            }
             if ("first-answer".equals(System.getProperty("bench.only"))) {
                 json.put("first_answer", firstAnswer("spare"));
                 json.put("first_answer_warm", firstAnswer("warm spare", "--warmup-requests", "500"));
@@ -93,6 +98,8 @@ public final class Bench {
             spared.stop();
             json.put("first_answer", firstAnswer("spare"));
             json.put("first_answer_warm", firstAnswer("warm spare", "--warmup-requests", "500"));
+            json.put("first_traffic", firstTraffic("spare"));
+            json.put("first_traffic_warm", firstTraffic("warm spare", "--warmup-requests", "500"));
             json.put("rolling_restart", rollingRestart(two));
             json.put("footprint", footprint(two));
             two.stop();
@@ -227,6 +234,36 @@ public final class Bench {
     }
 
     static final Pattern PARKED = Pattern.compile("INFO spare \\(pid \\d+\\): parked,");
+
+    /**
+     * The first seconds of traffic on a new worker: {@code -w 1 --spares 1}, the p99 of 5 s of wrk on
+     * the worker after 10 s of load (steady), then kill -9 and the p99 of the first 5 s on the
+     * promoted spare, from its READY. 3 rounds; the ratio first / steady per round.
+     */
+    static Map<String, Object> firstTraffic(String mode, String... extra) throws Exception {
+        List<String> args = new ArrayList<>(List.of("-w", "1", "--spares", "1"));
+        args.addAll(List.of(extra));
+        Server s = Server.prefork("p99-" + mode.replace(' ', '-'), args.toArray(String[]::new));
+        List<Double> steady = new ArrayList<>();
+        List<Double> first = new ArrayList<>();
+        List<Double> ratios = new ArrayList<>();
+        for (int round = 0; round < ROUNDS; round++) {
+            s.awaitMatch(PARKED, round);
+            long victim = s.awaitReady(1).values().iterator().next();
+            wrk(s.port, "/", 10, false);
+            Wrk before = wrk(s.port, "/", SECONDS, false);
+            int readyBefore = s.count(READY);
+            kill(victim, 9);
+            s.awaitMatch(READY, readyBefore);
+            Wrk after = wrk(s.port, "/", SECONDS, false);
+            steady.add(before.p99ms);
+            first.add(after.p99ms);
+            ratios.add(round3(after.p99ms / before.p99ms));
+        }
+        s.stop();
+        return Map.of("mode", mode, "steady_p99_ms", steady, "first_5s_p99_ms", first, "ratio_median", median(ratios),
+                "ratios", ratios);
+    }
 
     /**
      * What a user feels when the one worker dies: {@code -w 1 --spares 1}, kill -9 of the worker, and
@@ -795,7 +832,7 @@ public final class Bench {
         static String markdown(Map<String, Object> j) {
             StringBuilder b = new StringBuilder("| scenario | figure | value |\n|---|---|---|\n");
             if (!j.containsKey("data_path")) {
-                return b + springBoot(j) + share(j) + firstAnswer(j) + rolls(j);
+                return b + springBoot(j) + share(j) + firstAnswer(j) + rolls(j) + firstTraffic(j);
             }
             Map<String, Object> dp = map(j.get("data_path"));
             for (String path : List.of("/", CPU)) {
@@ -837,7 +874,20 @@ public final class Bench {
             Map<String, Object> c = map(j.get("cold_start"));
             b.append("| cold start to first 200 | prefork -w 2; plain JVM | ").append(c.get("prefork_w2_ms")).append(" ms; ")
                     .append(c.get("plain_ms")).append(" ms |\n");
-            return b.toString() + springBoot(j) + share(j) + firstAnswer(j);
+            return b.toString() + springBoot(j) + share(j) + firstAnswer(j) + firstTraffic(j);
+        }
+
+        static String firstTraffic(Map<String, Object> j) {
+            StringBuilder b = new StringBuilder();
+            for (String key : List.of("first_traffic", "first_traffic_warm")) {
+                Map<String, Object> f = map(j.get(key));
+                if (f != null) {
+                    b.append("| -w 1, kill -9, ").append(f.get("mode")).append(" | p99 first 5 s / steady, median; steady p99;"
+                            + " first-5 s p99 (ms) | ").append(f.get("ratio_median")).append("; ").append(f.get("steady_p99_ms"))
+                            .append("; ").append(f.get("first_5s_p99_ms")).append(" |\n");
+                }
+            }
+            return b.toString();
         }
 
         static String rolls(Map<String, Object> j) {

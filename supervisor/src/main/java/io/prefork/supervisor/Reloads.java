@@ -30,7 +30,7 @@ public final class Reloads {
     private final List<CompletableFuture<AdminReply>> nextWaiters = new ArrayList<>();
 
     Reloads(WorkerPool pool, ServiceNotices notices, Metrics metrics, BooleanSupplier stopping, Log log,
-          Executor offLoop, Consumer<Event> events) {
+            Executor offLoop, Consumer<Event> events) {
         this.pool = pool;
         this.notices = notices;
         this.metrics = metrics;

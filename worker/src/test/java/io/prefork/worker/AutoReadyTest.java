@@ -4,7 +4,6 @@ import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.prefork.unix.Linux;
-import io.prefork.unix.Fds;
 import io.prefork.unix.Sockets;
 import java.net.InetAddress;
 import java.net.InetSocketAddress;
