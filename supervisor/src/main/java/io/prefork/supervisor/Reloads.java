@@ -44,8 +44,9 @@ public final class Reloads {
         this.reloader = reloader;
     }
 
+    /** A roll runs, or its configuration is being read: recycles wait, the roll replaces every worker anyway. */
     boolean active() {
-        return roll != null;
+        return roll != null || reading != null;
     }
 
     /** True if the slot's successor belongs to the running roll. */

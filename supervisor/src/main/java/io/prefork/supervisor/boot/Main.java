@@ -90,9 +90,10 @@ public final class Main {
                 .spares(c.spares()).lameDuck(c.lameDuck()).restartBudget(c.maxRestarts(), c.restartWindow()).build();
         // A heartbeat a third of the timeout apart (at most 1 s): two may get lost before a false alarm.
         long heartbeatMs = c.timeout().isZero() ? 1000 : Math.max(100, Math.min(1000, c.timeout().toMillis() / 3));
-        List<String> command = WorkerCommand.build(c);
+        JvmShare.Machine machine = JvmShare.Machine.current();  // /proc and the cgroup, read once per generation
+        List<String> command = WorkerCommand.build(c, machine);
         if (c.workerCommand().isEmpty()) {
-            describeShare(c, log);
+            describeShare(c, machine, log);
         }
         String logFile = c.logFile() == null ? null : c.logFile().toString();
         ClassArchive archive = c.fastStart() ? archive(c, command, accepted, log) : null;
@@ -104,8 +105,7 @@ public final class Main {
     }
 
     /** What each worker JVM is sized for, and a warning if the heaps given add up to more than there is. */
-    private static void describeShare(Config c, Log log) {
-        JvmShare.Machine machine = JvmShare.Machine.current();
+    private static void describeShare(Config c, JvmShare.Machine machine, Log log) {
         int jvms = c.workers() + c.spares();
         if (c.jvmShare()) {
             log.info(JvmShare.describe(machine, jvms, c.jvmOpts()));

@@ -42,11 +42,8 @@ public final class WorkerCommand {
         boolean jvmShare();
     }
 
-    public static List<String> build(App config) {
-        return build(config, JvmShare.Machine.current());
-    }
-
-    static List<String> build(App config, JvmShare.Machine machine) {
+    /** @param machine what the worker JVMs share, for {@code --jvm-share auto} */
+    public static List<String> build(App config, JvmShare.Machine machine) {
         if (!config.workerCommand().isEmpty()) {
             List<String> cmd = new ArrayList<>(config.workerCommand());
             cmd.addAll(config.appArgs());
