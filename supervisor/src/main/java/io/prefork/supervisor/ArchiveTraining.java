@@ -7,8 +7,9 @@ import java.util.function.Consumer;
 /**
  * --worker-start fast: if the archive is missing, one extra worker (the {@link WorkerRole#TRAINER})
  * boots as a spare would with the training option, is stopped once parked, and the JVM writes the
- * archive as it exits. The check that the JVM accepts it starts a JVM, so it runs off the loop and
- * comes back as an {@link Event.ArchiveChecked}.
+ * archive as it exits. --worker-start trained: a serving worker records the cache (the pool starts
+ * it, see {@link WorkerPool}); its JVM writes the cache as it exits. The check that the JVM accepts
+ * what was written starts a JVM, so it runs off the loop and comes back as an {@link Event.ArchiveChecked}.
  */
 public final class ArchiveTraining {
     private final WorkerPool pool;
@@ -18,6 +19,8 @@ public final class ArchiveTraining {
     /** The training run, while it runs, and the archive it writes. */
     private Worker trainer;
     private WorkerArchive training;
+    /** Checks running off the loop: a stopping supervisor waits for them, so that what was written is kept. */
+    private int checking;
 
     ArchiveTraining(WorkerPool pool, Log log, Executor offLoop, Consumer<Event> events) {
         this.pool = pool;
@@ -51,19 +54,50 @@ public final class ArchiveTraining {
         }
     }
 
-    /** The training run exited: the JVM's check of what it wrote runs off the loop. */
-    void exited(int exitValue, String cause) {
+    /**
+     * A worker exited. If it was the training run or a recording worker, the JVM's check of what it
+     * wrote runs off the loop. Returns true for the training run: nothing else follows from its exit.
+     */
+    boolean exited(WorkerPool.Exit exit) {
+        if (exit.worker().recording() != null) {
+            recorded(exit);
+        }
+        if (exit.role() != WorkerRole.TRAINER) {
+            return false;
+        }
         WorkerArchive archive = training;
         trainer = null;
         training = null;
-        offLoop.execute(() -> events.accept(new Event.ArchiveChecked(archive, archive.trainingEnded(exitValue, cause))));
+        checking++;
+        offLoop.execute(() -> events.accept(new Event.ArchiveChecked(archive, false,
+                archive.trainingEnded(exit.exitValue(), exit.cause()))));
+        return true;
     }
 
-    void checked(WorkerArchive archive, String refusal) {
-        if (refusal == null) {
+    private void recorded(WorkerPool.Exit exit) {
+        WorkerArchive archive = exit.worker().recording();
+        long requests = exit.worker().requests();
+        log.info(exit.worker() + ": recorded an AOT cache while it served " + requests + " requests; checking it");
+        checking++;
+        offLoop.execute(() -> events.accept(new Event.ArchiveChecked(archive, true,
+                archive.recordingEnded(exit.exitValue(), exit.cause(), requests))));
+    }
+
+    boolean checking() {
+        return checking > 0;
+    }
+
+    void checked(Event.ArchiveChecked checked) {
+        checking--;
+        WorkerArchive archive = checked.archive();
+        if (checked.recorded() && checked.refusal() == null) {
+            log.info("recorded AOT cache ready: " + archive.recordedFile() + "; workers started from now on use it");
+        } else if (checked.recorded()) {
+            log.warn("recorded AOT cache not kept: " + checked.refusal());
+        } else if (checked.refusal() == null) {
             log.info("class archive ready: " + archive.file() + "; workers started from now on use it");
         } else {
-            log.warn("class archive training failed: " + refusal + "; workers start without an archive");
+            log.warn("class archive training failed: " + checked.refusal() + "; workers start without an archive");
         }
     }
 }

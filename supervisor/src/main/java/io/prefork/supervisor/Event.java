@@ -44,7 +44,7 @@ public sealed interface Event {
     }
 
     /** The JVM's verdict on what the class archive's training run wrote: null if it took it. */
-    record ArchiveChecked(WorkerArchive archive, String refusal) implements Event {
+    record ArchiveChecked(WorkerArchive archive, boolean recorded, String refusal) implements Event {
     }
 
     /** A command from the admin socket; the loop completes {@code reply} when it is done. */

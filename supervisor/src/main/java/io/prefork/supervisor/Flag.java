@@ -33,7 +33,8 @@ public enum Flag {
     MAX_REQUESTS_JITTER(null, "N", "0", null, "add 0..N to each worker's --max-requests, so they do not all recycle at once"),
     MAX_WORKER_RSS(null, "MB", "0", null, "recycle a worker whose resident memory goes over this; 0: never"),
     WORKER_START(null, "MODE", "fast", null,
-            "fast: workers start from a class archive (AppCDS, or the AOT cache on JDK 24+) trained on first use; plain: without"),
+            "fast: workers start from a class archive (AppCDS, or the AOT cache on JDK 24+) trained on first use;"
+            + " trained: then (JDK 24+) from an AOT cache a worker recorded from real traffic as it exited; plain: without"),
     WARMUP_REQUESTS(null, "N", "0", null, "before a worker (or spare) takes real traffic, run N requests through the"
             + " app's warm-up hook (Prefork.onWarmUp; Jetty: a LocalConnector); 0: none"),
     WARMUP_PATH(null, "PATH", "/", null, "the path each warm-up request asks for"),

@@ -17,6 +17,8 @@ public final class Shutdown {
     private long killAt = Long.MAX_VALUE;
     private long giveUpAt = Long.MAX_VALUE;
     private boolean unreaped;
+    /** Every worker is gone, and the check of an archive one wrote is still running (logged once). */
+    private boolean awaitingCheck;
 
     Shutdown(Log log) {
         this.log = log;
@@ -52,7 +54,14 @@ public final class Shutdown {
     }
 
     /** Returns true once every worker is gone, or the last deadline passed (then {@link #unreaped()}). */
-    boolean tick(long now, List<Worker> workers) {
+    boolean tick(long now, List<Worker> workers, boolean archiveChecking) {
+        if (workers.isEmpty() && archiveChecking) {
+            if (!awaitingCheck) {
+                log.info("all workers are gone; the JVM checks the class archive the last one wrote, then the supervisor exits");
+                awaitingCheck = true;
+            }
+            return false;
+        }
         if (workers.isEmpty()) {
             log.info("all workers are gone; exiting");
             return true;

@@ -132,7 +132,7 @@ public final class Supervisor {
                 training.tick(now);
             }
             case STOPPING -> {
-                if (shutdown.tick(now, pool.workers())) {
+                if (shutdown.tick(now, pool.workers(), training.checking())) {
                     phase = Phase.DONE;
                     if (shutdown.unreaped()) {
                         failures.unreaped();
@@ -167,7 +167,7 @@ public final class Supervisor {
         } else if (event instanceof Event.ConfigRead r) {
             reloads.configured(r, now);
         } else if (event instanceof Event.ArchiveChecked a) {
-            training.checked(a.archive(), a.refusal());
+            training.checked(a);
         } else if (event instanceof Event.UpgradeConnected) {
             handover.connected();
         } else if (event instanceof Event.UpgradeMessage u) {
@@ -238,9 +238,7 @@ public final class Supervisor {
 
     /** Routes a reaped worker by the role it had: the pool freed its place; the failure policy decides what follows. */
     private void onWorkerExit(WorkerPool.Exit exit, long now) {
-        if (exit != null && exit.role() == WorkerRole.TRAINER) {
-            training.exited(exit.exitValue(), exit.cause());
-        } else if (exit != null && !shutdown.started()) {
+        if (exit != null && !training.exited(exit) && !shutdown.started()) {
             giveUpIf(failures.exited(exit, now));
         }
     }

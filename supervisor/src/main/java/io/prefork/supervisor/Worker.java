@@ -26,6 +26,8 @@ public final class Worker {
     private boolean parked;
     private boolean settled;
     private boolean wasSpare;
+    /** --worker-start trained: the archive whose cache this worker records as it serves; else null. */
+    private WorkerArchive recording;
     /** From the last heartbeat that told them (a JVM worker's), in bytes; -1 until then. */
     private long heapUsed = -1;
     private long heapMax = -1;
@@ -154,6 +156,16 @@ public final class Worker {
 
     long lastHeartbeat() {
         return lastHeartbeat;
+    }
+
+    /** This worker records the archive's cache (it was started with the recorder's options); the archive hears so. */
+    void records(WorkerArchive archive) {
+        recording = archive;
+        archive.recordingStarted();
+    }
+
+    WorkerArchive recording() {
+        return recording;
     }
 
     long requests() {

@@ -92,7 +92,7 @@ public final class WorkerPool {
                     continue;
                 }
                 try {
-                    slot.active = launch(generation.launcher(), slot.id, WorkerRole.ACTIVE, now);
+                    slot.active = launchServing(slot.id, WorkerRole.ACTIVE, now);
                     log.info(slot.active + ": started, " + WorkerState.STARTING);
                 } catch (IOException e) {
                     log.error("worker " + slot.id + ": cannot start a JVM: " + e.getMessage());
@@ -114,7 +114,7 @@ public final class WorkerPool {
             return true;
         }
         try {
-            slot.successor = launch(generation.launcher(), slot.id, WorkerRole.SUCCESSOR, now);
+            slot.successor = launchServing(slot.id, WorkerRole.SUCCESSOR, now);
             log.info(slot.successor + ": started to replace " + slot.active + " (" + why + ")");
             return true;
         } catch (IOException e) {
@@ -174,6 +174,17 @@ public final class WorkerPool {
     /** Starts the class archive's training run: it boots like a spare (no slot) and never serves. */
     Worker launchTrainer(WorkerLauncher launcher, long now) throws IOException {
         return launch(launcher, 0, WorkerRole.TRAINER, now);
+    }
+
+    /** Starts a JVM for a slot; with --worker-start trained it records the cache if the archive wants that. */
+    private Worker launchServing(int slotId, WorkerRole role, long now) throws IOException {
+        boolean records = generation.recorder() != null && generation.archive().wantsRecording();
+        Worker worker = launch(records ? generation.recorder() : generation.launcher(), slotId, role, now);
+        if (records) {
+            worker.records(generation.archive());
+            log.info(worker + ": records an AOT cache from the traffic it serves; the JVM writes it as the worker exits");
+        }
+        return worker;
     }
 
     /** Starts a worker process with a fresh token and its own request limit. */

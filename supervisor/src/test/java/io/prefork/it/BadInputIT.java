@@ -108,7 +108,7 @@ class BadInputIT {
                 row("bad balance", () -> expect(USAGE, "prefork: --balance must be shared or reuseport, got 'rr'",
                         "--balance", "rr")),
                 row("bad ready mode", () -> expect(USAGE, "prefork: --ready must be auto or app, got 'soon'", "--ready", "soon")),
-                row("bad worker start", () -> expect(USAGE, "prefork: --worker-start must be fast or plain, got 'warp'",
+                row("bad worker start", () -> expect(USAGE, "prefork: --worker-start must be fast, trained or plain, got 'warp'",
                         "--worker-start", "warp")),
                 row("bad warmup requests", () -> expect(USAGE,
                         "prefork: --warmup-requests must be a whole number from 0 to 100000, got 'lots'",

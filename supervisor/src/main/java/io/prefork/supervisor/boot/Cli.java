@@ -6,6 +6,7 @@ import io.prefork.supervisor.IoReason;
 import io.prefork.supervisor.UsageException;
 import io.prefork.supervisor.launch.InstallLayout;
 import io.prefork.supervisor.launch.RunAs;
+import io.prefork.supervisor.launch.WorkerStart;
 import io.prefork.supervisor.net.BindAddress;
 import io.prefork.supervisor.net.Listeners;
 import java.io.IOException;
@@ -18,6 +19,7 @@ import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
+import java.util.Locale;
 import java.util.Properties;
 import org.apache.commons.cli.CommandLine;
 import org.apache.commons.cli.DefaultParser;
@@ -95,8 +97,8 @@ public final class Cli {
         String ctl = v.get("ctl-socket", Flag.CTL_SOCKET.defaultValue());
         BindAddress.checkUnixPath("--ctl-socket", Path.of(ctl).toAbsolutePath().toString());
         String start = v.get(Flag.WORKER_START);
-        if (!start.equals("fast") && !start.equals("plain")) {
-            throw new UsageException("--worker-start must be fast or plain, got '" + start + "'");
+        if (!start.equals("fast") && !start.equals("plain") && !start.equals("trained")) {
+            throw new UsageException("--worker-start must be fast, trained or plain, got '" + start + "'");
         }
         String share = v.get(Flag.JVM_SHARE);
         if (!share.equals("auto") && !share.equals("off")) {
@@ -137,7 +139,7 @@ public final class Cli {
                 group(v.get("admin-group", null), "--admin-group"),
                 path(v.get("log-file", null)),
                 readyMode,
-                start.equals("fast") && workerCommand.isEmpty(),
+                workerCommand.isEmpty() ? WorkerStart.valueOf(start.toUpperCase(Locale.ROOT)) : WorkerStart.PLAIN,
                 path(v.get("cache-dir", defaultCacheDir())),
                 adminBind(v.get("admin-bind", null)),
                 workerCommand,

@@ -2,6 +2,7 @@ package io.prefork.supervisor.boot;
 
 import io.prefork.supervisor.launch.RunAs;
 import io.prefork.supervisor.launch.WorkerCommand;
+import io.prefork.supervisor.launch.WorkerStart;
 import io.prefork.supervisor.net.BindAddress;
 import io.prefork.supervisor.net.Listeners;
 import java.nio.file.Path;
@@ -32,7 +33,7 @@ public record Config(
         String adminGroup,
         Path logFile,
         String readyMode,
-        boolean fastStart,
+        WorkerStart workerStart,
         Path cacheDir,
         BindAddress adminBind,
         List<String> workerCommand,

@@ -15,6 +15,7 @@ import io.prefork.supervisor.launch.ClassArchive;
 import io.prefork.supervisor.launch.JvmShare;
 import io.prefork.supervisor.launch.JvmWorkerLauncher;
 import io.prefork.supervisor.launch.WorkerCommand;
+import io.prefork.supervisor.launch.WorkerStart;
 import io.prefork.unix.Native;
 import io.prefork.unix.NativeException;
 import java.io.IOException;
@@ -96,12 +97,14 @@ public final class Main {
             describeShare(c, machine, log);
         }
         String logFile = c.logFile() == null ? null : c.logFile().toString();
-        ClassArchive archive = c.fastStart() ? archive(c, command, accepted, log) : null;
+        ClassArchive archive = c.workerStart() != WorkerStart.PLAIN ? archive(c, command, accepted, log) : null;
         var env = JvmWorkerLauncher.environment(controlSocket.toString(), c.readyMode(), c.gracefulTimeout(),
                 Duration.ofMillis(heartbeatMs), logFile, c.runAs(), c.warmupRequests(), c.warmupPath());
         WorkerLauncher launcher = new JvmWorkerLauncher(command, archive == null ? List::of : archive::useOptions, env);
         WorkerLauncher trainer = archive == null ? null : new JvmWorkerLauncher(command, archive::trainOptions, env);
-        return new Generation(settings, launcher, archive, trainer);
+        WorkerLauncher recorder = archive == null || archive.recordedFile() == null ? null
+                : new JvmWorkerLauncher(command, archive::recordOptions, env);
+        return new Generation(settings, launcher, archive, trainer, recorder);
     }
 
     /** What each worker JVM is sized for, and a warning if the heaps given add up to more than there is. */
@@ -120,10 +123,10 @@ public final class Main {
         try {
             Files.createDirectories(c.cacheDir());
         } catch (IOException e) {
-            log.warn("--worker-start fast: cannot create " + c.cacheDir() + " (" + IoReason.of(e) + "); workers start plain");
+            log.warn("--worker-start " + c.workerStart().name().toLowerCase(java.util.Locale.ROOT) + ": cannot create " + c.cacheDir() + " (" + IoReason.of(e) + "); workers start plain");
             return null;
         }
-        return ClassArchive.prepare(c, command, c.cacheDir(), accepted, log);
+        return ClassArchive.prepare(c, command, c.workerStart(), c.cacheDir(), accepted, log);
     }
 
     /** HUP: the command line as given again, with the config file as it is now on disk. */

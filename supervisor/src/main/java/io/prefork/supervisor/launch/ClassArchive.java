@@ -3,21 +3,15 @@ package io.prefork.supervisor.launch;
 import io.prefork.protocol.WorkerEnvironment;
 import io.prefork.supervisor.Log;
 import io.prefork.supervisor.WorkerArchive;
-import java.io.File;
 import java.io.IOException;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
-import java.nio.file.attribute.BasicFileAttributes;
-import java.security.MessageDigest;
-import java.security.NoSuchAlgorithmException;
-import java.util.ArrayList;
-import java.util.HexFormat;
 import java.util.List;
 import java.util.Map;
+import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
-import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicInteger;
 
 /**
  * The class archive that makes worker JVMs start faster ({@code --worker-start fast}): an AppCDS
@@ -27,17 +21,30 @@ import java.util.concurrent.TimeUnit;
  * and a stale one is never used. An existing archive is checked once with -Xshare:on (or
  * -XX:AOTMode=on), and one the JVM refuses is deleted and trained again. Training is one worker run
  * that boots as far as Prefork.listeners() and exits normally; the JVM writes the archive at exit.
+ *
+ * <p>{@code --worker-start trained} (JDK 24+) adds the recorded cache: one serving worker at a time
+ * runs with -XX:AOTCacheOutput, and the JVM writes what it loaded and the profiles of the methods
+ * that served real traffic as it exits (recycled, replaced in a roll, stopped). Once the JVM accepts
+ * one, every later worker starts from it instead of the boot archive, and nothing records any more
+ * until the command changes (another key, another file).
  */
 public final class ClassArchive implements WorkerArchive {
+    /** A recording worker that served fewer requests learned little more than a boot: its cache is thrown away. */
+    public static final long MIN_RECORDED_REQUESTS = 1000;
+    /** After this many recordings the JVM would not write or accept, workers stop recording. */
+    static final int MAX_RECORDING_FAILURES = 3;
 
     /**
      * Archives this supervisor has seen the JVM accept, by file identity; one per supervisor process
      * (Bootstrap owns it). A HUP onto an unchanged configuration finds the same file and skips the check,
      * a JVM start (0.3-1 s) that would block the supervisor's loop. A file replaced since has another
-     * identity and is checked again.
+     * identity and is checked again. It also knows which recorded caches a worker records now, whatever
+     * its generation: a HUP during a recording starts no second recorder for the same file, and its
+     * workers take the cache once the first one is kept.
      */
     public static final class Accepted {
         private final Map<Path, String> identities = new ConcurrentHashMap<>();
+        private final Set<Path> recording = ConcurrentHashMap.newKeySet();
 
         boolean contains(Path file, String identity) {
             return identity.equals(identities.get(file));
@@ -46,58 +53,93 @@ public final class ClassArchive implements WorkerArchive {
         void add(Path file, String identity) {
             identities.put(file, identity);
         }
+
+        boolean accepted(Path file) {
+            String identity = ArchiveFiles.identity(file);
+            return identity != null && contains(file, identity);
+        }
     }
 
-    private final Accepted accepted;
+    private enum Recording { OFF, WANTED, RUNNING, DONE }
 
+    private static final AtomicInteger OUTPUTS = new AtomicInteger();
+
+    private final Accepted accepted;
     private final Path file;
-    /** Training writes here, and a good archive is renamed to {@link #file}: two supervisors never write one file. */
-    private Path trainingFile;
+    /** --worker-start trained on JDK 24+: the cache recorded from traffic; else null. */
+    private final Path recorded;
     private final boolean aot;
     private final List<String> command;
     /** --user: the training run writes as that user, into a directory of its own in the cache. */
     private final RunAs runAs;
-    private Path trainingDirectory;
+    private Path trainingFile;
+    private Path recordingFile;
     private volatile State state;
+    private volatile Recording recording;
+    private int recordingFailures;
 
-    private ClassArchive(Path file, boolean aot, List<String> command, RunAs runAs, State state, Accepted accepted) {
+    private ClassArchive(Path file, Path recorded, boolean aot, List<String> command, RunAs runAs, Accepted accepted) {
         this.accepted = accepted;
         this.file = file;
-        this.trainingFile = file.resolveSibling(file.getFileName() + ".training-" + ProcessHandle.current().pid());
+        this.recorded = recorded;
         this.aot = aot;
         this.command = command;
         this.runAs = runAs;
-        this.state = state;
+        this.state = State.MISSING;
+        this.recording = recorded == null ? Recording.OFF : Recording.WANTED;
     }
 
     /**
      * @param command the worker command without archive options: java, its options, -cp, launcher, app
+     * @param mode    FAST or TRAINED (TRAINED is FAST on JDK 17-23, which has no AOT cache: the log says so)
      */
-    public static ClassArchive prepare(WorkerCommand.App config, List<String> command, Path cacheDir, Accepted accepted, Log log) {
+    public static ClassArchive prepare(WorkerCommand.App config, List<String> command, WorkerStart mode, Path cacheDir,
+                                       Accepted accepted, Log log) {
         boolean aot = WorkerCommand.featureVersion(config.java()) >= 24;
-        Path file = cacheDir.resolve("worker-" + key(config, command) + (aot ? ".aot" : ".jsa"));
-        ClassArchive archive = new ClassArchive(file, aot, command, config.runAs(), State.MISSING, accepted);
-        String identity = identity(file);
-        if (identity != null && accepted.contains(file, identity)) {
+        String key = ArchiveFiles.key(config, command);
+        Path file = cacheDir.resolve("worker-" + key + (aot ? ".aot" : ".jsa"));
+        if (mode == WorkerStart.TRAINED && !aot) {
+            log.warn("--worker-start trained needs the AOT cache of JDK 24 or later (" + config.java()
+                    + " is older); workers start from a class archive trained at boot, as with fast");
+        }
+        Path recorded = mode == WorkerStart.TRAINED && aot ? cacheDir.resolve("worker-" + key + ".trained.aot") : null;
+        ClassArchive archive = new ClassArchive(file, recorded, aot, command, config.runAs(), accepted);
+        if (recorded != null && archive.usable(recorded, "recorded cache", log)) {
             archive.state = State.READY;
-            log.info("class archive " + file + ": valid (checked before by this supervisor); workers start with it");
-        } else if (identity != null) {
-            String refusal = archive.refusal(file);
-            if (refusal == null) {
-                accepted.add(file, identity);
-                archive.state = State.READY;
-                log.info("class archive " + file + ": valid; workers start with it");
-            } else {
-                log.warn("class archive " + file + " is unusable (" + refusal + "); deleting it, a worker run trains it again");
-                try {
-                    Files.deleteIfExists(file);
-                } catch (IOException e) {
-                    archive.state = State.FAILED;
-                    log.warn("cannot delete " + file + ": " + e.getMessage() + "; workers start without an archive");
-                }
-            }
+            archive.recording = Recording.DONE;
+            return archive;
+        }
+        if (archive.usable(file, "class archive", log)) {
+            archive.state = State.READY;
+        } else if (Files.exists(file)) {
+            archive.state = State.FAILED;
         }
         return archive;
+    }
+
+    /** Whether the JVM takes the file (asked once per file identity); one it refuses is deleted. */
+    private boolean usable(Path archive, String what, Log log) {
+        String identity = ArchiveFiles.identity(archive);
+        if (identity == null) {
+            return false;
+        }
+        if (accepted.contains(archive, identity)) {
+            log.info(what + " " + archive + ": valid (checked before by this supervisor); workers start with it");
+            return true;
+        }
+        String refusal = ArchiveFiles.refusal(command, aot, archive);
+        if (refusal == null) {
+            accepted.add(archive, identity);
+            log.info(what + " " + archive + ": valid; workers start with it");
+            return true;
+        }
+        log.warn(what + " " + archive + " is unusable (" + refusal + "); deleting it, a worker run makes it again");
+        try {
+            Files.deleteIfExists(archive);
+        } catch (IOException e) {
+            log.warn("cannot delete " + archive + ": " + e.getMessage() + "; workers start without it");
+        }
+        return false;
     }
 
     @Override
@@ -110,8 +152,14 @@ public final class ClassArchive implements WorkerArchive {
         return state;
     }
 
-    /** Options for a worker JVM: use the archive once it is ready. */
+    /** Options for a worker JVM: the recorded cache once there is one, else the boot archive once it is ready. */
     public List<String> useOptions() {
+        if (recording == Recording.WANTED && accepted.accepted(recorded)) {
+            recording = Recording.DONE;  // recorded by a worker of an earlier generation with the same command
+        }
+        if (recording == Recording.DONE) {
+            return List.of("-XX:AOTCache=" + recorded);
+        }
         if (state != State.READY) {
             return List.of();
         }
@@ -120,14 +168,21 @@ public final class ClassArchive implements WorkerArchive {
 
     /** Options for the training run, which writes the archive when it exits normally. */
     public List<String> trainOptions() {
-        if (runAs != null) {
-            makeTrainingDirectory();
-        }
+        trainingFile = output(file, "training");
         // The JVM warns on stdout about each class it leaves out (proxies, JFR events): expected,
         // harmless, and 5-20 lines of noise in the operator's log; trainingEnded() checks the result.
         String training = "-D" + WorkerEnvironment.TRAINING_PROPERTY + "=true";
         return aot ? List.of("-XX:AOTCacheOutput=" + trainingFile, "-Xlog:aot=off", training)
                 : List.of("-XX:ArchiveClassesAtExit=" + trainingFile, "-Xlog:cds=off", training);
+    }
+
+    /**
+     * Options for a serving worker that records (it cannot also use a cache: the JVM takes one of
+     * -XX:AOTCache and -XX:AOTCacheOutput).
+     */
+    public List<String> recordOptions() {
+        recordingFile = output(recorded, "recording");
+        return List.of("-XX:AOTCacheOutput=" + recordingFile, "-Xlog:aot=off");
     }
 
     @Override
@@ -141,60 +196,9 @@ public final class ClassArchive implements WorkerArchive {
      */
     @Override
     public String trainingEnded(int exitValue, String cause) {
-        String refusal = exitValue != 0 ? "the training run " + cause
-                : !Files.exists(trainingFile) ? "the training run wrote no archive (a directory on the classpath?)"
-                : refusal(trainingFile);
-        if (refusal == null) {
-            try {
-                if (runAs != null) {  // from the temporary directory, maybe another file system: copy in, then rename
-                    Path incoming = file.resolveSibling(file.getFileName() + ".incoming-" + ProcessHandle.current().pid());
-                    Files.move(trainingFile, incoming, StandardCopyOption.REPLACE_EXISTING);
-                    trainingFile = incoming;
-                }
-                Files.move(trainingFile, file, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
-                String identity = identity(file);
-                if (identity != null) {
-                    accepted.add(file, identity);
-                }
-            } catch (IOException e) {
-                refusal = "cannot move the archive into place: " + e.getMessage();
-            }
-        }
-        if (refusal != null) {
-            try {
-                Files.deleteIfExists(trainingFile);
-            } catch (IOException e) {
-                // a leftover training file is only litter in the cache directory
-            }
-        }
-        if (trainingDirectory != null) {
-            try {
-                Files.deleteIfExists(trainingFile);
-                Files.deleteIfExists(trainingDirectory);
-            } catch (IOException e) {
-                // litter in the temporary directory
-            }
-        }
+        String refusal = install(trainingFile, file, exitValue != 0 ? "the training run " + cause : null);
         state = refusal == null ? State.READY : State.FAILED;
         return refusal;
-    }
-
-    /**
-     * The training run drops to --user before it writes, and may not reach the cache directory
-     * (root's home is 0700): it writes into a fresh temporary directory of its own instead, and the
-     * supervisor moves the archive into the cache.
-     */
-    private void makeTrainingDirectory() {
-        try {
-            if (trainingDirectory == null) {
-                trainingDirectory = Files.createTempDirectory("prefork-training-");
-                Files.setAttribute(trainingDirectory, "unix:gid", runAs.gid());
-                Files.setAttribute(trainingDirectory, "unix:uid", runAs.uid());
-                trainingFile = trainingDirectory.resolve(file.getFileName());
-            }
-        } catch (IOException | UnsupportedOperationException e) {
-            // the training run then fails to write, and workers start without an archive (logged then)
-        }
     }
 
     @Override
@@ -202,81 +206,96 @@ public final class ClassArchive implements WorkerArchive {
         state = State.FAILED;
     }
 
-    /** Why the JVM refuses the archive, or null if it takes it: a start with sharing forced on. */
-    private String refusal(Path archive) {
-        List<String> check = new ArrayList<>();
-        check.add(command.get(0));
-        if (aot) {
-            check.addAll(List.of("-XX:AOTMode=on", "-XX:AOTCache=" + archive));
+    @Override
+    public boolean wantsRecording() {
+        return recording == Recording.WANTED && !accepted.recording.contains(recorded) && !accepted.accepted(recorded);
+    }
+
+    @Override
+    public void recordingStarted() {
+        recording = Recording.RUNNING;
+        accepted.recording.add(recorded);
+    }
+
+    @Override
+    public String recordingEnded(int exitValue, String cause, long requests) {
+        String refusal = install(recordingFile, recorded,
+                exitValue != 0 ? "the recording worker " + cause
+                : requests < MIN_RECORDED_REQUESTS ? "the recording worker served " + requests + " requests, fewer than "
+                        + MIN_RECORDED_REQUESTS + ": too little to learn from; the next worker records"
+                : null);
+        accepted.recording.remove(recorded);
+        if (refusal == null) {
+            recording = Recording.DONE;
+        } else if (requests >= MIN_RECORDED_REQUESTS && ++recordingFailures >= MAX_RECORDING_FAILURES) {
+            recording = Recording.OFF;
+            refusal += "; " + MAX_RECORDING_FAILURES + " recordings failed, workers stop recording";
         } else {
-            check.addAll(List.of("-Xshare:on", "-XX:SharedArchiveFile=" + archive));
+            recording = Recording.WANTED;
         }
-        // The same options and classpath as the workers, since the archive records them.
-        int cp = command.indexOf("-cp");
-        check.addAll(command.subList(1, cp + 2));
-        check.add("-version");
-        try {
-            Process p = new ProcessBuilder(check).redirectErrorStream(true).start();
-            String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
-            if (!p.waitFor(30, TimeUnit.SECONDS)) {
-                p.destroyForcibly();
-                return "the check did not finish";
-            }
-            if (p.exitValue() == 0) {
-                return null;
-            }
-            String first = out.lines().filter(l -> !l.isBlank()).findFirst().orElse("exit " + p.exitValue());
-            return first.strip();
-        } catch (IOException e) {
-            return e.getMessage();
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
-            return "interrupted";
-        }
+        return refusal;
     }
 
-    /** Inode, size and modification time; null if there is no such file. */
-    private static String identity(Path file) {
-        try {
-            BasicFileAttributes a = Files.readAttributes(file, BasicFileAttributes.class);
-            return a.fileKey() + ":" + a.size() + ":" + a.lastModifiedTime().toMillis();
-        } catch (IOException e) {
-            return null;
-        }
+    @Override
+    public Path recordedFile() {
+        return recorded;
     }
 
-    private static String key(WorkerCommand.App config, List<String> command) {
-        try {
-            MessageDigest sha = MessageDigest.getInstance("SHA-256");
-            update(sha, Path.of(config.java()).toRealPath().toString());
-            update(sha, Integer.toString(WorkerCommand.featureVersion(config.java())));
-            update(sha, readRelease(config.java()));
-            for (String part : command) {
-                update(sha, part);
-            }
-            int cp = command.indexOf("-cp");
-            for (String entry : command.get(cp + 1).split(File.pathSeparator)) {
-                Path p = Path.of(entry);
-                if (Files.exists(p)) {
-                    update(sha, entry + ":" + Files.size(p) + ":" + Files.getLastModifiedTime(p).toMillis());
+    /**
+     * Moves what a run wrote into place if the JVM accepts it, and returns null; or deletes it and
+     * returns why not ({@code refusal}, if the caller already knows).
+     */
+    private String install(Path written, Path target, String refusal) {
+        Path dir = written.getParent();
+        if (refusal == null) {
+            refusal = !Files.exists(written) ? "the JVM wrote no archive (a directory on the classpath?)"
+                    : ArchiveFiles.refusal(command, aot, written);
+        }
+        if (refusal == null) {
+            try {
+                if (runAs != null) {  // from the temporary directory, maybe another file system: copy in, then rename
+                    Path incoming = output(target, "incoming");
+                    Files.move(written, incoming, StandardCopyOption.REPLACE_EXISTING);
+                    written = incoming;
                 }
+                Files.move(written, target, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
+                String identity = ArchiveFiles.identity(target);
+                if (identity != null) {
+                    accepted.add(target, identity);
+                }
+            } catch (IOException e) {
+                refusal = "cannot move the archive into place: " + e.getMessage();
             }
-            return HexFormat.of().formatHex(sha.digest()).substring(0, 16);
-        } catch (IOException | NoSuchAlgorithmException e) {
-            return "unkeyed";
         }
-    }
-
-    private static String readRelease(String java) {
         try {
-            return Files.readString(Path.of(java).toRealPath().getParent().getParent().resolve("release"));
-        } catch (IOException | RuntimeException e) {
-            return "";
+            Files.deleteIfExists(written);
+            if (!dir.equals(target.getParent())) {
+                Files.deleteIfExists(dir);
+            }
+        } catch (IOException e) {
+            // litter in the cache or the temporary directory
         }
+        return refusal;
     }
 
-    private static void update(MessageDigest sha, String s) {
-        sha.update(s.getBytes(StandardCharsets.UTF_8));
-        sha.update((byte) 0);
+    /**
+     * Where a run writes before its archive is checked: beside the target, with a name of its own, so
+     * two supervisors (or two runs) never write one file. Under --user, the run drops to that user
+     * before it writes and may not reach the cache directory (root's home is 0700): it writes into a
+     * fresh temporary directory of its own instead, and the supervisor moves the archive in.
+     */
+    private Path output(Path target, String kind) {
+        String name = target.getFileName() + "." + kind + "-" + ProcessHandle.current().pid() + "-" + OUTPUTS.incrementAndGet();
+        if (runAs != null && !kind.equals("incoming")) {
+            try {
+                Path dir = Files.createTempDirectory("prefork-" + kind + "-");
+                Files.setAttribute(dir, "unix:gid", runAs.gid());
+                Files.setAttribute(dir, "unix:uid", runAs.uid());
+                return dir.resolve(name);
+            } catch (IOException | UnsupportedOperationException e) {
+                // the run then fails to write, and workers start without an archive (logged then)
+            }
+        }
+        return target.resolveSibling(name);
     }
 }
