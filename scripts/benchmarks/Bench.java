@@ -1,0 +1,147 @@
+package benchmarks;
+
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Instant;
+import java.time.ZoneOffset;
+import java.time.format.DateTimeFormatter;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+
+import static benchmarks.DataPath.*;
+import static benchmarks.Replacement.*;
+import static benchmarks.Rolls.*;
+import static benchmarks.Starts.*;
+import static benchmarks.Server.*;
+import static benchmarks.Measure.*;
+
+/**
+ * prefork's benchmark suite; scripts/bench compiles scripts/benchmarks/ and runs it. JDK only, loopback only,
+ * every run bounded. Each figure is a median of several runs, and each comparison is a ratio taken
+ * side by side in the same round, because a shared 2-core machine is noisy.
+ *
+ * Scenarios: 1 data-path overhead (prefork 1 and 2 workers, and 2 with --balance reuseport, against
+ * the same Jetty app as one plain JVM), 2 balance (shared and reuseport), 3 replacement latency after
+ * kill -9, 4 rolling restart under load, 5 footprint and cold start.
+ * Output: a Markdown table on stdout, and under bench/results/<time>/: results.json, results.md and
+ * the gnuplot charts.
+ */
+public final class Bench {
+    static final Path ROOT = Path.of(System.getProperty("bench.root", ".")).toAbsolutePath().normalize();
+    static final String JAVA = Path.of(System.getProperty("java.home"), "bin", "java").toString();
+    static final List<Process> STARTED = new ArrayList<>();
+    static final int ROUNDS = Integer.getInteger("bench.rounds", 3);
+    static final int SECONDS = Integer.getInteger("bench.seconds", 5);
+    static final String CPU = "/cpu?n=1000";
+    static Path out;
+    static Path lua;
+
+    public static void main(String[] args) throws Exception {
+        Runtime.getRuntime().addShutdownHook(new Thread(Server::killAll));
+        String stamp = DateTimeFormatter.ofPattern("yyyyMMdd-HHmmss").withZone(ZoneOffset.UTC).format(Instant.now());
+        out = Files.createDirectories(ROOT.resolve("bench/results/" + stamp));
+        lua = writeLua();
+        Map<String, Object> json = new LinkedHashMap<>();
+        json.put("machine", machine());
+        long began = System.nanoTime();
+        try {
+            if ("spring-boot".equals(System.getProperty("bench.only"))) {
+                json.put("spring_boot_start", springBootStart());
+                return;
+            }
+            if ("share".equals(System.getProperty("bench.only"))) {
+                json.put("share", share());
+                return;
+            }
+            if ("roll".equals(System.getProperty("bench.only"))) {
+                for (List<String> setup : List.of(List.of("-w", "2"), List.of("-w", "2", "--warmup-requests", "500"),
+                        List.of("-w", "2", "--spares", "2", "--warmup-requests", "500"))) {
+                    Server s = Server.prefork("roll" + setup.size(), setup.toArray(String[]::new));
+                    wrk(s.port, "/", 8, false);
+                    Map<String, Object> r = new LinkedHashMap<>(rollingRestart(s));
+                    r.put("args", String.join(" ", setup));
+                    json.put("rolling_restart " + String.join(" ", setup), r);
+                    s.stop();
+                }
+                return;
+            }
+            if ("ramp".equals(System.getProperty("bench.only"))) {
+                json.put("spawn_ramp", Ramp.ramps());
+                return;
+            }
+            if ("first-traffic".equals(System.getProperty("bench.only"))) {
+                json.put("first_traffic", firstTraffic("spare"));
+                json.put("first_traffic_warm", firstTraffic("warm spare", "--warmup-requests", "500"));
+                return;
+            }
+            if ("first-answer".equals(System.getProperty("bench.only"))) {
+                json.put("first_answer", firstAnswer("spare"));
+                json.put("first_answer_warm", firstAnswer("warm spare", "--warmup-requests", "500"));
+                return;
+            }
+            Server plain = Server.plain();
+            Server one = Server.prefork("w1", "-w", "1");
+            Server two = Server.prefork("w2", "-w", "2");
+            Server reuse = Server.prefork("w2r", "-w", "2", "--balance", "reuseport");
+            json.put("data_path", dataPath(List.of(plain, one, two, reuse)));
+            json.put("balance", Map.of("shared", balance(two), "reuseport", balance(reuse)));
+            plain.stop();
+            one.stop();
+            reuse.stop();
+            Server plainStart = Server.prefork("w2p", "-w", "2", "--worker-start", "plain");
+            json.put("replacement_plain", replacement(plainStart, 0, "--worker-start plain"));
+            plainStart.stop();
+            two.awaitMatch(ARCHIVE_READY, 0);
+            json.put("replacement", replacement(two, 0, "--worker-start fast (class archive)"));
+            Server spared = Server.prefork("w2s", "-w", "2", "--spares", "1");
+            json.put("replacement_with_spare", replacement(spared, 1, "--spares 1"));
+            spared.stop();
+            json.put("first_answer", firstAnswer("spare"));
+            json.put("first_answer_warm", firstAnswer("warm spare", "--warmup-requests", "500"));
+            json.put("first_traffic", firstTraffic("spare"));
+            json.put("first_traffic_warm", firstTraffic("warm spare", "--warmup-requests", "500"));
+            json.put("spawn_ramp", Ramp.ramps());
+            json.put("rolling_restart", rollingRestart(two));
+            json.put("footprint", footprint(two));
+            two.stop();
+            json.put("cold_start", coldStart());
+            json.put("share", share());
+            json.put("spring_boot_start", springBootStart());
+        } finally {
+            killAll();
+            report(json, began);
+        }
+    }
+
+    static void report(Map<String, Object> json, long began) throws Exception {
+        json.put("elapsed_s", (System.nanoTime() - began) / 1_000_000_000L);
+        Files.writeString(out.resolve("results.json"), Json.write(json) + "\n");
+        String md = Report.markdown(json);
+        Files.writeString(out.resolve("results.md"), md);
+        System.out.println(md);
+        if (json.containsKey("data_path")) {
+            Report.charts(json, out);
+        }
+        System.out.println("raw figures and charts: " + ROOT.relativize(out));
+    }
+
+    static Map<String, Object> machine() throws IOException {
+        String cpu = Files.readAllLines(Path.of("/proc/cpuinfo")).stream().filter(l -> l.startsWith("model name"))
+                .findFirst().map(l -> l.substring(l.indexOf(':') + 2)).orElse("?");
+        String load = Files.readString(Path.of("/proc/loadavg")).trim();
+        return Map.of("cpus", Runtime.getRuntime().availableProcessors(), "cpu", cpu, "jdk", System.getProperty("java.vm.name")
+                + " " + System.getProperty("java.version"), "kernel", System.getProperty("os.version"),
+                "loadavg_at_start", load, "wrk", "-t2 -c32 -d" + SECONDS + "s, keep-alive", "rounds", ROUNDS);
+    }
+
+    static {
+        Locale.setDefault(Locale.ROOT);
+    }
+
+    private Bench() {
+    }
+}

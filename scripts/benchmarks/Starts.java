@@ -1,0 +1,180 @@
+package benchmarks;
+
+import java.io.IOException;
+import java.nio.file.Files;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.TimeUnit;
+
+import static benchmarks.Bench.*;
+import static benchmarks.Server.*;
+import static benchmarks.Measure.*;
+
+/** Cold starts (prefork and plain, the Spring Boot example) and JVMs that share the machine. */
+final class Starts {
+    private Starts() {
+    }
+
+    // ---- JVMs that share the machine (--jvm-share) ----
+
+    /**
+     * Two workers against one, and against the app as one plain JVM, with each worker JVM sized for
+     * the whole machine (--jvm-share off, the JVM's defaults) or for its share (auto): throughput and
+     * CPU per request after a warm-up, for the hello app and for an app that knows nothing of prefork.
+     * Then the memory of 4 idle workers of the hello app, both ways.
+     */
+    static Map<String, Object> share() throws Exception {
+        Map<String, Object> result = new LinkedHashMap<>();
+        for (String app : List.of("io.prefork.examples.HelloApp", "io.prefork.examples.UnawareJettyApp")) {
+            String shortName = app.substring(app.lastIndexOf('.') + 1);
+            List<Server> servers = new ArrayList<>();
+            servers.add(Server.plain(app));
+            for (String mode : List.of("off", "auto")) {
+                for (String n : List.of("1", "2")) {
+                    servers.add(Server.prefork(shortName + "-" + mode + "-w" + n, "-w", n, "--app", app, "--jvm-share", mode));
+                }
+            }
+            for (Server s : servers) {
+                wrk(s.port, "/", 15, false);  // C2 in every JVM before anything is measured
+            }
+            Map<String, List<Double>> rps = new LinkedHashMap<>();
+            Map<String, List<Double>> cpu = new LinkedHashMap<>();
+            for (int round = 0; round < ROUNDS; round++) {
+                for (Server s : servers) {
+                    // scripts/prefork execs the supervisor's JVM: its children are the workers
+                    List<Long> pids = s.name.equals("plain") ? List.of(s.process.pid())
+                            : s.process.children().map(ProcessHandle::pid).toList();
+                    long t0 = 0;
+                    for (long pid : pids) {
+                        t0 += cpuTicks(pid);
+                    }
+                    Wrk w = wrk(s.port, "/", SECONDS, false);
+                    long t1 = 0;
+                    for (long pid : pids) {
+                        t1 += cpuTicks(pid);
+                    }
+                    rps.computeIfAbsent(s.name, k -> new ArrayList<>()).add(w.rps());
+                    // 10 ms ticks; CPU ms per 1,000 requests
+                    cpu.computeIfAbsent(s.name, k -> new ArrayList<>()).add((t1 - t0) * 10.0 / (w.rps() * SECONDS / 1000.0));
+                }
+            }
+            Map<String, Object> byServer = new LinkedHashMap<>();
+            rps.forEach((name, list) -> byServer.put(name.replace(shortName + "-", ""), Map.of(
+                    "rps", round1(median(list)), "cpu_ms_per_1k", round1(median(cpu.get(name))),
+                    "runs_rps", list.stream().map(Measure::round1).toList())));
+            for (String mode : List.of("off", "auto")) {
+                List<Double> two = new ArrayList<>();
+                List<Double> cpuRatio = new ArrayList<>();
+                for (int r = 0; r < ROUNDS; r++) {
+                    two.add(rps.get(shortName + "-" + mode + "-w2").get(r) / rps.get(shortName + "-" + mode + "-w1").get(r));
+                    cpuRatio.add(cpu.get(shortName + "-" + mode + "-w2").get(r) / cpu.get("plain").get(r));
+                }
+                byServer.put("ratio " + mode + " 2 workers / 1", Map.of("median", round3(median(two)),
+                        "runs", two.stream().map(Measure::round3).toList()));
+                byServer.put("cpu per request " + mode + " 2 workers / plain", Map.of("median", round3(median(cpuRatio)),
+                        "runs", cpuRatio.stream().map(Measure::round3).toList()));
+            }
+            for (Server s : servers) {
+                s.stop();
+            }
+            result.put(shortName, byServer);
+        }
+        Map<String, Object> memory = new LinkedHashMap<>();
+        for (String mode : List.of("off", "auto")) {
+            List<Double> totals = new ArrayList<>();
+            for (int round = 0; round < 2; round++) {  // the first trains the class archive for this command
+                Server four = Server.prefork("pss-" + mode + "-" + round, "-w", "4", "--jvm-share", mode);
+                for (int i = 0; i < 400; i++) {
+                    untilFirst200(four.port, System.nanoTime());
+                }
+                Thread.sleep(5000);
+                double total = 0;
+                for (long pid : four.awaitReady(4).values()) {
+                    total += pss(pid) / 1024.0;
+                }
+                totals.add(round1(total));
+                four.stop();
+            }
+            memory.put(mode, Map.of("total_pss_mib", totals.get(1), "first_run_untrained_mib", totals.get(0)));
+        }
+        result.put("idle_4_workers", memory);
+        return result;
+    }
+
+    static Map<String, Object> coldStart() throws Exception {
+        List<Double> prefork = new ArrayList<>();
+        List<Double> plain = new ArrayList<>();
+        for (int round = 0; round < ROUNDS; round++) {
+            int port = freePort();
+            long start = System.nanoTime();
+            Process p = start("cold-plain", List.of(JAVA, "-cp", plainClasspath(), "io.prefork.examples.HelloApp", "127.0.0.1",
+                    Integer.toString(port)));
+            plain.add(untilFirst200(port, start));
+            stop(p);
+            port = freePort();
+            start = System.nanoTime();
+            p = start("cold-prefork", List.of(ROOT.resolve("scripts/prefork").toString(), "-w", "2", "-b", "127.0.0.1:" + port,
+                    "--ctl-socket", out.resolve("cold.ctl").toString(), "--cache-dir", out.resolve("cache").toString()));
+            prefork.add(untilFirst200(port, start));
+            stop(p);
+        }
+        return Map.of("prefork_w2_ms", median(prefork), "plain_ms", median(plain),
+                "runs_prefork_ms", prefork.stream().map(Measure::round1).toList(), "runs_plain_ms", plain.stream().map(Measure::round1).toList());
+    }
+
+    /**
+     * The Spring Boot example (an executable jar with the starter), -w 2, from the supervisor's start
+     * to its first 200: workers started plain, and from the class archive (trained by an untimed start
+     * first), round by round.
+     */
+    static Map<String, Object> springBootStart() throws Exception {
+        String jar = ROOT.resolve("spring-boot-example/target/prefork-example-spring-boot.jar").toString();
+        String cache = out.resolve("spring-cache").toString();
+        List<String> base = List.of(ROOT.resolve("scripts/prefork").toString(), "-w", "2", "--app-jar", jar,
+                "--ctl-socket", out.resolve("spring.ctl").toString(), "--cache-dir", cache);
+        int port = freePort();
+        List<String> train = new ArrayList<>(base);
+        train.addAll(List.of("-b", "127.0.0.1:" + port));
+        Process p = start("spring-train", train);
+        untilFirst200(port, System.nanoTime());
+        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(120);
+        while (!Files.readString(out.resolve("spring-train.log")).contains("class archive ready")) {
+            if (System.nanoTime() > deadline) {
+                throw new IllegalStateException("the Spring Boot app's class archive was not ready within 120 s");
+            }
+            Thread.sleep(100);
+        }
+        stop(p);
+        List<Double> plain = new ArrayList<>();
+        List<Double> fast = new ArrayList<>();
+        for (int round = 0; round < ROUNDS; round++) {
+            for (String mode : List.of("plain", "fast")) {
+                port = freePort();
+                List<String> cmd = new ArrayList<>(base);
+                cmd.addAll(List.of("-b", "127.0.0.1:" + port, "--worker-start", mode));
+                long start = System.nanoTime();
+                p = start("spring-" + mode, cmd);
+                (mode.equals("plain") ? plain : fast).add(untilFirst200(port, start));
+                stop(p);
+            }
+        }
+        return Map.of("plain_ms", median(plain), "archive_ms", median(fast),
+                "runs_plain_ms", plain.stream().map(Measure::round1).toList(), "runs_archive_ms", fast.stream().map(Measure::round1).toList());
+    }
+
+    static double untilFirst200(int port, long start) throws Exception {
+        long deadline = start + TimeUnit.SECONDS.toNanos(60);
+        while (System.nanoTime() < deadline) {
+            try {
+                if (getPid(port) > 0) {
+                    return (System.nanoTime() - start) / 1e6;
+                }
+            } catch (IOException e) {
+                Thread.sleep(5);
+            }
+        }
+        throw new IllegalStateException("no 200 on port " + port + " within 60 s");
+    }
+}
