@@ -30,6 +30,7 @@ public final class Linux {
     public static final int MSG_CMSG_CLOEXEC = 0x40000000;
     public static final int SHUT_RDWR = 2;
     public static final long FIONREAD = 0x541B;
+    public static final int EPOLL_CTL_ADD = 1;
     public static final int EPOLL_CTL_DEL = 2;
 
     public static final int O_WRONLY = 01;

@@ -45,11 +45,11 @@ final class AutoReady implements Runnable {
         }
     }
 
-    boolean accepting(Set<String> sockets) {
+    static boolean accepting(Set<String> sockets) {
         return blockedInAccept(sockets) || inEpollSet(sockets);
     }
 
-    boolean blockedInAccept(Set<String> sockets) {
+    static boolean blockedInAccept(Set<String> sockets) {
         try {
             for (int fd : ProcSelf.threadsInAccept().values()) {
                 if (sockets.contains(ProcSelf.identity(fd))) {
@@ -62,7 +62,7 @@ final class AutoReady implements Runnable {
         return false;
     }
 
-    boolean inEpollSet(Set<String> sockets) {
+    static boolean inEpollSet(Set<String> sockets) {
         try {
             for (int fd : ProcSelf.fds()) {
                 if (ProcSelf.identity(fd).equals(ProcSelf.EPOLL)) {

@@ -51,6 +51,7 @@ public final class Launcher {
         if (!"app".equals(System.getenv(WorkerEnvironment.READY_MODE))) {
             AutoReady.start(runtime);
         }
+        WarmUpListener.start(runtime);
         runApp(runtime, main, args[0], Arrays.copyOfRange(args, 1, args.length));
     }
 

@@ -86,7 +86,7 @@ final class ListenerWithdrawal {
      * Wakes each thread blocked in accept() on one of {@code fds}. Only while the JDK's interrupt
      * signal has a handler: its default action would end the process.
      */
-    private static void wakeAcceptors(List<Integer> fds) throws IOException {
+    static void wakeAcceptors(List<Integer> fds) throws IOException {
         if (!jdkInterruptSignalCaught()) {
             return;
         }

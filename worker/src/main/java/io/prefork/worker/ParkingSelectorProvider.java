@@ -58,7 +58,7 @@ public final class ParkingSelectorProvider extends SelectorProvider {
     /** In a spare: tells the supervisor it is parked, and waits for the listeners; then the JDK's answer. */
     @Override
     public Channel inheritedChannel() throws IOException {
-        Prefork.listeners();
+        Prefork.awaitInheritedChannel();
         return jdk.inheritedChannel();
     }
 

@@ -29,6 +29,14 @@ public final class Prefork {
         return r == null ? 0 : r.id();
     }
 
+    /** For {@link ParkingSelectorProvider}: a spare waits here for its listeners, and nothing else happens. */
+    static void awaitInheritedChannel() {
+        WorkerRuntime r = runtime;
+        if (r != null) {
+            r.awaitInheritedChannel();
+        }
+    }
+
     /**
      * The listeners handed over by the supervisor, in {@code -b} order; empty when not supervised.
      * In a hot spare ({@code --spares}) this blocks until the spare is promoted: boot everything

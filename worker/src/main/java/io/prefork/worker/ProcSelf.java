@@ -61,8 +61,8 @@ final class ProcSelf {
         return blocked;
     }
 
-    /** A watched file of an epoll set: the fd number it was added under, and the file's inode. */
-    record Watched(int fd, long inode) {
+    /** A watched file of an epoll set: the fd number it was added under, the file's inode, the events and data it was added with. */
+    record Watched(int fd, long inode, int events, long data) {
     }
 
     /** What epoll set {@code epfd} watches, from its "tfd: N ... ino:HEX" lines in /proc/self/fdinfo. */
@@ -73,9 +73,19 @@ final class ProcSelf {
             if (f.length < 2 || !f[0].equals("tfd:") || !isNumber(f[1])) {
                 continue;
             }
+            // tfd: N events: HEX data: HEX pos:0 ino:HEX sdev:HEX
+            int events = 0;
+            long data = 0;
+            for (int i = 2; i + 1 < f.length; i++) {
+                if (f[i].equals("events:")) {
+                    events = (int) Long.parseUnsignedLong(f[i + 1], 16);
+                } else if (f[i].equals("data:")) {
+                    data = Long.parseUnsignedLong(f[i + 1], 16);
+                }
+            }
             for (String field : f) {
                 if (field.startsWith("ino:")) {
-                    watched.add(new Watched(Integer.parseInt(f[1]), Long.parseLong(field.substring(4), 16)));
+                    watched.add(new Watched(Integer.parseInt(f[1]), Long.parseLong(field.substring(4), 16), events, data));
                 }
             }
         }

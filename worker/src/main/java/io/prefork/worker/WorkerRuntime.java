@@ -43,6 +43,8 @@ final class WorkerRuntime {
     private volatile WarmUp warmUp;
     private final AtomicBoolean warmed = new AtomicBoolean();
     private volatile boolean warming;
+    /** --warmup-requests: the private listener on fd 0 until the app is warm (see {@link WarmUpListener}); else null. */
+    private volatile WarmUpListener warmUpListener;
     private final List<StopHandler> stopHandlers = new CopyOnWriteArrayList<>();
     private final AtomicBoolean ready = new AtomicBoolean();
     private final AtomicBoolean stopping = new AtomicBoolean();
@@ -91,7 +93,11 @@ final class WorkerRuntime {
         if (fds.size() != addresses.size() || fds.isEmpty()) {
             throw new ProtocolException(addresses.size() + " listeners named but " + fds.size() + " fds arrived");
         }
-        Fds.dup2(fds.get(0), 0);
+        if (options.warmupRequests() > 0) {
+            warmUpListener = WarmUpListener.onFd0(fds.get(0), options.warmupRequests(), options.warmupPath());
+        } else {
+            Fds.dup2(fds.get(0), 0);
+        }
         List<InheritedListener> list = new ArrayList<>();
         Set<String> sockets = new HashSet<>();
         for (int i = 0; i < fds.size(); i++) {
@@ -110,17 +116,41 @@ final class WorkerRuntime {
     /** The listeners; a spare blocks here (after telling the supervisor it is PARKED) until promoted. */
     List<InheritedListener> listeners() {
         warmUpOnce();
+        if (!awaitPromotion()) {
+            return List.of();
+        }
+        WarmUpListener w = warmUpListener;
+        if (w != null) {
+            w.giveUp();  // the app warmed up through its hook (or has none): listener 0 on fd 0 now
+        }
+        return listeners;
+    }
+
+    /**
+     * For System.inheritedChannel(): a spare parks here until promoted. What fd 0 holds then is the
+     * app's channel: listener 0, or with --warmup-requests the private listener it warms up on.
+     */
+    void awaitInheritedChannel() {
+        awaitPromotion();
+    }
+
+    /** A spare tells the supervisor it is PARKED, once, and waits; false if interrupted. */
+    private boolean awaitPromotion() {
         if (promoted.getCount() > 0 && parked.compareAndSet(false, true)) {
             WorkerLog.info("parked: the app waits for its listeners");
             sendQuietly(ControlMessage.of(MessageType.PARKED));
         }
         try {
             promoted.await();
+            return true;
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
-            return List.of();
+            return false;
         }
-        return listeners;
+    }
+
+    WarmUpListener warmUpListener() {
+        return warmUpListener;
     }
 
     void setWarmUp(WarmUp w) {
@@ -145,18 +175,26 @@ final class WorkerRuntime {
         }
         long start = System.nanoTime();
         warming = true;
+        String failure = null;
         try {
             for (int i = 0; i < n; i++) {
                 w.request(options.warmupPath());
             }
         } catch (Exception e) {
-            WorkerLog.info("warm-up failed after some requests: " + e + "; serving without it");
-            return;
+            failure = e.toString();
         } finally {
             warming = false;
         }
-        long ms = TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - start);
-        WorkerLog.info("warmed up: " + n + " requests to " + options.warmupPath() + " in " + ms + " ms");
+        warmedUp(n, TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - start), failure, "through Prefork.onWarmUp");
+    }
+
+    /** Logs the warm-up and tells the supervisor (WARMED), or logs why it failed ({@code failure}). */
+    void warmedUp(int n, long ms, String failure, String how) {
+        if (failure != null) {
+            WorkerLog.info("warm-up failed after some requests: " + failure + "; serving without it");
+            return;
+        }
+        WorkerLog.info("warmed up " + how + ": " + n + " requests to " + options.warmupPath() + " in " + ms + " ms");
         sendQuietly(ControlMessage.of(MessageType.WARMED, Integer.toString(n), Long.toString(ms)));
     }
 

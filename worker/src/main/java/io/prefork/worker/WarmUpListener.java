@@ -1,0 +1,185 @@
+package io.prefork.worker;
+
+import io.prefork.unix.Fds;
+import io.prefork.unix.Interrupts;
+import io.prefork.unix.Linux;
+import io.prefork.unix.Sockets;
+import java.io.IOException;
+import java.io.InputStream;
+import java.io.OutputStream;
+import java.net.InetSocketAddress;
+import java.net.Socket;
+import java.nio.charset.StandardCharsets;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Set;
+import java.util.concurrent.TimeUnit;
+
+/**
+ * --warmup-requests for an app that knows nothing of prefork (it takes its listener from
+ * System.inheritedChannel() and never calls Prefork): until the app is warm, fd 0 holds a private
+ * listener on 127.0.0.1, on an ephemeral port no client knows, instead of listener 0. The app boots
+ * and accepts there; N requests go to it over loopback; then listener 0 takes the private one's place
+ * in every fd and epoll set of the app that held it, threads blocked in accept() on it are woken to
+ * retry on listener 0, and the private listener is closed. A real client can reach the app only after
+ * that, so it never meets a cold JVM. An app that calls {@link Prefork#listeners()} gets listener 0 on
+ * fd 0 from that call on (it warms up through its own hook instead).
+ */
+final class WarmUpListener {
+    private static final long POLL_MILLIS = 10;
+    private static final int REQUEST_TIMEOUT_MS = 10_000;
+
+    private final int fd;
+    private final int port;
+    private final String identity;
+    private final int listener0;
+    private final int requests;
+    private final String path;
+    private boolean done;
+
+    /** An epoll set's watch of the private listener, to be made again for listener 0. */
+    private record Watch(int epfd, ProcSelf.Watched watched) {
+    }
+
+    private WarmUpListener(int fd, int port, int listener0, int requests, String path) {
+        this.fd = fd;
+        this.port = port;
+        this.identity = ProcSelf.identity(fd);
+        this.listener0 = listener0;
+        this.requests = requests;
+        this.path = path;
+    }
+
+    /** Binds the private listener and puts it on fd 0, where listener 0 would go. */
+    static WarmUpListener onFd0(int listener0, int requests, String path) throws IOException {
+        int fd = Sockets.tcpSocket(Linux.AF_INET);
+        try {
+            Sockets.bind(fd, new InetSocketAddress("127.0.0.1", 0), "the warm-up listener");
+            Sockets.listen(fd, 128, "the warm-up listener");
+            Fds.dup2(fd, 0);
+            return new WarmUpListener(fd, Sockets.localInetAddress(fd).getPort(), listener0, requests, path);
+        } catch (IOException | RuntimeException e) {
+            Fds.close(fd);
+            throw e;
+        }
+    }
+
+    /** With --warmup-requests: a thread that warms the app up once it has its listeners and accepts. */
+    static void start(WorkerRuntime runtime) {
+        Thread t = new Thread(() -> {
+            try {
+                runtime.awaitListeners();
+            } catch (InterruptedException e) {
+                return;
+            }
+            WarmUpListener w = runtime.warmUpListener();
+            if (w != null) {
+                w.warmUpWhenTheAppAccepts(runtime);
+            }
+        }, "prefork-warm-up");
+        t.setDaemon(true);
+        t.start();
+    }
+
+    /**
+     * Waits until the app accepts on the private listener, runs the warm-up requests through it, and
+     * swaps listener 0 in. Returns without warming if the app takes its listeners from Prefork (it
+     * swapped them itself) or the worker stops first.
+     */
+    private void warmUpWhenTheAppAccepts(WorkerRuntime runtime) {
+        try {
+            while (!accepting()) {
+                synchronized (this) {
+                    if (done || runtime.isStopping()) {
+                        return;
+                    }
+                }
+                TimeUnit.MILLISECONDS.sleep(POLL_MILLIS);
+            }
+            long start = System.nanoTime();
+            String failure = null;
+            try {
+                for (int i = 0; i < requests; i++) {
+                    request(path);
+                }
+            } catch (IOException e) {
+                failure = e.toString();
+            }
+            // Said before the swap: once listener 0 is in, a real client may be answered at once.
+            runtime.warmedUp(requests, TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - start), failure,
+                    "on a private loopback listener");
+            swapIn();
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        } catch (IOException e) {
+            WorkerLog.info("cannot put listener 0 in place of the warm-up listener: " + e.getMessage());
+        }
+    }
+
+    /** Listener 0 on fd 0 at once, without a warm-up: the app asked Prefork for its listeners. */
+    void giveUp() {
+        try {
+            swapIn();
+        } catch (IOException e) {
+            WorkerLog.info("cannot put listener 0 on fd 0: " + e.getMessage());
+        }
+    }
+
+    private boolean accepting() throws IOException {
+        return AutoReady.accepting(Set.of(identity));
+    }
+
+    /** One GET over loopback to the private port; the answer is read to its end and thrown away. */
+    private void request(String path) throws IOException {
+        try (Socket s = new Socket()) {
+            s.connect(new InetSocketAddress("127.0.0.1", port), REQUEST_TIMEOUT_MS);
+            s.setSoTimeout(REQUEST_TIMEOUT_MS);
+            OutputStream out = s.getOutputStream();
+            out.write(("GET " + path + " HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n")
+                    .getBytes(StandardCharsets.US_ASCII));
+            out.flush();
+            InputStream in = s.getInputStream();
+            byte[] buffer = new byte[8192];
+            while (in.read(buffer) >= 0) {
+                // read to the end: the app has served the whole request
+            }
+        }
+    }
+
+    /**
+     * Puts listener 0 wherever the private listener is (dup2 onto each fd, the same watch in each
+     * epoll set), wakes the threads blocked in accept() on it, and closes the private listener.
+     * Returns false if that was done already.
+     */
+    private synchronized boolean swapIn() throws IOException {
+        if (done) {
+            return false;
+        }
+        done = true;
+        long inode = ProcSelf.socketInode(identity);
+        List<Integer> fds = new ArrayList<>();
+        List<Watch> watches = new ArrayList<>();
+        for (int f : ProcSelf.fds()) {
+            String what = ProcSelf.identity(f);
+            if (what.equals(identity) && f != fd) {
+                fds.add(f);
+            } else if (what.equals(ProcSelf.EPOLL)) {
+                for (ProcSelf.Watched w : ProcSelf.watchedBy(f)) {
+                    if (w.inode() == inode) {
+                        Interrupts.removeFromEpoll(f, w.fd());
+                        watches.add(new Watch(f, w));
+                    }
+                }
+            }
+        }
+        for (int f : fds) {
+            Fds.dup2(listener0, f);
+        }
+        for (Watch w : watches) {
+            Interrupts.addToEpoll(w.epfd(), w.watched().fd(), w.watched().events(), w.watched().data());
+        }
+        ListenerWithdrawal.wakeAcceptors(fds);
+        Fds.close(fd);
+        return true;
+    }
+}
