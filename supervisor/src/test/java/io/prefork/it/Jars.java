@@ -79,6 +79,55 @@ final class Jars {
         return jar;
     }
 
+    /**
+     * A release of the example app: an executable jar (Main-Class HelloApp) answering {@code greeting}.
+     * With {@code requiredFile}, its Main-Class is a class of its own that refuses to start unless that
+     * file is in the working directory, then runs HelloApp: a release that fails to boot on a host
+     * whose configuration lacks the file.
+     */
+    static Path release(Path dir, String name, String greeting, String requiredFile) throws IOException {
+        String main = "io.prefork.examples.HelloApp";
+        Path classes = null;
+        if (requiredFile != null) {
+            main = "io.prefork.release.Configured";
+            Path src = dir.resolve(name + "-src/io/prefork/release/Configured.java");
+            Files.createDirectories(src.getParent());
+            Files.writeString(src, "package io.prefork.release;\npublic class Configured {\n"
+                    + "    public static void main(String[] args) throws Exception {\n"
+                    + "        if (!java.nio.file.Files.exists(java.nio.file.Path.of(\"" + requiredFile + "\"))) {\n"
+                    + "            throw new IllegalStateException(\"no " + requiredFile + " in \" + java.nio.file.Path.of(\"\").toAbsolutePath());\n"
+                    + "        }\n"
+                    + "        io.prefork.examples.HelloApp.main(args);\n    }\n}\n");
+            classes = Files.createDirectories(dir.resolve(name + "-classes"));
+            JavaCompiler javac = ToolProvider.getSystemJavaCompiler();
+            if (javac.run(null, null, null, "-cp", EXAMPLES.toString(), "-d", classes.toString(), src.toString()) != 0) {
+                throw new IOException("could not compile " + src);
+            }
+        }
+        Path jar = dir.resolve(name);
+        java.util.jar.Manifest manifest = new java.util.jar.Manifest();
+        manifest.getMainAttributes().put(java.util.jar.Attributes.Name.MANIFEST_VERSION, "1.0");
+        manifest.getMainAttributes().put(java.util.jar.Attributes.Name.MAIN_CLASS, main);
+        try (JarInputStream in = new JarInputStream(Files.newInputStream(EXAMPLES));
+             JarOutputStream out = new JarOutputStream(Files.newOutputStream(jar), manifest)) {
+            JarEntry e;
+            while ((e = in.getNextJarEntry()) != null) {
+                out.putNextEntry(new JarEntry(e.getName()));
+                in.transferTo(out);
+                out.closeEntry();
+            }
+            out.putNextEntry(new JarEntry("prefork-hello.txt"));
+            out.write(greeting.getBytes(StandardCharsets.UTF_8));
+            out.closeEntry();
+            if (classes != null) {
+                out.putNextEntry(new JarEntry("io/prefork/release/Configured.class"));
+                Files.copy(classes.resolve("io/prefork/release/Configured.class"), out);
+                out.closeEntry();
+            }
+        }
+        return jar;
+    }
+
     /** Deploys like a release script should: rename over the old jar, never overwrite it in place. */
     static void deploy(Path build, Path appJar) throws IOException {
         Path temp = appJar.resolveSibling(appJar.getFileName() + ".new");

@@ -118,7 +118,12 @@ final class ProcFs {
         while (System.nanoTime() < deadline) {
             Set<Long> established = establishedInodes(port);
             for (long pid : pids) {
-                Set<Long> held = socketInodes(pid);
+                Set<Long> held;
+                try {
+                    held = socketInodes(pid);
+                } catch (IOException gone) {
+                    continue;  // a worker that has exited since
+                }
                 held.retainAll(established);
                 if (!held.isEmpty()) {
                     return pid;

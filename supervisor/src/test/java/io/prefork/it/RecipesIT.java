@@ -64,6 +64,33 @@ class RecipesIT {
         assertTrue(k8s.contains("path: /readyz") && k8s.contains("path: /livez"), "probes on the admin endpoint");
     }
 
+    /**
+     * A balancer must take a host out while it still serves: its health checks see /readyz turn 503
+     * within (fall + 1) x inter (one check may have just passed), which must be shorter than the
+     * host's --lame-duck. For HAProxy (haproxy.cfg, and the hosts' command line in the README's
+     * "Beyond one machine"), and for Kubernetes' readiness probe.
+     */
+    @Test
+    void balancersTakeAHostOutWithinItsLameDuck() throws Exception {
+        String cfg = Files.readString(SCRIPTS.resolve("haproxy/haproxy.cfg"));
+        long inter = seconds(cfg, "inter (\\d+)ms");
+        long fall = seconds(cfg, "fall (\\d+)");
+        String readme = Files.readString(SCRIPTS.getParent().resolve("README.md"));
+        String fleet = readme.substring(readme.indexOf("## Beyond one machine"));
+        long lameDuck = seconds(fleet, "--lame-duck (\\d+)");
+        assertTrue((fall + 1) * inter < lameDuck * 1000, "HAProxy: (" + fall + " + 1) x " + inter + " ms against --lame-duck "
+                + lameDuck);
+        assertTrue(cfg.contains("option httpchk GET /readyz") && cfg.contains("http-check expect status 200"), "checks /readyz");
+
+        String k8s = Files.readString(SCRIPTS.resolve("k8s/deployment.yaml"));
+        String readiness = k8s.substring(k8s.indexOf("readinessProbe:"));
+        long period = seconds(readiness, "periodSeconds: (\\d+)");
+        long threshold = seconds(readiness, "failureThreshold: (\\d+)");
+        long podLameDuck = seconds(k8s.replace("\"", "").replace(",", ""), "--lame-duck (\\d+)");
+        assertTrue((threshold + 1) * period < podLameDuck, "Kubernetes: (" + threshold + " + 1) x " + period
+                + " s against --lame-duck " + podLameDuck);
+    }
+
     /** --lame-duck + --graceful-timeout as the recipe's command line sets them (prefork's defaults: 0 and 30). */
     private static long drain(String text) {
         long lameDuck = seconds(text, "--lame-duck (\\d+)", 0);
