@@ -26,7 +26,9 @@ public enum Flag {
     BOOT_TIMEOUT(null, "SECONDS", "60", null, "how long a new worker may take to become READY"),
     TIMEOUT(null, "SECONDS", "30", null,
             "kill a READY worker silent (no heartbeat) this long, after a thread dump; 0 turns it off"),
-    MAX_SURGE(null, "N", "1", null, "extra workers a rolling restart or recycle may boot at once"),
+    MAX_SURGE(null, "N", "1", null, "extra workers a rolling restart, a recycle or a stall may boot at once"),
+    STALL_TIMEOUT(null, "SECONDS", "1", null, "when connections wait this long in the accept queue while no READY worker"
+            + " runs (all frozen or stuck), start successors for them (up to --max-surge) and ask them for thread dumps; 0: never"),
     SPARES(null, "K", "0", null,
             "keep K hot spares: JVMs booted up to Prefork.listeners(), promoted at once when a worker is needed"),
     MAX_REQUESTS(null, "N", "0", null, "recycle a worker after about this many requests; 0: never"),

@@ -5,7 +5,8 @@ import java.util.concurrent.TimeUnit;
 
 /**
  * The loop's timed checks on worker health: a boot that takes too long, a READY worker gone silent,
- * a worker grown too big. They only kill or mark workers; the exits that follow go through the loop.
+ * a worker grown too big, workers stalled while connections wait ({@link StallWatch}). They only
+ * kill, mark or replace workers; the exits that follow go through the loop.
  */
 public final class HealthChecks {
     /** Time a silent worker gets to print its thread dump before SIGKILL. */
@@ -13,16 +14,41 @@ public final class HealthChecks {
     private static final long RSS_CHECK_NANOS = TimeUnit.SECONDS.toNanos(1);
 
     private final Log log;
+    private final StallWatch stalls;
     private long lastRssCheck;
+    /** When each draining worker was first seen draining. */
+    private final java.util.Map<Worker, Long> drainingSince = new java.util.HashMap<>();
 
-    HealthChecks(Log log) {
+    HealthChecks(Log log, StallWatch stalls) {
         this.log = log;
+        this.stalls = stalls;
     }
 
     void run(long now, Settings settings, WorkerPool pool) {
         killWorkersNotReadyInTime(now, settings, pool.workers());
         killUnresponsiveWorkers(now, settings, pool.workers());
         checkMemory(now, settings, pool.slots());
+        killDrainsPastTheirDeadline(now, settings, pool.workers());
+        stalls.tick(now, pool);
+    }
+
+    /**
+     * A replaced worker drains on its own and exits by --graceful-timeout. One that cannot (frozen
+     * when it was told: a stall's, or a roll's victim) is killed a second after that deadline.
+     */
+    private void killDrainsPastTheirDeadline(long now, Settings settings, List<Worker> workers) {
+        drainingSince.keySet().retainAll(workers);
+        for (Worker w : workers) {
+            if (w.state() != WorkerState.DRAINING || w.killSent()) {
+                continue;
+            }
+            long since = drainingSince.computeIfAbsent(w, x -> now);
+            if (now - since > settings.gracefulTimeout().toNanos() + DUMP_GRACE_NANOS) {
+                log.warn(w + ": still draining " + Settings.seconds(settings.gracefulTimeout())
+                        + " s (--graceful-timeout) after it was told to stop; killing it");
+                w.kill("did not drain within --graceful-timeout");
+            }
+        }
     }
 
     private void killWorkersNotReadyInTime(long now, Settings settings, List<Worker> workers) {

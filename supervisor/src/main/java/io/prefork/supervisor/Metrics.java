@@ -16,7 +16,7 @@ public final class Metrics {
 
     /** Why a worker was replaced; the label values of prefork_worker_restarts_total. */
     enum Cause {
-        EXIT_CODE, SIGNAL, OUT_OF_MEMORY, BOOT_FAILURE, HEARTBEAT_TIMEOUT, RECYCLE, RELOAD;
+        EXIT_CODE, SIGNAL, OUT_OF_MEMORY, BOOT_FAILURE, HEARTBEAT_TIMEOUT, RECYCLE, RELOAD, STALL;
 
         String label() {
             return name().toLowerCase(java.util.Locale.ROOT);
@@ -25,6 +25,7 @@ public final class Metrics {
 
     private final Map<String, Long> restarts = new LinkedHashMap<>();
     private final Map<String, Long> rolls = new LinkedHashMap<>();
+    private long stalls;
     private final long startedAt;
     /** When a READY worker was last seen; -1 while one is READY now. */
     private long lastReadySeen;
@@ -49,6 +50,10 @@ public final class Metrics {
 
     void roll(String outcome) {
         rolls.merge(outcome, 1L, Long::sum);
+    }
+
+    void stall() {
+        stalls++;
     }
 
     /** Called each loop step: tracks how long the server has gone without a READY worker. */
@@ -143,6 +148,9 @@ public final class Metrics {
         }
         family(out, "prefork_rolling_restarts_total", "counter", "Rolling restarts (reloads) by outcome.");
         rolls.forEach((outcome, n) -> sample(out, "prefork_rolling_restarts_total", Map.of("outcome", outcome), n));
+        family(out, "prefork_stalls_total", "counter",
+                "Stalls: connections waited --stall-timeout in the accept queue while no READY worker ran.");
+        out.append("prefork_stalls_total ").append(stalls).append('\n');
         family(out, "prefork_seconds_since_ready_worker", "gauge",
                 "0 while a worker is READY; else seconds since one last was (or since start).");
         out.append("prefork_seconds_since_ready_worker ")

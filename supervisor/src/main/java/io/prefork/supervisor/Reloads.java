@@ -146,7 +146,7 @@ public final class Reloads {
                 Slot slot = pool.slotWithId(id);
                 if (slot == null || slot.active == null || slot.successor != null) {
                     roll.forget(id); // gone, empty (restarts with the new configuration anyway), or already being replaced
-                } else if (!pool.startSuccessor(slot, now, roll.reason)) {
+                } else if (!pool.startSuccessor(slot, now, roll.reason, Metrics.Cause.RELOAD)) {
                     abort("cannot start a JVM for worker " + id);
                     return;
                 }

@@ -9,7 +9,7 @@ import java.time.Duration;
 public record Settings(int workers, Duration bootTimeout, Duration gracefulTimeout, Duration fastStopTimeout,
                        int maxBootFailures, Duration timeout, int maxSurge, long maxRequests,
                        long maxRequestsJitter, long maxRssBytes, int spares, Duration lameDuck,
-                       int maxRestarts, Duration restartWindow) {
+                       int maxRestarts, Duration restartWindow, Duration stallTimeout) {
     /** After a fast stop's SIGTERM, SIGKILL follows this much later. Not an option: nobody asked. */
     static final Duration FAST_STOP_TIMEOUT = Duration.ofSeconds(1);
     /** Workers that fail to boot this many times in a row make the supervisor give up (exit 3). */
@@ -67,6 +67,7 @@ public record Settings(int workers, Duration bootTimeout, Duration gracefulTimeo
         private Duration lameDuck = Flag.LAME_DUCK.defaultSeconds();
         private int maxRestarts = (int) Flag.MAX_RESTARTS.defaultNumber();
         private Duration restartWindow = Flag.RESTART_WINDOW.defaultSeconds();
+        private Duration stallTimeout = Flag.STALL_TIMEOUT.defaultSeconds();
 
         public Builder(int workers) {
             this.workers = workers;
@@ -87,6 +88,7 @@ public record Settings(int workers, Duration bootTimeout, Duration gracefulTimeo
             lameDuck = s.lameDuck;
             maxRestarts = s.maxRestarts;
             restartWindow = s.restartWindow;
+            stallTimeout = s.stallTimeout;
         }
 
         public Builder bootTimeout(Duration d) {
@@ -137,9 +139,16 @@ public record Settings(int workers, Duration bootTimeout, Duration gracefulTimeo
             return this;
         }
 
+        /** --stall-timeout; zero turns stall detection off. */
+        public Builder stallTimeout(Duration d) {
+            stallTimeout = d;
+            return this;
+        }
+
         public Settings build() {
             return new Settings(workers, bootTimeout, gracefulTimeout, fastStopTimeout, maxBootFailures, timeout,
-                    maxSurge, maxRequests, maxRequestsJitter, maxRssBytes, spares, lameDuck, maxRestarts, restartWindow);
+                    maxSurge, maxRequests, maxRequestsJitter, maxRssBytes, spares, lameDuck, maxRestarts, restartWindow,
+                    stallTimeout);
         }
     }
 }

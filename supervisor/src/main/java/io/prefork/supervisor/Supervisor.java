@@ -62,10 +62,10 @@ public final class Supervisor {
         long now = clock.getAsLong();
         this.pool = new WorkerPool(first, now, events::add, admission, listeners, log);
         this.channel = new WorkerChannel(pool, listeners, log);
-        this.health = new HealthChecks(log);
         this.shutdown = new Shutdown(log);
         this.training = new ArchiveTraining(pool, log, offLoop, events::add);
         this.metrics = new Metrics(now);
+        this.health = new HealthChecks(log, new StallWatch(log, listeners, metrics));
         this.readiness = new Readiness(now, 0, pool.size(), false);
         this.reloads = new Reloads(pool, notices, metrics, () -> phase.stopping(), log, offLoop, events::add);
         this.handover = new Handover(listeners, log);
@@ -256,8 +256,9 @@ public final class Supervisor {
         failures.booted();
         Slot slot = pool.slotHolding(worker);
         if (slot != null && slot.successor == worker) {
+            Metrics.Cause cause = slot.successorCause;
             if (pool.takeOver(slot) != null) {
-                metrics.restart(reloads.isBooting(slot.id) ? Metrics.Cause.RELOAD : Metrics.Cause.RECYCLE, "");
+                metrics.restart(cause, "");
             }
             reloads.replaced(slot.id);
         }

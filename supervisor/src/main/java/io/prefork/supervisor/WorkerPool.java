@@ -108,7 +108,8 @@ public final class WorkerPool {
     }
 
     /** Boots a second worker for the slot; it takes over when READY (rolling restart, recycle). */
-    boolean startSuccessor(Slot slot, long now, String why) {
+    boolean startSuccessor(Slot slot, long now, String why, Metrics.Cause cause) {
+        slot.successorCause = cause;
         slot.successor = promoteSpare(slot, WorkerRole.SUCCESSOR, now, "to replace " + slot.active + " (" + why + ")");
         if (slot.successor != null) {
             return true;
@@ -130,7 +131,7 @@ public final class WorkerPool {
             Worker w = slot.active;
             if (booting < settings().maxSurge() && w != null && w.recycleWanted() && w.state() == WorkerState.READY
                     && slot.successor == null && now >= slot.recycleNotBefore
-                    && startSuccessor(slot, now, "recycle")) {
+                    && startSuccessor(slot, now, "recycle", Metrics.Cause.RECYCLE)) {
                 booting++;
             }
         }

@@ -18,6 +18,9 @@ public interface WorkerProcess {
     /** Resident memory in bytes, or -1 if unknown. */
     long rssBytes();
 
+    /** CPU time used so far (user + system), in milliseconds, or -1 if unknown: whether it runs. */
+    long cpuMillis();
+
     /** Completes with the exit value (128+N for death by signal N) once the process is reaped. */
     CompletableFuture<Integer> onExit();
 }

@@ -103,6 +103,8 @@ class BadInputIT {
                         "--boot-timeout", "0")),
                 row("lame duck not a number", () -> expect(USAGE,
                         "prefork: --lame-duck must be a number of seconds (at most 86400), got 'soon'", "--lame-duck", "soon")),
+                row("stall timeout not a number", () -> expect(USAGE,
+                        "prefork: --stall-timeout must be a number of seconds (at most 86400), got '1s'", "--stall-timeout", "1s")),
                 row("negative max restarts", () -> expect(USAGE,
                         "prefork: --max-restarts must be a whole number from 0 to 100000, got '-1'", "--max-restarts", "-1")),
                 row("bad balance", () -> expect(USAGE, "prefork: --balance must be shared or reuseport, got 'rr'",

@@ -31,14 +31,20 @@ class CWorkerIT {
 
     @BeforeEach
     void build() throws Exception {
+        worker = compile(dir);
+    }
+
+    /** examples/c/prefork_worker.c, built with the system's C compiler into {@code dir}. */
+    static Path compile(Path dir) throws Exception {
         String cc = Tools.require("cc", "the C worker's compiler (Debian package gcc)");
-        worker = dir.resolve("prefork_worker");
+        Path worker = dir.resolve("prefork_worker");
         Process p = new ProcessBuilder(cc, "-O2", "-Wall", "-o", worker.toString(),
                 RunningSupervisor.HOME.resolve("examples/c/prefork_worker.c").toString())
                 .redirectErrorStream(true).start();
         String out = new String(p.getInputStream().readAllBytes());
         assertTrue(p.waitFor(60, TimeUnit.SECONDS), "cc finished");
         assertEquals(0, p.exitValue(), "cc: " + out);
+        return worker;
     }
 
     private RunningSupervisor start(Path home, int workers) throws Exception {

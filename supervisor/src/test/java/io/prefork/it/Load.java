@@ -40,6 +40,9 @@ final class Load implements AutoCloseable {
     final Map<Long, Long> pidsLastSeen = new ConcurrentHashMap<>();
     private final List<Thread> threads = new ArrayList<>();
     private final long startedAt = System.nanoTime();
+    /** The last successful answer, and the longest time without one so far (System.nanoTime()). */
+    private long lastOkAt = System.nanoTime();
+    private long longestGap;
     /** Successful requests by second since the start. */
     private final Map<Long, AtomicLong> okBySecond = new ConcurrentHashMap<>();
 
@@ -130,11 +133,22 @@ final class Load implements AutoCloseable {
         } else {
             ok.incrementAndGet();
             long now = System.nanoTime();
+            answeredAt(now);
             okBySecond.computeIfAbsent((now - startedAt) / 1_000_000_000L, s -> new AtomicLong()).incrementAndGet();
             bodies.put(new String(body, StandardCharsets.UTF_8), now);
             pidsLastSeen.put(pid, now);
         }
         return closes;
+    }
+
+    private synchronized void answeredAt(long now) {
+        longestGap = Math.max(longestGap, now - lastOkAt);
+        lastOkAt = now;
+    }
+
+    /** The longest time, in ms, from the start until now, in which no request was answered. */
+    synchronized long longestGapMillis() {
+        return Math.max(longestGap, System.nanoTime() - lastOkAt) / 1_000_000;
     }
 
     /** One line of the response head; the stream is read byte by byte so no body byte is lost. */

@@ -37,6 +37,8 @@ public final class Fakes {
         final List<Integer> signals = new ArrayList<>();
         final long maxRequests;
         long rss = 50 << 20;
+        /** CPU time used so far: a test advances it for a worker that runs. */
+        long cpuMillis;
         int terms;
         int kills;
 
@@ -74,6 +76,11 @@ public final class Fakes {
         @Override
         public long rssBytes() {
             return rss;
+        }
+
+        @Override
+        public long cpuMillis() {
+            return cpuMillis;
         }
 
         @Override

@@ -148,6 +148,7 @@ public final class Cli {
                 (int) number(v, Flag.MAX_RESTARTS, 0, 100_000),
                 RunAs.resolve(v.get("user", null), v.get("group", null)),
                 seconds(v, Flag.RESTART_WINDOW, true),
+                seconds(v, Flag.STALL_TIMEOUT, false),
                 share.equals("auto"),
                 (int) number(v, Flag.WARMUP_REQUESTS, 0, 100_000),
                 warmupPath(v.get(Flag.WARMUP_PATH)),

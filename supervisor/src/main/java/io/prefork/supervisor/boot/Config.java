@@ -42,6 +42,7 @@ public record Config(
         int maxRestarts,
         RunAs runAs,
         Duration restartWindow,
+        Duration stallTimeout,
         boolean jvmShare,
         int warmupRequests,
         String warmupPath,

@@ -141,6 +141,18 @@ public final class JvmWorkerLauncher implements WorkerLauncher {
             return -1;
         }
 
+        /** utime + stime from /proc/PID/stat, in clock ticks of 10 ms (USER_HZ is 100 on Linux). */
+        @Override
+        public long cpuMillis() {
+            try {
+                String stat = Files.readString(Path.of("/proc/" + process.pid() + "/stat"));
+                String[] f = stat.substring(stat.lastIndexOf(')') + 2).split(" ");
+                return (Long.parseLong(f[11]) + Long.parseLong(f[12])) * 10;
+            } catch (IOException | RuntimeException e) {
+                return -1;  // the process is gone
+            }
+        }
+
         @Override
         public CompletableFuture<Integer> onExit() {
             return process.onExit().thenApply(Process::exitValue);

@@ -1,0 +1,120 @@
+package io.prefork.supervisor;
+
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.TimeUnit;
+
+/**
+ * --stall-timeout: connections wait in the accept queue and no READY worker runs (all frozen:
+ * SIGSTOP, swapped out, a debugger, a cgroup freezer; or all stuck without using the CPU). The
+ * heartbeat finds a frozen worker only after --timeout; the queue and the workers' CPU time tell
+ * within a second. On a stall the loop asks each stalled worker for a thread dump and starts a
+ * successor for its slot (a parked spare first), at most --max-surge at a time; a successor takes
+ * over when READY, as in a roll, and the stalled worker is retired (it drains if it wakes up;
+ * --timeout still applies to it). Overload is not a stall: workers that use the CPU while the
+ * queue grows get no successor.
+ */
+final class StallWatch {
+    private static final long SAMPLE_NANOS = TimeUnit.MILLISECONDS.toNanos(100);
+    /** A worker that used less than this share of a core over the window did not run. */
+    private static final double RUNNING_SHARE = 0.05;
+
+    private final Log log;
+    private final ListenerSource listeners;
+    private final Metrics metrics;
+    private long lastSample;
+    /** Since when the accept queue has held connections (-1: it is empty), and each READY worker's CPU time then. */
+    private long queuedSince = -1;
+    private final Map<Worker, Long> cpuAtStart = new HashMap<>();
+    /** The workers of the stall declared now; empty when there is none. */
+    private final List<Worker> stalled = new ArrayList<>();
+    private long stalledSince;
+
+    StallWatch(Log log, ListenerSource listeners, Metrics metrics) {
+        this.log = log;
+        this.listeners = listeners;
+        this.metrics = metrics;
+    }
+
+    void tick(long now, WorkerPool pool) {
+        long timeout = pool.settings().stallTimeout().toNanos();
+        if (timeout <= 0 || now - lastSample < SAMPLE_NANOS) {
+            return;
+        }
+        lastSample = now;
+        int queued = listeners.queues().stream().mapToInt(Metrics.ListenQueue::queued).sum();
+        if (queued == 0) {
+            if (!stalled.isEmpty()) {
+                log.info("stall over after " + TimeUnit.NANOSECONDS.toMillis(now - stalledSince)
+                        + " ms: the accept queue is empty again");
+                stalled.clear();
+            }
+            queuedSince = -1;
+            return;
+        }
+        if (!stalled.isEmpty()) {
+            surge(now, pool);  // successors for the stalled slots that have none yet, as --max-surge allows
+            return;
+        }
+        List<Worker> ready = readyWorkers(pool);
+        if (queuedSince < 0 || ready.isEmpty()) {
+            startWindow(now, ready);
+            return;
+        }
+        if (now - queuedSince < timeout) {
+            return;
+        }
+        List<String> how = new ArrayList<>();
+        for (Worker w : ready) {
+            Long before = cpuAtStart.get(w);
+            long cpu = w.process().cpuMillis();
+            if (before == null || cpu < 0 || cpu - before >= RUNNING_SHARE * TimeUnit.NANOSECONDS.toMillis(now - queuedSince)) {
+                startWindow(now, ready);  // it runs (overload, or catching up), or it is new: not a stall; look again
+                return;
+            }
+            how.add(w + " used " + (cpu - before) + " ms of CPU");
+        }
+        stalled.addAll(ready);
+        stalledSince = now;
+        metrics.stall();
+        log.warn("stall: " + queued + " connection(s) in the accept queue for "
+                + TimeUnit.NANOSECONDS.toMillis(now - queuedSince) + " ms, and no READY worker ran (" + String.join(", ", how)
+                + "); asking each for a thread dump (on stdout once it runs) and starting successors (--max-surge "
+                + pool.settings().maxSurge() + ")");
+        for (Worker w : stalled) {
+            w.process().signal(io.prefork.unix.Linux.SIGQUIT);
+        }
+        surge(now, pool);
+    }
+
+    private void startWindow(long now, List<Worker> ready) {
+        queuedSince = now;
+        cpuAtStart.clear();
+        for (Worker w : ready) {
+            cpuAtStart.put(w, w.process().cpuMillis());
+        }
+    }
+
+    private static List<Worker> readyWorkers(WorkerPool pool) {
+        List<Worker> ready = new ArrayList<>();
+        for (Slot slot : pool.slots()) {
+            if (slot.active != null && slot.active.state() == WorkerState.READY) {
+                ready.add(slot.active);
+            }
+        }
+        return ready;
+    }
+
+    private void surge(long now, WorkerPool pool) {
+        for (Slot slot : pool.slots()) {
+            if (pool.successorsBooting() >= pool.settings().maxSurge()) {
+                return;
+            }
+            if (stalled.contains(slot.active) && slot.successor == null) {
+                pool.startSuccessor(slot, now, "stalled", Metrics.Cause.STALL);
+            }
+        }
+    }
+}
