@@ -13,4 +13,16 @@ public interface WorkerLauncher {
     }
 
     WorkerProcess launch(Spec spec) throws IOException;
+
+    /**
+     * The process could not be started for want of a resource that comes back (fds, memory, the
+     * process limit): not the worker's failure, so it does not count toward giving up.
+     */
+    final class ResourcesExhausted extends IOException {
+        private static final long serialVersionUID = 1L;
+
+        public ResourcesExhausted(String message, Throwable cause) {
+            super(message, cause);
+        }
+    }
 }

@@ -96,7 +96,9 @@ public final class WorkerPool {
                     log.info(slot.active + ": started, " + WorkerState.STARTING);
                 } catch (IOException e) {
                     log.error("worker " + slot.id + ": cannot start a JVM: " + e.getMessage());
-                    FailurePolicy.Verdict verdict = failures.bootFailed("cannot start a JVM: " + e.getMessage());
+                    FailurePolicy.Verdict verdict = e instanceof WorkerLauncher.ResourcesExhausted
+                            ? FailurePolicy.Verdict.CARRY_ON  // it comes back: retried with backoff, never given up on
+                            : failures.bootFailed("cannot start a JVM: " + e.getMessage());
                     if (verdict != FailurePolicy.Verdict.CARRY_ON) {
                         return verdict;
                     }

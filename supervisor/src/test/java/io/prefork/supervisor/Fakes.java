@@ -97,11 +97,16 @@ public final class Fakes {
         final List<Process> launched = new ArrayList<>();
         long nextPid = 1000;
         boolean fail;
+        /** Like the fd limit: a start that fails for a while, then works. */
+        boolean exhausted;
 
         @Override
         public WorkerProcess launch(Spec spec) throws IOException {
             if (fail) {
                 throw new IOException("no such file: /no/java");
+            }
+            if (exhausted) {
+                throw new ResourcesExhausted("error=24, Too many open files", null);
             }
             Process p = new Process(nextPid++, spec.workerId(), spec.token(), spec.maxRequests());
             launched.add(p);

@@ -185,6 +185,22 @@ class SupervisorTest extends SupervisorTestBase {
     }
 
     @Test
+    void aStartThatFailsForWantOfFdsIsRetriedWithBackoffAndNeverGivenUpOn() throws Exception {
+        launcher.exhausted = true;
+        start(1);
+        for (int i = 0; i < 20; i++) {
+            clock.advanceMillis(30_000);
+            assertTrue(step(), "the supervisor gives up on nothing that comes back:\n" + lines.text());
+        }
+        assertEquals(0, launcher.launched.size());
+        launcher.exhausted = false;
+        clock.advanceMillis(30_000);
+        step();
+        assertEquals(1, launcher.launched.size(), lines.text());
+        assertTrue(logged("cannot start a JVM: error=24, Too many open files"), lines.text());
+    }
+
+    @Test
     void aLauncherFailureIsRetriedWithBackoffUntilItGivesUp() throws Exception {
         launcher.fail = true;
         start(1);

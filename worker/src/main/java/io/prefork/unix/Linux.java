@@ -45,6 +45,10 @@ public final class Linux {
     public static final int EBADF = 9;
     public static final int EAGAIN = 11;
     public static final int EINVAL = 22;
+    public static final int ENFILE = 23;
+    public static final int EMFILE = 24;
+    public static final int ENOMEM = 12;
+    public static final int ENOBUFS = 105;
     public static final int ECONNREFUSED = 111;
     public static final int EADDRINUSE = 98;
 

@@ -6,7 +6,9 @@ import io.prefork.supervisor.AdminCommand;
 import io.prefork.supervisor.AdminReply;
 import io.prefork.supervisor.Daemons;
 import io.prefork.supervisor.Event;
+import io.prefork.supervisor.Log;
 import io.prefork.supervisor.Readiness;
+import io.prefork.supervisor.net.Acceptor;
 import io.prefork.supervisor.net.BindAddress;
 import java.io.IOException;
 import java.io.OutputStream;
@@ -44,11 +46,13 @@ public final class AdminHttp implements AutoCloseable {
     private final Consumer<Event> loop;
     private final LongSupplier clock;
     private final int minReady;
+    private final Log log;
     private HttpServer tcp;
     private UnixHttpServer unix;
     private ExecutorService executor;
 
-    public AdminHttp(Supplier<Readiness> readiness, Consumer<Event> loop, LongSupplier clock, int minReady) {
+    public AdminHttp(Supplier<Readiness> readiness, Consumer<Event> loop, LongSupplier clock, int minReady, Log log) {
+        this.log = log;
         this.readiness = readiness;
         this.loop = loop;
         this.clock = clock;
@@ -59,7 +63,7 @@ public final class AdminHttp implements AutoCloseable {
     /** @param replaceLive take the path over from a live server (the old supervisor, in an upgrade) */
     public String start(BindAddress bind, boolean replaceLive) throws IOException {
         if (bind.isUnix()) {
-            unix = UnixHttpServer.start(bind, replaceLive, this::answer);
+            unix = UnixHttpServer.start(bind, replaceLive, this::answer, new Acceptor("admin http", log));
             return bind.toString();
         }
         // The JDK server reads these once, when the first server is made: a request must arrive

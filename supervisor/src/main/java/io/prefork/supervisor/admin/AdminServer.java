@@ -6,6 +6,7 @@ import io.prefork.supervisor.AdminReply;
 import io.prefork.supervisor.Daemons;
 import io.prefork.supervisor.Event;
 import io.prefork.supervisor.Log;
+import io.prefork.supervisor.net.Acceptor;
 import io.prefork.supervisor.net.UnixSocketFiles;
 import io.prefork.unix.Fds;
 import io.prefork.unix.UnixSockets;
@@ -87,7 +88,7 @@ public final class AdminServer implements AutoCloseable {
     /** Owns the listening socket: close() only wakes it, and it closes the socket on its way out. */
     private void acceptLoop() {
         try {
-            pending.acceptEach(server, "prefork-admin", this::serve);
+            pending.acceptEach(server, new Acceptor("admin", log), "prefork-admin", this::serve);
         } catch (IOException e) {
             if (!closed) {
                 log.error("admin: accept failed: " + e.getMessage());

@@ -1,7 +1,7 @@
 package io.prefork.supervisor.admin;
 
 import io.prefork.supervisor.Daemons;
-import io.prefork.unix.UnixSockets;
+import io.prefork.supervisor.net.Acceptor;
 import java.io.IOException;
 import java.nio.channels.SocketChannel;
 import java.time.Duration;
@@ -38,10 +38,11 @@ public final class PendingConnections implements AutoCloseable {
      * this deadline on its request, until another thread shuts {@code server} down (Fds.shutdown);
      * then it closes {@code server} (it owns it) and rethrows what ended the wait.
      */
-    void acceptEach(UnixServerSocketChannel server, String threadName, Consumer<UnixSocketChannel> serve) throws IOException {
+    void acceptEach(UnixServerSocketChannel server, Acceptor acceptor, String threadName, Consumer<UnixSocketChannel> serve)
+            throws IOException {
         try (server) {
             while (true) {
-                UnixSocketChannel client = UnixSockets.accept(server);
+                UnixSocketChannel client = acceptor.accept(server);
                 add(client);
                 Daemons.start(threadName, () -> serve.accept(client));
             }

@@ -1,6 +1,7 @@
 package io.prefork.supervisor.admin;
 
 import io.prefork.supervisor.Daemons;
+import io.prefork.supervisor.net.Acceptor;
 import io.prefork.supervisor.net.BindAddress;
 import io.prefork.supervisor.net.UnixSocketFiles;
 import io.prefork.unix.Fds;
@@ -39,18 +40,19 @@ public final class UnixHttpServer implements AutoCloseable {
         this.routes = routes;
     }
 
-    static UnixHttpServer start(BindAddress bind, boolean replaceLive, BiFunction<String, String, AdminHttp.Response> routes)
+    static UnixHttpServer start(BindAddress bind, boolean replaceLive, BiFunction<String, String, AdminHttp.Response> routes,
+                                Acceptor acceptor)
             throws IOException {
         Path path = Path.of(bind.unixPath());
         UnixHttpServer http = new UnixHttpServer(path, UnixSocketFiles.bindPrivate(path, replaceLive, MAX_PENDING), routes);
-        Daemons.start("prefork-admin-http-accept", http::acceptLoop);
+        Daemons.start("prefork-admin-http-accept", () -> http.acceptLoop(acceptor));
         return http;
     }
 
     /** Owns the listening socket: close() only wakes it, and it closes the socket on its way out. */
-    private void acceptLoop() {
+    private void acceptLoop(Acceptor acceptor) {
         try {
-            pending.acceptEach(server, "prefork-admin-http", this::serve);
+            pending.acceptEach(server, acceptor, "prefork-admin-http", this::serve);
         } catch (IOException e) {
             // closed
         }

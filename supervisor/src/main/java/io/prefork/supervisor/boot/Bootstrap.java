@@ -130,7 +130,7 @@ public final class Bootstrap implements AutoCloseable {
         }
         http = new AdminHttp(() -> loop.get() != null ? loop.get().readiness()
                 : new Readiness(startedAt, 0, config.workers(), false),
-                events::add, System::nanoTime, config.minReady());
+                events::add, System::nanoTime, config.minReady(), log);
         // The old supervisor lets go of its port as it hands over: allow it a few seconds.
         long deadline = System.nanoTime() + (takingOver ? Duration.ofSeconds(10).toNanos() : 0);
         while (true) {
@@ -295,8 +295,9 @@ public final class Bootstrap implements AutoCloseable {
         if (listeners != null) {
             listeners.close();
         }
-        if (pidFile != null) {
-            pidFile.remove();
+        String pidProblem = pidFile == null ? null : pidFile.remove();
+        if (pidProblem != null) {
+            log.warn(pidProblem);
         }
         if (parent != null) {
             parent.close();

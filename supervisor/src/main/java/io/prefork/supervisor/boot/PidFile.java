@@ -57,13 +57,21 @@ public final class PidFile {
         }
     }
 
-    void remove() {
+    /**
+     * Removes the file if it still holds our pid (after an upgrade it holds the next supervisor's:
+     * left alone). Returns what the operator should hear when it cannot: the file is gone (deleted,
+     * or its directory removed), or it cannot be deleted; null otherwise.
+     */
+    String remove() {
         try {
             if (Files.readString(path).trim().equals(pid)) {
                 Files.delete(path);
             }
+            return null;
+        } catch (java.nio.file.NoSuchFileException e) {
+            return "pid file " + path + " was removed while the supervisor ran (or its directory was); nothing to remove";
         } catch (IOException e) {
-            // gone already, or replaced by someone else's: either way not ours to remove
+            return "cannot remove pid file " + path + ": " + IoReason.of(e);
         }
     }
 }

@@ -89,7 +89,16 @@ public final class JvmWorkerLauncher implements WorkerLauncher {
         pb.redirectInput(ProcessBuilder.Redirect.from(new File("/dev/null")));
         pb.redirectOutput(ProcessBuilder.Redirect.INHERIT);
         pb.redirectError(ProcessBuilder.Redirect.INHERIT);
-        return new JvmWorkerProcess(pb.start());
+        try {
+            return new JvmWorkerProcess(pb.start());
+        } catch (IOException e) {
+            // The JDK says "error=N, strerror": EAGAIN (process limit), ENOMEM, ENFILE, EMFILE pass.
+            String m = String.valueOf(e.getMessage());
+            if (m.contains("error=11,") || m.contains("error=12,") || m.contains("error=23,") || m.contains("error=24,")) {
+                throw new ResourcesExhausted(m, e);
+            }
+            throw e;
+        }
     }
 
     private static final class JvmWorkerProcess implements WorkerProcess {

@@ -64,10 +64,11 @@ public final class ChildSocket implements AutoCloseable {
     /** Owns the listening socket: close() only wakes it, and it closes the socket on its way out. */
     private void acceptLoop() {
         UnixServerSocketChannel server = socket.channel();
+        Acceptor acceptor = new Acceptor(label, log);
         while (true) {
             UnixSocketChannel client;
             try {
-                client = UnixSockets.accept(server);
+                client = acceptor.accept(server);
             } catch (IOException e) {
                 if (!closed) {
                     handler.acceptFailed(e);

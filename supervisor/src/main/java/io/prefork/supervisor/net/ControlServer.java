@@ -23,6 +23,8 @@ import jnr.unixsocket.UnixSocketOptions;
  */
 public final class ControlServer implements AutoCloseable {
     private static final Duration HELLO_DEADLINE = Duration.ofSeconds(10);
+    /** More messages than this in a second from one worker is a flood: a healthy one sends a few. */
+    static final int FLOOD_PER_SECOND = 1000;
 
     private final Consumer<Event> sink;
     private final ControlAdmission admission;
@@ -90,13 +92,32 @@ public final class ControlServer implements AutoCloseable {
             connection = new Connection(socket, peer);
             sink.accept(new Event.Hello(connection, hello.args().get(0)));
             ControlMessage message;
+            long windowStart = System.nanoTime();
+            int inWindow = 0;
+            boolean warned = false;
             while ((message = socket.receive()) != null) {
+                long now = System.nanoTime();
+                if (now - windowStart >= 1_000_000_000L) {
+                    windowStart = now;
+                    inWindow = 0;
+                } else if (++inWindow > FLOOD_PER_SECOND) {
+                    if (!warned) {
+                        warned = true;
+                        log.warn("control: pid " + peer.pid() + " sends more than " + FLOOD_PER_SECOND + " messages a second;"
+                                + " reading it no faster than that (the rest wait in its socket, and its writes block)");
+                    }
+                    Thread.sleep((windowStart + 1_000_000_000L - now) / 1_000_000 + 1);
+                    windowStart = System.nanoTime();
+                    inWindow = 0;
+                }
                 sink.accept(new Event.Message(connection, message));
             }
         } catch (IOException e) {
             if (connection == null) {
                 log.warn("control: dropped a connection before HELLO: " + e.getMessage());
             }
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
         } finally {
             socket.close();
             if (connection != null) {
