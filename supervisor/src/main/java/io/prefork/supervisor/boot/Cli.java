@@ -64,6 +64,14 @@ public final class Cli {
     }
 
     public static Parsed parse(String[] args) throws UsageException {
+        try {
+            return parseArgs(args);
+        } catch (java.nio.file.InvalidPathException e) {  // a NUL in a path (a config file can hold one)
+            throw new UsageException("not a usable path: '" + e.getInput() + "' (" + e.getReason() + ")");
+        }
+    }
+
+    private static Parsed parseArgs(String[] args) throws UsageException {
         int dashDash = Arrays.asList(args).indexOf("--");
         String[] own = dashDash < 0 ? args : Arrays.copyOfRange(args, 0, dashDash);
         List<String> appArgs = dashDash < 0 ? List.of() : List.of(Arrays.copyOfRange(args, dashDash + 1, args.length));

@@ -14,6 +14,8 @@ public record SocketActivation(List<Integer> fds, List<String> names) {
     static final int FIRST_FD = 3;
     /** The variables a worker must not inherit: they describe the supervisor's fds, not its. */
     public static final List<String> VARIABLES = List.of("LISTEN_PID", "LISTEN_FDS", "LISTEN_FDNAMES");
+    /** More passed sockets than this is not a real service's. */
+    static final int MAX_FDS = 1024;
 
     /** Null when nothing was passed to this process. */
     public static SocketActivation fromEnvironment(Map<String, String> env, long pid) throws UsageException {
@@ -30,6 +32,9 @@ public record SocketActivation(List<Integer> fds, List<String> names) {
         }
         if (n <= 0) {
             return null;
+        }
+        if (n > MAX_FDS) {  // each is an fd this process would have to hold: a huge count is a broken environment
+            throw new UsageException("LISTEN_FDS must be at most " + MAX_FDS + " sockets, got '" + count.trim() + "'");
         }
         String namesVar = env.getOrDefault("LISTEN_FDNAMES", "");
         String[] given = namesVar.isEmpty() ? new String[0] : namesVar.split(":", -1);

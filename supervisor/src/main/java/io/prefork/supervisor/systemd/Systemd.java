@@ -19,6 +19,9 @@ public final class Systemd implements ServiceManager {
      * Null unless NOTIFY_SOCKET is set. The watchdog is armed by WATCHDOG_USEC (and WATCHDOG_PID, if
      * set, must be us); pinging at half the period is what sd_watchdog_enabled(3) recommends.
      */
+    /** A watchdog period longer than a year is not one (and in nanoseconds would overflow soon after). */
+    static final long MAX_WATCHDOG_MICROS = Duration.ofDays(365).toNanos() / 1000;
+
     public static Systemd fromEnvironment(Map<String, String> env, long pid, Log log) {
         SdNotify notify = SdNotify.fromEnvironment(env, log);
         if (notify == null) {
@@ -29,7 +32,12 @@ public final class Systemd implements ServiceManager {
         String watchdogPid = env.get("WATCHDOG_PID");
         if (usec != null && (watchdogPid == null || watchdogPid.equals(Long.toString(pid)))) {
             try {
-                interval = Duration.ofNanos(Long.parseLong(usec.trim()) * 1000 / 2);
+                long micros = Long.parseLong(usec.trim());
+                if (micros <= 0 || micros > MAX_WATCHDOG_MICROS) {
+                    log.warn("ignoring WATCHDOG_USEC='" + usec + "': not between 1 and " + MAX_WATCHDOG_MICROS);
+                } else {
+                    interval = Duration.ofNanos(micros * 1000 / 2);
+                }
             } catch (NumberFormatException e) {
                 log.warn("ignoring WATCHDOG_USEC='" + usec + "': not a number");
             }
