@@ -146,6 +146,80 @@ class FaultsIT {
         }
     }
 
+    /**
+     * --log-file on a full file system (a 256 KiB tmpfs the test mounts): the lines that cannot be
+     * written are lost, service is not, and the first line that can be written again says how many
+     * were lost and why, once.
+     */
+    @Test
+    void aLogFileOnAFullFileSystemLosesLinesButNotServiceAndSaysSoOnce() throws Exception {
+        if (!"0".equals(new String(new ProcessBuilder("id", "-u").start().getInputStream().readAllBytes()).trim())) {
+            Tools.missing("root (to mount a small tmpfs) is not available");
+        }
+        Path full = Files.createDirectories(dir.resolve("full"));
+        run("mount", "-t", "tmpfs", "-o", "size=256k", "tmpfs", full.toString());
+        try {
+            Path logFile = full.resolve("prefork.log");
+            try (RunningSupervisor s = RunningSupervisor.start(dir, "-w", "2", "-b", "127.0.0.1:0",
+                    "--log-file", logFile.toString())) {
+                s.watchLog(logFile);
+                java.util.Map<Integer, Long> ready = s.awaitReadyWorkers(2, BOOT);
+                Path filler = full.resolve("filler");
+                try (var out = Files.newOutputStream(filler)) {
+                    byte[] block = new byte[4096];
+                    while (true) {
+                        out.write(block);
+                        out.flush();
+                    }
+                } catch (java.io.IOException diskFull) {
+                    // the file system is full now, but for what the log file's last page has left
+                }
+                try (var out = Files.newOutputStream(logFile, java.nio.file.StandardOpenOption.APPEND)) {
+                    while (true) {
+                        out.write('#');
+                        out.flush();
+                    }
+                } catch (java.io.IOException diskFull) {
+                    // and now that too
+                }
+                Processes.kill(ready.get(1), Linux.SIGKILL);  // its exit and its replacement cannot be logged
+                long deadline = System.nanoTime() + BOOT.toNanos();
+                while (true) {
+                    String status = RunningSupervisor.ctl(dir, "status").out();
+                    if (!status.contains(" " + ready.get(1) + " ") && status.split("READY", -1).length - 1 >= 2) {
+                        break;  // replaced and READY, as the admin socket tells
+                    }
+                    assertTrue(System.nanoTime() < deadline, "worker 1 not replaced: " + status);
+                    RunningSupervisor.pause(100);
+                }
+                assertEquals(200, Http.get(s.port(), "/").status());
+                Files.delete(filler);
+                Processes.kill(ready.get(2), Linux.SIGKILL);  // something to log, now that it can be written
+                s.awaitLine("WARN \\d+ log line\\(s\\) before this one could not be written \\(No space left on device\\);"
+                        + " service went on", BOOT);
+                s.awaitNewReady(2, ready.get(2), BOOT);
+                assertEquals(1, s.count("could not be written"), s.logText());
+                assertFalse(s.logText().contains("worker 1 (pid " + ready.get(1) + "): READY -> EXITED"),
+                        "that line was lost:\n" + s.logText());
+            }
+        } finally {
+            unmount(full);
+        }
+    }
+
+    /** The supervisor's workers may hold the log file a moment after it is gone: retry, then detach it (lazy). */
+    private static void unmount(Path mountPoint) throws Exception {
+        for (int i = 0; i < 50; i++) {
+            Process p = new ProcessBuilder("umount", mountPoint.toString()).redirectErrorStream(true).start();
+            p.getInputStream().readAllBytes();
+            if (p.waitFor(30, java.util.concurrent.TimeUnit.SECONDS) && p.exitValue() == 0) {
+                return;
+            }
+            RunningSupervisor.pause(200);
+        }
+        run("umount", "-l", mountPoint.toString());
+    }
+
     private static long rssKib(long pid) throws Exception {
         return Files.readAllLines(Path.of("/proc/" + pid + "/status")).stream().filter(l -> l.startsWith("VmRSS:"))
                 .mapToLong(l -> Long.parseLong(l.replaceAll("[^0-9]", ""))).findFirst().orElse(-1);
