@@ -63,6 +63,19 @@ class FleetIT {
         void accept(Fleet f) throws Exception;
     }
 
+    /** What a deploy did, and what the client saw meanwhile. */
+    private record Deployed(Fleet.Result deploy, Fleet.Report report) {
+    }
+
+    /** The client's load for a second, the deploy, a second more, then the client's report. */
+    private static Deployed deployUnderLoad(Fleet f, Path jar, String... options) throws Exception {
+        f.startClient(4, 60);
+        RunningSupervisor.pause(1000);
+        Fleet.Result deploy = f.deploy(jar, options);
+        RunningSupervisor.pause(1000);
+        return new Deployed(deploy, f.report(true));
+    }
+
     private static void assertNoFailures(Fleet.Report r, String what) {
         System.out.printf("FleetIT %s: %d requests, %.0f req/s, %d failed%n", what, r.ok(), r.rate(), r.failures().size());
         assertTrue(r.rate() >= 300, what + ": the load ran at " + r.rate() + " req/s");
@@ -73,11 +86,9 @@ class FleetIT {
     void aWorkersOnlyDeployAcrossTheFleetLosesNothing() throws Exception {
         withFleet(Set.of(), f -> {
             Path v2 = Jars.release(dir, "v2.jar", "Hello from v2\n", null);
-            f.startClient(4, 60);
-            RunningSupervisor.pause(1000);
-            Fleet.Result deploy = f.deploy(v2);
-            RunningSupervisor.pause(1000);
-            Fleet.Report r = f.report(true);
+            Deployed d = deployUnderLoad(f, v2);
+            Fleet.Result deploy = d.deploy();
+            Fleet.Report r = d.report();
             assertEquals(0, deploy.exit(), deploy.out());
             for (int i = 1; i <= 3; i++) {
                 assertEquals("Hello from v2", f.body(i), "host " + i);
@@ -90,11 +101,9 @@ class FleetIT {
     void aDeployThatRestartsEverySupervisorWithALameDuckLosesNothing() throws Exception {
         withFleet(Set.of(), f -> {
             Path v2 = Jars.release(dir, "v2.jar", "Hello from v2\n", null);
-            f.startClient(4, 60);
-            RunningSupervisor.pause(1000);
-            Fleet.Result deploy = f.deploy(v2, "--restart", dir + "/{host}/restart", "--settle", "2");
-            RunningSupervisor.pause(1000);
-            Fleet.Report r = f.report(true);
+            Deployed d = deployUnderLoad(f, v2, "--restart", dir + "/{host}/restart", "--settle", "2");
+            Fleet.Result deploy = d.deploy();
+            Fleet.Report r = d.report();
             assertEquals(0, deploy.exit(), deploy.out());
             for (int i = 1; i <= 3; i++) {
                 assertEquals("Hello from v2", f.body(i), "host " + i);
@@ -109,11 +118,9 @@ class FleetIT {
     void aReleaseThatCannotBootOnTheSecondHostStopsTheDeployThere() throws Exception {
         withFleet(Set.of(2), f -> {  // host 2 lacks hello.conf, which v3 needs
             Path v3 = Jars.release(dir, "v3.jar", "Hello from v3\n", "hello.conf");
-            f.startClient(4, 60);
-            RunningSupervisor.pause(1000);
-            Fleet.Result deploy = f.deploy(v3);
-            RunningSupervisor.pause(1000);
-            Fleet.Report r = f.report(true);
+            Deployed d = deployUnderLoad(f, v3);
+            Fleet.Result deploy = d.deploy();
+            Fleet.Report r = d.report();
             assertEquals(1, deploy.exit(), deploy.out());
             String host2 = f.hosts.get(1).ns();
             assertTrue(deploy.out().contains("fleet-deploy: " + host2 + ": the reload failed"), deploy.out());

@@ -24,19 +24,25 @@ final class Jars {
     /** The example app, answering {@code greeting} on {@code /}. */
     static Path exampleWithGreeting(Path dir, String name, String greeting) throws IOException {
         Path jar = dir.resolve(name);
-        try (JarInputStream in = new JarInputStream(Files.newInputStream(EXAMPLES));
-             JarOutputStream out = new JarOutputStream(Files.newOutputStream(jar))) {
+        try (JarOutputStream out = new JarOutputStream(Files.newOutputStream(jar))) {
+            copyExamples(out);
+            out.putNextEntry(new JarEntry("prefork-hello.txt"));
+            out.write(greeting.getBytes(StandardCharsets.UTF_8));
+            out.closeEntry();
+        }
+        return jar;
+    }
+
+    /** Every entry of the examples jar (its classes, Jetty's) into {@code out}. */
+    private static void copyExamples(JarOutputStream out) throws IOException {
+        try (JarInputStream in = new JarInputStream(Files.newInputStream(EXAMPLES))) {
             JarEntry e;
             while ((e = in.getNextJarEntry()) != null) {
                 out.putNextEntry(new JarEntry(e.getName()));
                 in.transferTo(out);
                 out.closeEntry();
             }
-            out.putNextEntry(new JarEntry("prefork-hello.txt"));
-            out.write(greeting.getBytes(StandardCharsets.UTF_8));
-            out.closeEntry();
         }
-        return jar;
     }
 
     /** A build of {@code io.prefork.examples.HelloApp} whose main throws: a broken release. */
@@ -67,14 +73,8 @@ final class Jars {
         java.util.jar.Manifest manifest = new java.util.jar.Manifest();
         manifest.getMainAttributes().put(java.util.jar.Attributes.Name.MANIFEST_VERSION, "1.0");
         manifest.getMainAttributes().put(java.util.jar.Attributes.Name.MAIN_CLASS, mainClass);
-        try (JarInputStream in = new JarInputStream(Files.newInputStream(EXAMPLES));
-             JarOutputStream out = new JarOutputStream(Files.newOutputStream(jar), manifest)) {
-            JarEntry e;
-            while ((e = in.getNextJarEntry()) != null) {
-                out.putNextEntry(new JarEntry(e.getName()));
-                in.transferTo(out);
-                out.closeEntry();
-            }
+        try (JarOutputStream out = new JarOutputStream(Files.newOutputStream(jar), manifest)) {
+            copyExamples(out);
         }
         return jar;
     }
@@ -108,14 +108,8 @@ final class Jars {
         java.util.jar.Manifest manifest = new java.util.jar.Manifest();
         manifest.getMainAttributes().put(java.util.jar.Attributes.Name.MANIFEST_VERSION, "1.0");
         manifest.getMainAttributes().put(java.util.jar.Attributes.Name.MAIN_CLASS, main);
-        try (JarInputStream in = new JarInputStream(Files.newInputStream(EXAMPLES));
-             JarOutputStream out = new JarOutputStream(Files.newOutputStream(jar), manifest)) {
-            JarEntry e;
-            while ((e = in.getNextJarEntry()) != null) {
-                out.putNextEntry(new JarEntry(e.getName()));
-                in.transferTo(out);
-                out.closeEntry();
-            }
+        try (JarOutputStream out = new JarOutputStream(Files.newOutputStream(jar), manifest)) {
+            copyExamples(out);
             out.putNextEntry(new JarEntry("prefork-hello.txt"));
             out.write(greeting.getBytes(StandardCharsets.UTF_8));
             out.closeEntry();
