@@ -34,7 +34,6 @@ class SoakIT {
     private static final int SLOTS = 64;
     private static final long SERVED_NANOS = Duration.ofMillis(5300).toNanos();
     private static final Pattern ROLL_DONE = Pattern.compile("rolling restart done");
-    private static final Pattern EXITED = Pattern.compile("\\(pid (\\d+)\\): \\w+ -> EXITED");
 
     @TempDir
     Path dir;
@@ -72,7 +71,7 @@ class SoakIT {
                 long now = System.nanoTime();
                 for (Map.Entry<Integer, Long> w : s.readyWorkers().entrySet()) {
                     Long last = lastKill.get(w.getKey());
-                    if (kills < KILLS && (last == null || now - last >= SERVED_NANOS)) {
+                    if (kills < KILLS && (last == null || now - last >= SERVED_NANOS) && isWorkerOf(s, w.getValue())) {
                         Processes.kill(w.getValue(), Linux.SIGKILL);
                         lastKill.put(w.getKey(), now);
                         kills++;
@@ -101,26 +100,29 @@ class SoakIT {
     }
 
     /**
-     * Samples once all the slots' workers are READY and every other worker the log names has exited:
-     * the supervisor holds one control connection (an fd and a reader thread) per worker, so a
-     * moment mid-replacement would count the workers, not a leak.
+     * Samples once the supervisor itself (ctl status) has exactly the slots' workers, all READY, and no
+     * other: it holds one control connection (an fd and a reader thread) per worker, so a moment
+     * mid-replacement would count the workers, not a leak. (Its log cannot tell: over thousands of
+     * workers on a busy machine, pids are reused.)
      */
-    private static Sample sampleAtRest(RunningSupervisor s, int kills, int rolls) throws Exception {
+    /** Pids are reused quickly here: kill only a process the supervisor is the parent of. */
+    private static boolean isWorkerOf(RunningSupervisor s, long pid) {
+        return java.util.Optional.of(pid).flatMap(ProcessHandle::of).flatMap(ProcessHandle::parent)
+                .map(p -> p.pid() == s.pid()).orElse(false);
+    }
+
+    private Sample sampleAtRest(RunningSupervisor s, int kills, int rolls) throws Exception {
         long deadline = System.nanoTime() + Duration.ofSeconds(60).toNanos();
         while (true) {
-            java.util.Set<Long> ready = new java.util.HashSet<>(s.readyWorkers().values());
-            java.util.Set<Long> alive = new java.util.HashSet<>(s.allWorkerPids());
-            java.util.regex.Matcher exited = EXITED.matcher(s.logText());
-            while (exited.find()) {
-                alive.remove(Long.parseLong(exited.group(1)));
-            }
-            alive.removeAll(ready);  // one way: over thousands of workers pids are reused, so a READY one may have "exited"
-            if (ready.size() == SLOTS && alive.isEmpty()) {
+            String status = RunningSupervisor.ctl(dir, "status", "--json").out();
+            int workers = status.split("\\{\"id\":", -1).length - 1;
+            int ready = status.split("\"state\":\"READY\"", -1).length - 1;
+            if (workers == SLOTS && ready == SLOTS) {
                 return sample(s.pid(), kills, rolls);
             }
             assertTrue(System.nanoTime() < deadline, "not at rest after " + kills + " kills and " + rolls + " rolls: "
-                    + ready.size() + " READY; not READY and not gone: " + alive);
-            RunningSupervisor.pause(20);
+                    + ready + " READY of " + workers + " workers");
+            RunningSupervisor.pause(100);
         }
     }
 
