@@ -110,7 +110,8 @@ public final class HealthChecks {
     }
 
     /** The next time one of these checks is due. */
-    static long nextDue(long next, Settings settings, List<Worker> workers) {
+    /** When the loop must wake for these checks next, at the latest {@code next}. */
+    long nextDue(long next, Settings settings, List<Worker> workers) {
         for (Worker w : workers) {
             if (!w.wasReady()) {
                 next = Math.min(next, w.startedAt() + settings.bootTimeout().toNanos());
@@ -118,6 +119,7 @@ public final class HealthChecks {
                 next = Math.min(next, w.dumpRequestedAt() + DUMP_GRACE_NANOS);
             }
         }
-        return next;
+        // The accept queue is sampled every 100 ms: a stall is found in --stall-timeout, not when an event comes.
+        return settings.stallTimeout().isZero() ? next : Math.min(next, stalls.nextSample());
     }
 }

@@ -46,19 +46,13 @@ final class StallWatch {
         lastSample = now;
         int queued = listeners.queues().stream().mapToInt(Metrics.ListenQueue::queued).sum();
         if (queued == 0) {
-            if (!stalled.isEmpty()) {
-                log.info("stall over after " + TimeUnit.NANOSECONDS.toMillis(now - stalledSince)
-                        + " ms: the accept queue is empty again");
-                stalled.clear();
-            }
+            end(now, "the accept queue is empty again");
             queuedSince = -1;
             return;
         }
-        if (!stalled.isEmpty()) {
-            surge(now, pool);  // successors for the stalled slots that have none yet, as --max-surge allows
-            return;
-        }
         List<Worker> ready = readyWorkers(pool);
+        stalled.retainAll(pool.workers());
+        surge(now, pool);  // successors for the stalled slots that have none yet, as --max-surge allows
         if (queuedSince < 0 || ready.isEmpty()) {
             startWindow(now, ready);
             return;
@@ -71,22 +65,41 @@ final class StallWatch {
             Long before = cpuAtStart.get(w);
             long cpu = w.process().cpuMillis();
             if (before == null || cpu < 0 || cpu - before >= RUNNING_SHARE * TimeUnit.NANOSECONDS.toMillis(now - queuedSince)) {
-                startWindow(now, ready);  // it runs (overload, or catching up), or it is new: not a stall; look again
+                end(now, w + " runs");  // overload, or a worker catching up, or a new one: not a stall
+                startWindow(now, ready);
                 return;
             }
             how.add(w + " used " + (cpu - before) + " ms of CPU");
         }
-        stalled.addAll(ready);
-        stalledSince = now;
-        metrics.stall();
-        log.warn("stall: " + queued + " connection(s) in the accept queue for "
-                + TimeUnit.NANOSECONDS.toMillis(now - queuedSince) + " ms, and no READY worker ran (" + String.join(", ", how)
-                + "); asking each for a thread dump (on stdout once it runs) and starting successors (--max-surge "
-                + pool.settings().maxSurge() + ")");
-        for (Worker w : stalled) {
-            w.process().signal(io.prefork.unix.Linux.SIGQUIT);
+        List<Worker> newly = new ArrayList<>(ready);
+        newly.removeAll(stalled);
+        if (!newly.isEmpty()) {
+            if (stalled.isEmpty()) {
+                stalledSince = now;
+                metrics.stall();
+            }
+            log.warn("stall: " + queued + " connection(s) in the accept queue for "
+                    + TimeUnit.NANOSECONDS.toMillis(now - queuedSince) + " ms, and no READY worker ran ("
+                    + String.join(", ", how) + "); asking " + (newly.size() == 1 ? "it" : "each") + " for a thread dump"
+                    + " (on stdout once it runs) and starting successors (--max-surge " + pool.settings().maxSurge() + ")");
+            for (Worker w : newly) {
+                w.process().signal(io.prefork.unix.Linux.SIGQUIT);
+            }
+            stalled.addAll(newly);
+            surge(now, pool);
         }
-        surge(now, pool);
+        startWindow(now, ready);  // and look again: another worker may freeze while this stall goes on
+    }
+
+    private void end(long now, String why) {
+        if (!stalled.isEmpty()) {
+            log.info("stall over after " + TimeUnit.NANOSECONDS.toMillis(now - stalledSince) + " ms: " + why);
+            stalled.clear();
+        }
+    }
+
+    long nextSample() {
+        return lastSample + SAMPLE_NANOS;
     }
 
     private void startWindow(long now, List<Worker> ready) {

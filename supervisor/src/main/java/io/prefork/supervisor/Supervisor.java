@@ -329,7 +329,7 @@ public final class Supervisor {
         if (phase == Phase.STOPPING) {
             next = Math.min(next, shutdown.nextDue());
         } else if (phase != Phase.DONE) {
-            next = HealthChecks.nextDue(pool.nextStart(next), pool.settings(), pool.workers());
+            next = health.nextDue(pool.nextStart(next), pool.settings(), pool.workers());
             next = phase == Phase.LAME_DUCK ? Math.min(next, lameDuckEndsAt) : next;
         }
         next = notices.nextDue(next, pool.readyCount());

@@ -99,6 +99,24 @@ class StallTest extends SupervisorTestBase {
     }
 
     @Test
+    void aWorkerThatFreezesWhileAStallGoesOnIsFoundToo() throws Exception {
+        startWith(2, 2);
+        queue.queued = 5;  // and it never empties: the stall of the first two must not hide the third
+        run(1300, List.of(), 0);
+        assertEquals(4, launcher.launched.size(), lines.text());
+        Fakes.Process next = launcher.launched.get(2);
+        bringUp(next);
+        bringUp(launcher.launched.get(3));
+        run(1000, List.of(next, launcher.launched.get(3)), 0.5);  // they run: the stall is over
+        assertTrue(logged("stall over after "), lines.text());
+        run(1500, List.of(launcher.launched.get(3)), 0.5);  // and now worker 1's new JVM freezes; worker 2's runs
+        assertEquals(4, launcher.launched.size(), "one that runs is enough: no stall:\n" + lines.text());
+        run(1500, List.of(), 0);  // both frozen again, the queue never empty since the start
+        assertEquals(6, launcher.launched.size(), "successors for the newly stalled:\n" + lines.text());
+        assertEquals(2, lines.text().split("WARN stall: ", -1).length - 1, lines.text());
+    }
+
+    @Test
     void workersThatUseTheCpuWhileTheQueueGrowsAreOverloadedNotStalled() throws Exception {
         startWith(2, 2);
         List<Fakes.Process> busy = launcher.alive();
