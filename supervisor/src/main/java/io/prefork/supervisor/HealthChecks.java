@@ -119,7 +119,8 @@ public final class HealthChecks {
                 next = Math.min(next, w.dumpRequestedAt() + DUMP_GRACE_NANOS);
             }
         }
-        // The accept queue is sampled every 100 ms: a stall is found in --stall-timeout, not when an event comes.
+        // The accept queue is sampled every 250 ms (100 ms once it holds connections): a stall is found
+        // within --stall-timeout and a quarter second, not whenever an event happens to wake the loop.
         return settings.stallTimeout().isZero() ? next : Math.min(next, stalls.nextSample());
     }
 }

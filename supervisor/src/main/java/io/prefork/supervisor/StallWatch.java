@@ -17,6 +17,8 @@ import java.util.concurrent.TimeUnit;
  * queue grows get no successor.
  */
 final class StallWatch {
+    /** How often the accept queue is read while it is empty (the idle supervisor wakes for it), and while it is not. */
+    private static final long IDLE_SAMPLE_NANOS = TimeUnit.MILLISECONDS.toNanos(250);
     private static final long SAMPLE_NANOS = TimeUnit.MILLISECONDS.toNanos(100);
     /** A worker that used less than this share of a core over the window did not run. */
     private static final double RUNNING_SHARE = 0.05;
@@ -99,7 +101,7 @@ final class StallWatch {
     }
 
     long nextSample() {
-        return lastSample + SAMPLE_NANOS;
+        return lastSample + (queuedSince < 0 ? IDLE_SAMPLE_NANOS : SAMPLE_NANOS);
     }
 
     private void startWindow(long now, List<Worker> ready) {
