@@ -16,6 +16,8 @@ public final class Slot {
     int restarts;
     /** A failed recycle is not retried before this (System.nanoTime()). */
     long recycleNotBefore;
+    /** Whether the slot's last worker had been READY: a crash, not a failed boot. */
+    boolean lastServed;
     /** Why the successor boots: what its take-over counts as in /metrics. */
     Metrics.Cause successorCause = Metrics.Cause.RECYCLE;
 

@@ -80,13 +80,12 @@ public final class WorkerPool {
 
     // ---- starting ----
 
-    /**
-     * Fills each empty slot whose time has come: with a spare if one waits, else a new JVM. A JVM
-     * that cannot start counts as a failed boot; the verdict says whether that was one too many.
-     */
+    /** Fills each empty slot whose time has come (or whose worker had served, while none is READY: a crash backoff
+     *  must not leave the server dark), with a spare if one waits, else a new JVM; one that cannot start is a failed boot. */
     FailurePolicy.Verdict startDueWorkers(long now, FailurePolicy failures) {
+        boolean noneServes = readyCount() == 0;
         for (Slot slot : slots) {
-            if (slot.active == null && slot.successor == null && now >= slot.startAt) {
+            if (slot.active == null && slot.successor == null && (now >= slot.startAt || noneServes && slot.lastServed)) {
                 slot.active = promoteSpare(slot, WorkerRole.ACTIVE, now, "worker " + slot.id + " had none");
                 if (slot.active != null) {
                     continue;
@@ -285,6 +284,7 @@ public final class WorkerPool {
         Slot slot = slotHolding(worker);
         if (slot != null && slot.active == worker) {
             slot.active = null;
+            slot.lastServed = worker.wasReady();
         } else if (slot != null) {
             slot.successor = null;
         }

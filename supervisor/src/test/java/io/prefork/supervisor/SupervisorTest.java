@@ -185,6 +185,25 @@ class SupervisorTest extends SupervisorTestBase {
     }
 
     @Test
+    void aCrashBackoffNeverLeavesTheServerWithNoWorkerToServe() throws Exception {
+        start(2);
+        Fakes.Process a = launcher.launched.get(0);
+        Fakes.Process b = launcher.launched.get(1);
+        bringUp(a);
+        bringUp(b);
+        a.exit(137);
+        step();
+        Fakes.Process again = launcher.last();
+        bringUp(again);
+        again.exit(137);  // a crash in a row: slot 1 backs off, while worker 2 serves
+        step();
+        assertEquals(3, launcher.launched.size(), lines.text());
+        b.exit(137);  // now no worker serves: slot 1 does not wait out its backoff
+        step();
+        assertEquals(5, launcher.launched.size(), lines.text());
+    }
+
+    @Test
     void aStartThatFailsForWantOfFdsIsRetriedWithBackoffAndNeverGivenUpOn() throws Exception {
         launcher.exhausted = true;
         start(1);
