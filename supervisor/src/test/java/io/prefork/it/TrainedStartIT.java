@@ -85,6 +85,17 @@ class TrainedStartIT {
         }
     }
 
+    /** A 200 from the worker; if none comes, its thread dump (on the supervisor's log) says where it hangs. */
+    private static void answers(RunningSupervisor s, long worker) throws Exception {
+        try {
+            assertEquals(200, Http.get(s.port(), "/").status());
+        } catch (java.io.IOException e) {
+            io.prefork.posix.Processes.kill(worker, Linux.SIGQUIT);
+            RunningSupervisor.pause(1000);
+            throw new AssertionError("worker " + worker + " (from the recorded cache) did not answer: " + e.getMessage(), e);
+        }
+    }
+
     @Test
     void aWorkerRecordsTheCacheAsItExitsAndTheNextWorkersStartFromIt() throws Exception {
         try (RunningSupervisor s = start()) {
@@ -99,12 +110,14 @@ class TrainedStartIT {
             Path recorded = recordedCache();
             s.awaitLine("rolling restart done", BOOT);
 
+            long before = s.readyWorkers().get(1);
             s.signal(Linux.SIGHUP);  // the next worker starts from it
             s.awaitMatch(Pattern.compile("rolling restart done"), 1, BOOT);
             long next = s.readyWorkers().get(1);
             assertTrue(commandLine(next).contains("-XX:AOTCache=" + recorded), commandLine(next));
             assertTrue(maps(next, recorded), "the worker's JVM maps " + recorded);
-            assertEquals(200, Http.get(s.port(), "/").status());
+            assertTrue(RunningSupervisor.awaitGone(before, BOOT), "the replaced worker " + before + " drained and exited");
+            answers(s, next);  // the one started from the recorded cache, nothing else listening
             assertEquals(1, s.count("records an AOT cache"), "once a cache is kept, no worker records:\n" + s.logText());
             s.signal(Linux.SIGTERM);
             assertEquals(0, s.awaitExit(BOOT));
