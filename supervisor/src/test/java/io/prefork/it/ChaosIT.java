@@ -37,7 +37,8 @@ class ChaosIT {
     @Test
     void killsAndStopsOfAnyWorkerUnderLoadLeaveNoTwoSecondsUnansweredAndLoseOnlyTheVictimsConnections() throws Exception {
         Random random = new Random(7);
-        try (RunningSupervisor s = RunningSupervisor.start(dir, "-w", "2", "-b", "127.0.0.1:0", "--spares", "1",
+        // Two spares: a stall, a kill and the next stall can come within the second it takes a new spare to boot.
+        try (RunningSupervisor s = RunningSupervisor.start(dir, "-w", "2", "-b", "127.0.0.1:0", "--spares", "2",
                 "--stall-timeout", "0.5", "--timeout", "3", "--graceful-timeout", "5")) {
             int port = s.port();
             s.awaitReadyWorkers(2, Duration.ofSeconds(60));
