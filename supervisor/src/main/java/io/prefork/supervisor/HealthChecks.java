@@ -109,7 +109,6 @@ public final class HealthChecks {
         }
     }
 
-    /** The next time one of these checks is due. */
     /** When the loop must wake for these checks next, at the latest {@code next}. */
     long nextDue(long next, Settings settings, List<Worker> workers) {
         for (Worker w : workers) {

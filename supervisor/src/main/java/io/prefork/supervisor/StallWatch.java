@@ -12,9 +12,9 @@ import java.util.concurrent.TimeUnit;
  * heartbeat finds a frozen worker only after --timeout; the queue and the workers' CPU time tell
  * within a second. On a stall the loop asks each stalled worker for a thread dump and starts a
  * successor for its slot (a parked spare first), at most --max-surge at a time; a successor takes
- * over when READY, as in a roll, and the stalled worker is retired (it drains if it wakes up;
- * --timeout still applies to it). Overload is not a stall: workers that use the CPU while the
- * queue grows get no successor.
+ * over when READY, as in a roll, and the stalled worker is retired (it drains if it wakes up, and
+ * is killed a second after --graceful-timeout if not). Overload is not a stall: workers that use the
+ * CPU while the queue grows get no successor.
  */
 final class StallWatch {
     /** How often the accept queue is read while it is empty (the idle supervisor wakes for it), and while it is not. */
