@@ -8,10 +8,12 @@ import io.prefork.unix.UnixSockets;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
+import java.util.concurrent.locks.LockSupport;
 
 /**
  * Stops an app that knows nothing of prefork from accepting, without closing the shared listening
@@ -27,6 +29,9 @@ import java.util.Set;
  * Connections still in the listen queue stay there for the other workers.
  */
 final class ListenerWithdrawal {
+    /** How long a woken acceptor may take to leave accept(): it only has to be scheduled once. */
+    private static final Duration WAKE_TIMEOUT = Duration.ofSeconds(2);
+
     private ListenerWithdrawal() {
     }
 
@@ -83,20 +88,45 @@ final class ListenerWithdrawal {
     }
 
     /**
-     * Wakes each thread blocked in accept() on one of {@code fds}. Only while the JDK's interrupt
-     * signal has a handler: its default action would end the process.
+     * Wakes each thread blocked in accept() on one of {@code fds}, and returns once each has left that
+     * accept(): a thread that slept there still holds the listener it found under the fd number, and
+     * could take one more connection from the shared queue after the app has stopped serving, which
+     * its client would see reset. The kernel says when the thread has left: the signal is no longer
+     * pending (it is taken on the way out to user space; a connection accepted just before is then an
+     * fd of this process, counted by {@link AcceptedConnections}). A second round catches a thread
+     * that was entering accept() as the fds were replaced. Only while the JDK's interrupt signal has a
+     * handler: its default action would end the process.
      */
     static void wakeAcceptors(List<Integer> fds) throws IOException {
         if (!jdkInterruptSignalCaught()) {
             return;
         }
-        for (Map.Entry<Integer, Integer> blocked : ProcSelf.threadsInAccept().entrySet()) {
-            if (fds.contains(blocked.getValue())) {
-                try {
-                    Interrupts.signalThread(blocked.getKey(), Linux.SIG_JDK_INTERRUPT);
-                } catch (NativeException e) {
-                    // the thread ended meanwhile
+        for (int round = 0; round < 2; round++) {
+            List<Integer> signalled = new ArrayList<>();
+            for (Map.Entry<Integer, Integer> blocked : ProcSelf.threadsInAccept().entrySet()) {
+                if (fds.contains(blocked.getValue())) {
+                    try {
+                        Interrupts.signalThread(blocked.getKey(), Linux.SIG_JDK_INTERRUPT);
+                        signalled.add(blocked.getKey());
+                    } catch (NativeException e) {
+                        // the thread ended meanwhile
+                    }
                 }
+            }
+            awaitTaken(signalled);
+        }
+    }
+
+    private static void awaitTaken(List<Integer> threads) {
+        long deadline = System.nanoTime() + WAKE_TIMEOUT.toNanos();
+        for (int tid : threads) {
+            while (ProcSelf.signalPending(tid, Linux.SIG_JDK_INTERRUPT)) {
+                if (System.nanoTime() > deadline) {
+                    WorkerLog.info("thread " + tid + " has not left accept() " + WAKE_TIMEOUT.toMillis()
+                            + " ms after it was woken; it may still take a connection");
+                    return;
+                }
+                LockSupport.parkNanos(200_000);
             }
         }
     }

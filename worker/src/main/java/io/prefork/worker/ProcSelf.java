@@ -61,6 +61,20 @@ final class ProcSelf {
         return blocked;
     }
 
+    /**
+     * Whether {@code signal} is still pending for thread {@code tid} (its SigPnd in
+     * /proc/self/task/TID/status): false once the thread has taken it, on its way out of the system
+     * call it was in, or once the thread is gone.
+     */
+    static boolean signalPending(int tid, int signal) {
+        for (String line : read(TASKS.resolve(Integer.toString(tid)).resolve("status")).split("\n")) {
+            if (line.startsWith("SigPnd:")) {
+                return (Long.parseUnsignedLong(line.substring(7).trim(), 16) & (1L << (signal - 1))) != 0;
+            }
+        }
+        return false;
+    }
+
     /** A watched file of an epoll set: the fd number it was added under, the file's inode, the events and data it was added with. */
     record Watched(int fd, long inode, int events, long data) {
     }

@@ -69,6 +69,8 @@ class ListenerWithdrawalTest {
 
             assertEquals(2, ListenerWithdrawal.withdraw(identities), "our fd and the app's dup");
             assertFalse(anyFdIs(identities), "no fd of the process is the listener any more");
+            java.util.Map<Integer, Integer> inAccept = ProcSelf.threadsInAccept();
+            assertTrue(inAccept.isEmpty(), "withdraw() returns only once the acceptor has left accept() on the listener: " + inAccept);
             assertTrue(eventually(() -> {
                 try {
                     return ProcSelf.threadsInAccept().isEmpty();
