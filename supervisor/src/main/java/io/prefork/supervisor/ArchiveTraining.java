@@ -40,7 +40,9 @@ public final class ArchiveTraining {
         }
         Generation generation = pool.generation();
         WorkerArchive archive = generation.archive();
-        if (archive == null || trainer != null || archive.state() != WorkerArchive.State.MISSING) {
+        // It waits until every slot serves: a JVM booting beside the first workers would slow them.
+        if (archive == null || trainer != null || archive.state() != WorkerArchive.State.MISSING
+                || pool.readyCount() < pool.size() || pool.jvmsBooting() > 0) {
             return;
         }
         try {

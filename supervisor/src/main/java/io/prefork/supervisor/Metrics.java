@@ -94,7 +94,7 @@ public final class Metrics {
         for (Worker w : pool.workers()) {
             byState.merge(w.state(), 1, Integer::sum);
         }
-        return render(now, pool.size(), byState, pool.status(now), queues);
+        return render(now, pool.size(), byState, StatusReport.rows(pool, now), queues);
     }
 
     private String render(long now, int desired, Map<WorkerState, Integer> byState, List<StatusReport.Row> workers,

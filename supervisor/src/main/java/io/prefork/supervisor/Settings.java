@@ -9,11 +9,18 @@ import java.time.Duration;
 public record Settings(int workers, Duration bootTimeout, Duration gracefulTimeout, Duration fastStopTimeout,
                        int maxBootFailures, Duration timeout, int maxSurge, long maxRequests,
                        long maxRequestsJitter, long maxRssBytes, int spares, Duration lameDuck,
-                       int maxRestarts, Duration restartWindow, Duration stallTimeout) {
+                       int maxRestarts, Duration restartWindow, Duration stallTimeout, int bootsAtOnce) {
     /** After a fast stop's SIGTERM, SIGKILL follows this much later. Not an option: nobody asked. */
     static final Duration FAST_STOP_TIMEOUT = Duration.ofSeconds(1);
     /** Workers that fail to boot this many times in a row make the supervisor give up (exit 3). */
     static final int MAX_BOOT_FAILURES = 5;
+    /**
+     * Worker JVMs that boot at once, from nothing (a spare's promotion is not a boot): one per two
+     * CPUs. A JVM's boot keeps more than a core busy (its main thread, the JIT's, the GC's), so two
+     * booting on 2 cores each take twice as long: one after the other, the first serves in half the
+     * time and the last no later. Not an option: the machine says it.
+     */
+    static final int BOOTS_AT_ONCE = Math.max(1, Runtime.getRuntime().availableProcessors() / 2);
 
     /** A duration as the options give it, in seconds: "30", "2.5". */
     public static String seconds(Duration d) {
@@ -35,6 +42,11 @@ public record Settings(int workers, Duration bootTimeout, Duration gracefulTimeo
 
     public Settings withRecycling(int surge, long requests, long jitter, long rssBytes) {
         return toBuilder().maxSurge(surge).maxRequests(requests, jitter).maxRssBytes(rssBytes).build();
+    }
+
+    /** How many worker JVMs may boot at once; tests that start several at once say so. */
+    public Settings withBootsAtOnce(int n) {
+        return toBuilder().bootsAtOnce(n).build();
     }
 
     public Settings withSpares(int n) {
@@ -68,6 +80,7 @@ public record Settings(int workers, Duration bootTimeout, Duration gracefulTimeo
         private int maxRestarts = (int) Flag.MAX_RESTARTS.defaultNumber();
         private Duration restartWindow = Flag.RESTART_WINDOW.defaultSeconds();
         private Duration stallTimeout = Flag.STALL_TIMEOUT.defaultSeconds();
+        private int bootsAtOnce = BOOTS_AT_ONCE;
 
         public Builder(int workers) {
             this.workers = workers;
@@ -89,6 +102,7 @@ public record Settings(int workers, Duration bootTimeout, Duration gracefulTimeo
             maxRestarts = s.maxRestarts;
             restartWindow = s.restartWindow;
             stallTimeout = s.stallTimeout;
+            bootsAtOnce = s.bootsAtOnce;
         }
 
         public Builder bootTimeout(Duration d) {
@@ -145,10 +159,15 @@ public record Settings(int workers, Duration bootTimeout, Duration gracefulTimeo
             return this;
         }
 
+        public Builder bootsAtOnce(int n) {
+            bootsAtOnce = n;
+            return this;
+        }
+
         public Settings build() {
             return new Settings(workers, bootTimeout, gracefulTimeout, fastStopTimeout, maxBootFailures, timeout,
                     maxSurge, maxRequests, maxRequestsJitter, maxRssBytes, spares, lameDuck, maxRestarts, restartWindow,
-                    stallTimeout);
+                    stallTimeout, bootsAtOnce);
         }
     }
 }

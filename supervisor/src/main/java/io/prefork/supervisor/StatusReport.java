@@ -1,6 +1,7 @@
 package io.prefork.supervisor;
 
 import java.time.Duration;
+import java.util.ArrayList;
 import java.util.List;
 
 /** Renders the workers' status for {@code ctl status}: a table for people, JSON for programs. */
@@ -11,6 +12,17 @@ public final class StatusReport {
     }
 
     private StatusReport() {
+    }
+
+    /** Every worker the pool has started and not reaped, with its slot's restarts. */
+    static List<Row> rows(WorkerPool pool, long now) {
+        List<Row> rows = new ArrayList<>();
+        for (Worker w : pool.workers()) {
+            Slot slot = pool.slotHolding(w);
+            rows.add(new Row(w.id(), w.pid(), w.state(), w.role().label(), Duration.ofNanos(now - w.startedAt()),
+                    w.requests(), slot == null ? 0 : slot.restarts, w.process().rssBytes(), w.heapUsed(), w.heapMax()));
+        }
+        return rows;
     }
 
     static String render(List<Row> rows, boolean json) {

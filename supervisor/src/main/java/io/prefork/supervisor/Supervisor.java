@@ -286,7 +286,7 @@ public final class Supervisor {
         }
         long now = clock.getAsLong();
         return switch (command) {
-            case STATUS -> AdminReply.ok(StatusReport.render(pool.status(now), args.contains("--json")));
+            case STATUS -> AdminReply.ok(StatusReport.render(StatusReport.rows(pool, now), args.contains("--json")));
             case METRICS -> AdminReply.ok(metrics.render(now, pool, listeners.queues()));
             case RELOAD -> {
                 reloads.reload("ctl reload", reply, now);

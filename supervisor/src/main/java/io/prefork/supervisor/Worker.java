@@ -132,6 +132,11 @@ public final class Worker {
     }
 
     /** Started as a hot spare and promoted. */
+    /** Whether its JVM boots now: started, and neither serving nor parked yet (a promoted spare only opens its connectors). */
+    boolean bootsItsJvm() {
+        return state == WorkerState.STARTING || state == WorkerState.SPARE && !parked || state == WorkerState.BOOTING && !wasSpare;
+    }
+
     boolean wasSpare() {
         return wasSpare;
     }

@@ -87,8 +87,8 @@ public final class WorkerPool {
         for (Slot slot : slots) {
             if (slot.active == null && slot.successor == null && (now >= slot.startAt || noneServes && slot.lastServed)) {
                 slot.active = promoteSpare(slot, WorkerRole.ACTIVE, now, "worker " + slot.id + " had none");
-                if (slot.active != null) {
-                    continue;
+                if (slot.active != null || jvmsBooting() >= settings().bootsAtOnce()) {
+                    continue;  // the slot stays due: the next step looks again
                 }
                 try {
                     slot.active = launchServing(slot.id, WorkerRole.ACTIVE, now);
@@ -145,7 +145,8 @@ public final class WorkerPool {
      * slot was empty.
      */
     void replenishSpares(long now) {
-        while (spares.size() < settings().spares() && now >= sparesNotBefore && promotedSettled()) {
+        while (spares.size() < settings().spares() && now >= sparesNotBefore && promotedSettled()
+                && jvmsBooting() < settings().bootsAtOnce()) {
             try {
                 Worker spare = launch(generation.launcher(), 0, WorkerRole.SPARE, now);
                 spares.add(spare);
@@ -156,6 +157,11 @@ public final class WorkerPool {
                 return;
             }
         }
+    }
+
+    /** Worker JVMs booting now, whatever their role: what {@link Settings#bootsAtOnce} bounds. */
+    int jvmsBooting() {
+        return (int) workers.stream().filter(Worker::bootsItsJvm).count();
     }
 
     private boolean promotedSettled() {
@@ -342,8 +348,14 @@ public final class WorkerPool {
         return true;
     }
 
-    /** When the next empty slot or spare is due to start, if before {@code next}. */
+    /**
+     * When the next empty slot or spare is due to start, if before {@code next}. While as many JVMs
+     * boot as may, none is: the event that ends a boot (READY, parked, an exit) wakes the loop.
+     */
     long nextStart(long next) {
+        if (jvmsBooting() >= settings().bootsAtOnce()) {
+            return next;
+        }
         for (Slot slot : slots) {
             if (slot.active == null && slot.successor == null) {
                 next = Math.min(next, slot.startAt);
@@ -368,11 +380,7 @@ public final class WorkerPool {
     }
 
     int readyCount() {
-        int n = 0;
-        for (Slot slot : slots) {
-            n += slot.active != null && slot.active.state() == WorkerState.READY ? 1 : 0;
-        }
-        return n;
+        return (int) slots.stream().filter(s -> s.active != null && s.active.state() == WorkerState.READY).count();
     }
 
     /** "2/3 workers READY", as the service manager and the log say it. */
@@ -381,20 +389,6 @@ public final class WorkerPool {
     }
 
     int successorsBooting() {
-        int n = 0;
-        for (Slot slot : slots) {
-            n += slot.successor == null ? 0 : 1;
-        }
-        return n;
-    }
-
-    List<StatusReport.Row> status(long now) {
-        List<StatusReport.Row> rows = new ArrayList<>();
-        for (Worker w : workers) {
-            Slot slot = slotHolding(w);
-            rows.add(new StatusReport.Row(w.id(), w.pid(), w.state(), w.role().label(), Duration.ofNanos(now - w.startedAt()),
-                    w.requests(), slot == null ? 0 : slot.restarts, w.process().rssBytes(), w.heapUsed(), w.heapMax()));
-        }
-        return rows;
+        return (int) slots.stream().filter(s -> s.successor != null).count();
     }
 }

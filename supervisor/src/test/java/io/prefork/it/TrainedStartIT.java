@@ -125,7 +125,7 @@ class TrainedStartIT {
         Path recorded = recordedCache();
         try (RunningSupervisor s = start()) {  // the next supervisor starts every worker from it
             long worker = s.awaitReadyWorkers(1, BOOT).get(1);
-            assertTrue(s.logText().contains("recorded cache " + recorded + ": valid; workers start with it"), s.logText());
+            assertTrue(s.logText().contains("recorded cache " + recorded + ": valid (the JVM took it when it was made); workers start with it"), s.logText());
             assertTrue(maps(worker, recorded), "the worker's JVM maps " + recorded);
             assertFalse(s.logText().contains("records an AOT cache"), s.logText());
             assertFalse(s.logText().contains("started to train"), s.logText());

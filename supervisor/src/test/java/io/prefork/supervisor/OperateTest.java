@@ -18,7 +18,8 @@ import org.junit.jupiter.api.Timeout;
 @Timeout(10)
 class OperateTest extends SupervisorTestBase {
     private Settings settings(int workers) {
-        return Settings.defaults(workers).withTimeouts(Duration.ofSeconds(10), Duration.ofSeconds(5), Duration.ofSeconds(3));
+        return Settings.defaults(workers).withTimeouts(Duration.ofSeconds(10), Duration.ofSeconds(5), Duration.ofSeconds(3))
+                .withBootsAtOnce(ALL_AT_ONCE);
     }
 
     private List<Fakes.Process> bringUpAll() throws InterruptedException {

@@ -34,7 +34,7 @@ class StallTest extends SupervisorTestBase {
     final Queue queue = new Queue();
 
     private void startWith(int workers, int maxSurge) throws InterruptedException {
-        Settings settings = new Settings.Builder(workers).maxSurge(maxSurge).stallTimeout(Duration.ofSeconds(1)).build();
+        Settings settings = new Settings.Builder(workers).bootsAtOnce(SupervisorTestBase.ALL_AT_ONCE).maxSurge(maxSurge).stallTimeout(Duration.ofSeconds(1)).build();
         supervisor = new Supervisor(new Generation(settings, launcher), queue, clock, lines.log, new LinkedBlockingQueue<>(),
                 new ControlAdmission(), Runnable::run);
         step();

@@ -28,6 +28,34 @@ class SupervisorTest extends SupervisorTestBase {
     }
 
     @Test
+    void onASmallMachineWorkerJvmsBootOneAfterAnotherAndASpareLast() throws Exception {
+        start(Settings.defaults(3).withSpares(1).withBootsAtOnce(1));
+        assertEquals(List.of(1), launcher.launched.stream().map(p -> p.workerId).toList(), "one JVM boots at a time");
+        step();
+        assertEquals(1, launcher.launched.size(), "the others wait while it boots, however often the loop looks");
+        assertEquals(Long.MAX_VALUE, supervisor.pool().nextStart(Long.MAX_VALUE), "and no start is due meanwhile: the loop sleeps");
+
+        Fakes.Connection first = new Fakes.Connection(launcher.last().pid);
+        supervisor.post(new Event.Hello(first, launcher.last().token));
+        step();
+        assertEquals(1, launcher.launched.size(), "BOOTING is still booting");
+        supervisor.post(new Event.Message(first, ControlMessage.of(MessageType.READY)));
+        step();
+        assertEquals(List.of(1, 2), launcher.launched.stream().map(p -> p.workerId).toList(), "the next one once it is READY");
+
+        launcher.last().exit(1);  // a boot that fails frees the turn as well
+        step();
+        clock.advanceMillis(60_000);
+        step();
+        assertEquals(List.of(1, 2, 2), launcher.launched.stream().map(p -> p.workerId).toList());
+        bringUp(launcher.last());
+        assertEquals(List.of(1, 2, 2, 3), launcher.launched.stream().map(p -> p.workerId).toList());
+        bringUp(launcher.last());
+        assertEquals(List.of(1, 2, 2, 3, 0), launcher.launched.stream().map(p -> p.workerId).toList(),
+                "the spare boots last, when every slot serves");
+    }
+
+    @Test
     void helloWithTheRightTokenGetsTheListenersThenReadyCounts() throws Exception {
         start(1);
         Fakes.Process p = launcher.last();

@@ -7,6 +7,8 @@ import java.util.List;
 
 /** Drives a Supervisor through fakes: a fake clock, fake worker processes, fake control connections. */
 abstract class SupervisorTestBase {
+    /** Most tests start every slot in the same step; the machine's bound on JVMs booting at once has a test of its own. */
+    static final int ALL_AT_ONCE = Integer.MAX_VALUE;
     final Fakes.Clock clock = new Fakes.Clock();
     final Fakes.Launcher launcher = new Fakes.Launcher();
     final Fakes.Lines lines = new Fakes.Lines();
@@ -14,7 +16,7 @@ abstract class SupervisorTestBase {
 
     Supervisor start(int workers) throws InterruptedException {
         return start(Settings.defaults(workers)
-                .withTimeouts(Duration.ofSeconds(10), Duration.ofSeconds(5), Duration.ZERO));
+                .withTimeouts(Duration.ofSeconds(10), Duration.ofSeconds(5), Duration.ZERO).withBootsAtOnce(ALL_AT_ONCE));
     }
 
     Supervisor start(Settings settings) throws InterruptedException {

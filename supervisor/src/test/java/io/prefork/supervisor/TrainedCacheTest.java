@@ -49,7 +49,7 @@ class TrainedCacheTest extends SupervisorTestBase {
 
     private void startTrained(int workers) throws InterruptedException {
         recorder.nextPid = 5000;
-        Settings settings = new Settings.Builder(workers).gracefulTimeout(Duration.ofSeconds(10)).build();
+        Settings settings = new Settings.Builder(workers).bootsAtOnce(SupervisorTestBase.ALL_AT_ONCE).gracefulTimeout(Duration.ofSeconds(10)).build();
         supervisor = new Supervisor(new Generation(settings, launcher, archive, launcher, recorder),
                 slotId -> List.of(), clock, lines.log, new LinkedBlockingQueue<>(), new ControlAdmission(), offLoop::add);
         step();

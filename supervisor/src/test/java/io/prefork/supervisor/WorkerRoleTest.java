@@ -20,7 +20,7 @@ class WorkerRoleTest {
         pool.retire(retiring, "replaced");  // what a replaced worker is
         assertEquals("trainer (pid " + trainer.pid() + ")", trainer.toString());
         assertEquals("spare (pid " + spare.pid() + ")", spare.toString());
-        List<String> roles = pool.status(0).stream().map(StatusReport.Row::role).toList();
+        List<String> roles = StatusReport.rows(pool, 0).stream().map(StatusReport.Row::role).toList();
         assertEquals(List.of("trainer", "spare", "retiring"), roles);
     }
 }

@@ -5,6 +5,7 @@ import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.nio.file.StandardCopyOption;
 import java.nio.file.attribute.BasicFileAttributes;
 import java.security.MessageDigest;
 import java.security.NoSuchAlgorithmException;
@@ -15,7 +16,9 @@ import java.util.concurrent.TimeUnit;
 
 /**
  * What a class archive file is to the JVM that would use it: its key (which worker command it is
- * for), whether the JVM accepts it, and its identity on disk (so an accepted file is not checked twice).
+ * for), whether the JVM accepts it, and its identity on disk, with a note beside it once the JVM took
+ * it (so an accepted file is not checked twice, not even by the next supervisor: the check is a JVM
+ * start, 0.1-0.3 s that a cold start would otherwise wait for before its first worker).
  */
 final class ArchiveFiles {
     private ArchiveFiles() {
@@ -54,6 +57,45 @@ final class ArchiveFiles {
         }
     }
 
+    /**
+     * Whether the JVM took {@code file} when this identity of it was made or first checked, by any
+     * supervisor: the note {@link #noteAccepted} left beside it. The key already names the JDK build
+     * and every input, so what is left to catch is a file changed since, and that has another identity.
+     */
+    static boolean acceptedBefore(Path file, String identity) {
+        try {
+            return identity.equals(Files.readString(note(file)).strip());
+        } catch (IOException e) {
+            return false;
+        }
+    }
+
+    /** Leaves the note that the JVM took this identity of {@code file}; best effort (a later start checks again). */
+    static void noteAccepted(Path file, String identity) {
+        Path note = note(file);
+        Path tmp = note.resolveSibling(note.getFileName() + "." + ProcessHandle.current().pid() + ".tmp");
+        try {
+            Files.writeString(tmp, identity + "\n");
+            Files.move(tmp, note, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
+        } catch (IOException e) {
+            try {
+                Files.deleteIfExists(tmp);
+            } catch (IOException ignored) {
+                // litter in the cache
+            }
+        }
+    }
+
+    /** Deletes the file and its note. */
+    static void delete(Path file) throws IOException {
+        Files.deleteIfExists(note(file));
+        Files.deleteIfExists(file);
+    }
+
+    private static Path note(Path file) {
+        return file.resolveSibling(file.getFileName() + ".ok");
+    }
+
     /** Inode, size and modification time; null if there is no such file. */
     static String identity(Path file) {
         try {
@@ -74,6 +116,7 @@ final class ArchiveFiles {
             update(sha, Path.of(config.java()).toRealPath().toString());
             update(sha, Integer.toString(WorkerCommand.featureVersion(config.java())));
             update(sha, readRelease(config.java()));
+            update(sha, jvmLibrary(config.java()));
             for (String part : command) {
                 update(sha, part);
             }
@@ -88,6 +131,22 @@ final class ArchiveFiles {
         } catch (IOException | NoSuchAlgorithmException e) {
             return "unkeyed";
         }
+    }
+
+    /** The JVM library's size and time: a rebuilt JDK of the same version refuses archives of the old one. */
+    private static String jvmLibrary(String java) {
+        try {
+            Path home = Path.of(java).toRealPath().getParent().getParent();
+            for (String vm : List.of("server", "client")) {
+                Path lib = home.resolve("lib").resolve(vm).resolve("libjvm.so");
+                if (Files.exists(lib)) {
+                    return vm + ":" + Files.size(lib) + ":" + Files.getLastModifiedTime(lib).toMillis();
+                }
+            }
+        } catch (IOException | RuntimeException e) {
+            // hashed as unknown: the check at first use still catches a refusal
+        }
+        return "";
     }
 
     private static String readRelease(String java) {

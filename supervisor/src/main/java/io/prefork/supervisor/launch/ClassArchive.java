@@ -18,8 +18,9 @@ import java.util.concurrent.atomic.AtomicInteger;
  * dynamic archive on JDK 17-23, the AOT cache on JDK 24 and later. One archive per worker command:
  * its name hashes the java binary, the JDK version, the JVM options, the app class and every
  * classpath entry's size and modification time, so a changed jar or option means another archive
- * and a stale one is never used. An existing archive is checked once with -Xshare:on (or
- * -XX:AOTMode=on), and one the JVM refuses is deleted and trained again. Training is one worker run
+ * and a stale one is never used. An archive is checked with -Xshare:on (or -XX:AOTMode=on) when it
+ * is made, or when it is found with no note that the JVM took it (or one for another identity of the
+ * file); one the JVM refuses is deleted and trained again. Training is one worker run
  * that boots as far as Prefork.listeners() and exits normally; the JVM writes the archive at exit.
  *
  * <p>{@code --worker-start trained} (JDK 24+) adds the recorded cache: one serving worker at a time
@@ -127,15 +128,21 @@ public final class ClassArchive implements WorkerArchive {
             log.info(what + " " + archive + ": valid (checked before by this supervisor); workers start with it");
             return true;
         }
+        if (ArchiveFiles.acceptedBefore(archive, identity)) {
+            accepted.add(archive, identity);
+            log.info(what + " " + archive + ": valid (the JVM took it when it was made); workers start with it");
+            return true;
+        }
         String refusal = ArchiveFiles.refusal(command, aot, archive);
         if (refusal == null) {
             accepted.add(archive, identity);
+            ArchiveFiles.noteAccepted(archive, identity);
             log.info(what + " " + archive + ": valid; workers start with it");
             return true;
         }
         log.warn(what + " " + archive + " is unusable (" + refusal + "); deleting it, a worker run makes it again");
         try {
-            Files.deleteIfExists(archive);
+            ArchiveFiles.delete(archive);
         } catch (IOException e) {
             log.warn("cannot delete " + archive + ": " + e.getMessage() + "; workers start without it");
         }
@@ -262,6 +269,7 @@ public final class ClassArchive implements WorkerArchive {
                 String identity = ArchiveFiles.identity(target);
                 if (identity != null) {
                     accepted.add(target, identity);
+                    ArchiveFiles.noteAccepted(target, identity);
                 }
             } catch (IOException e) {
                 refusal = "cannot move the archive into place: " + e.getMessage();
