@@ -78,6 +78,10 @@ public final class Bench {
                 json.put("first_traffic_warm", firstTraffic("warm spare", "--warmup-requests", "500"));
                 return;
             }
+            if ("cold".equals(System.getProperty("bench.only"))) {
+                json.put("cold_start", coldStart());
+                return;
+            }
             if ("first-answer".equals(System.getProperty("bench.only"))) {
                 json.put("first_answer", firstAnswer("spare"));
                 json.put("first_answer_warm", firstAnswer("warm spare", "--warmup-requests", "500"));

@@ -20,7 +20,7 @@ final class Report {
     static String markdown(Map<String, Object> j) {
         StringBuilder b = new StringBuilder("| scenario | figure | value |\n|---|---|---|\n");
         if (!j.containsKey("data_path")) {
-            return b + springBoot(j) + share(j) + firstAnswer(j) + rolls(j) + firstTraffic(j) + ramps(j);
+            return b + coldStart(j) + springBoot(j) + share(j) + firstAnswer(j) + rolls(j) + firstTraffic(j) + ramps(j);
         }
         Map<String, Object> dp = map(j.get("data_path"));
         for (String path : List.of("/", CPU)) {
@@ -59,10 +59,21 @@ final class Report {
                 f.get("supervisor_cpu_during_churn_pct")));
         b.append(String.format(Locale.ROOT, "| worker (hello, idle) | RSS; PSS | %.1f MiB; %.1f MiB |%n",
                 f.get("worker_rss_mib"), f.get("worker_pss_mib")));
-        Map<String, Object> c = map(j.get("cold_start"));
-        b.append("| cold start to first 200 | prefork -w 2; plain JVM | ").append(c.get("prefork_w2_ms")).append(" ms; ")
-                .append(c.get("plain_ms")).append(" ms |\n");
-        return b.toString() + springBoot(j) + share(j) + firstAnswer(j) + firstTraffic(j) + ramps(j);
+        return b.toString() + coldStart(j) + springBoot(j) + share(j) + firstAnswer(j) + firstTraffic(j) + ramps(j);
+    }
+
+    static String coldStart(Map<String, Object> j) {
+        StringBuilder b = new StringBuilder();
+        if (!j.containsKey("cold_start")) {
+            return "";
+        }
+        for (Map.Entry<String, Object> e : map(j.get("cold_start")).entrySet()) {
+            Map<String, Object> c = map(e.getValue());
+            b.append("| cold start to first 200, ").append(e.getKey()).append(" | plain JVM; prefork -w 1; -w 2 (median of the rounds' differences to plain) | ")
+                    .append(c.get("plain_ms")).append(" ms; ").append(c.get("w1_ms")).append(" ms (+").append(c.get("w1_over_plain_ms"))
+                    .append("); ").append(c.get("w2_ms")).append(" ms (+").append(c.get("w2_over_plain_ms")).append(") |\n");
+        }
+        return b.toString();
     }
 
     static String ramps(Map<String, Object> j) {

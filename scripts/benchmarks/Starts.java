@@ -2,6 +2,7 @@ package benchmarks;
 
 import java.io.IOException;
 import java.nio.file.Files;
+import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -103,25 +104,57 @@ final class Starts {
         return result;
     }
 
+    /**
+     * From the command to the first 200, for the hello app and an app that knows nothing of prefork:
+     * one plain JVM, {@code scripts/prefork -w 1} and {@code -w 2}, in turn in each round. An untimed
+     * prefork run first, held long enough for the workers' class archive to be trained, as any server
+     * that ran once before has it. Medians, and the median of each round's difference to plain.
+     */
     static Map<String, Object> coldStart() throws Exception {
-        List<Double> prefork = new ArrayList<>();
-        List<Double> plain = new ArrayList<>();
-        for (int round = 0; round < ROUNDS; round++) {
-            int port = freePort();
-            long start = System.nanoTime();
-            Process p = start("cold-plain", List.of(JAVA, "-cp", plainClasspath(), "io.prefork.examples.HelloApp", "127.0.0.1",
-                    Integer.toString(port)));
-            plain.add(untilFirst200(port, start));
-            stop(p);
-            port = freePort();
-            start = System.nanoTime();
-            p = start("cold-prefork", List.of(ROOT.resolve("scripts/prefork").toString(), "-w", "2", "-b", "127.0.0.1:" + port,
-                    "--ctl-socket", out.resolve("cold.ctl").toString(), "--cache-dir", out.resolve("cache").toString()));
-            prefork.add(untilFirst200(port, start));
-            stop(p);
+        Map<String, Object> result = new LinkedHashMap<>();
+        for (String app : List.of("io.prefork.examples.HelloApp", "io.prefork.examples.UnawareJettyApp")) {
+            String shortName = app.substring(app.lastIndexOf('.') + 1);
+            Path cache = out.resolve("cold-cache-" + shortName);
+            for (String workers : List.of("1", "2")) {  // each count is another worker command (--jvm-share), another archive
+                Process training = coldPrefork(app, workers, freePort(), cache);
+                Thread.sleep(10_000);
+                stop(training);
+            }
+            Map<String, List<Double>> runs = new LinkedHashMap<>();
+            for (String kind : List.of("plain", "w1", "w2")) {
+                runs.put(kind, new ArrayList<>());
+            }
+            for (int round = 0; round < ROUNDS; round++) {
+                for (String kind : runs.keySet()) {
+                    int port = freePort();
+                    long start = System.nanoTime();
+                    Process p = kind.equals("plain")
+                            ? start("cold-plain", List.of(JAVA, "-cp", plainClasspath(), app, "127.0.0.1", Integer.toString(port)))
+                            : coldPrefork(app, kind.substring(1), port, cache);
+                    runs.get(kind).add(round1(untilFirst200(port, start)));
+                    stop(p);
+                }
+            }
+            Map<String, Object> r = new LinkedHashMap<>();
+            for (String kind : runs.keySet()) {
+                r.put(kind + "_ms", round1(median(runs.get(kind))));
+                r.put("runs_" + kind + "_ms", runs.get(kind));
+                if (!kind.equals("plain")) {
+                    List<Double> over = new ArrayList<>();
+                    for (int i = 0; i < ROUNDS; i++) {
+                        over.add(runs.get(kind).get(i) - runs.get("plain").get(i));
+                    }
+                    r.put(kind + "_over_plain_ms", round1(median(over)));
+                }
+            }
+            result.put(shortName, r);
         }
-        return Map.of("prefork_w2_ms", median(prefork), "plain_ms", median(plain),
-                "runs_prefork_ms", prefork.stream().map(Measure::round1).toList(), "runs_plain_ms", plain.stream().map(Measure::round1).toList());
+        return result;
+    }
+
+    private static Process coldPrefork(String app, String workers, int port, Path cache) throws Exception {
+        return start("cold-prefork", List.of(ROOT.resolve("scripts/prefork").toString(), "-w", workers, "-b", "127.0.0.1:" + port,
+                "--app", app, "--ctl-socket", out.resolve("cold.ctl").toString(), "--cache-dir", cache.toString()));
     }
 
     /**
