@@ -59,7 +59,7 @@ public class StartupAB {
         row(md, json, "supervisor start -> first 200, median of " + ROUNDS, trees, Tree::firstOk);
         row(md, json, "worker spawn -> BOOTING in a rolling restart, median of " + trees.get(0).booting().size(), trees,
                 Tree::booting);
-        row(md, json, "worker spawn -> BOOTING at the supervisor's start (2 at once), median of "
+        row(md, json, "worker spawn -> BOOTING at the supervisor's start, median of "
                 + trees.get(0).coldBooting().size(), trees, Tree::coldBooting);
         System.out.print(md);
         Files.createDirectories(results);

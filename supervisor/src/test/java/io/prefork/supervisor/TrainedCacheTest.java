@@ -22,12 +22,13 @@ class TrainedCacheTest extends SupervisorTestBase {
     static final class Archive implements WorkerArchive {
         boolean wanted = true;
         boolean recording;
+        State state = State.READY;
         String refusal;
         final List<Long> endedWithRequests = new ArrayList<>();
 
         @Override public Path file() { return Path.of("/cache/worker-x.aot"); }
-        @Override public State state() { return State.READY; }
-        @Override public void trainingStarted() { }
+        @Override public State state() { return state; }
+        @Override public void trainingStarted() { state = State.TRAINING; }
         @Override public String trainingEnded(int exitValue, String cause) { return null; }
         @Override public void failed() { }
         @Override public boolean wantsRecording() { return wanted && !recording; }
@@ -59,6 +60,19 @@ class TrainedCacheTest extends SupervisorTestBase {
         List<Runnable> due = List.copyOf(offLoop);
         offLoop.clear();
         due.forEach(Runnable::run);
+    }
+
+    @Test
+    void theBootArchivesTrainingRunWaitsUntilEveryWorkerServes() throws Exception {
+        archive.state = WorkerArchive.State.MISSING;
+        archive.wanted = false;
+        startTrained(2);
+        assertEquals(List.of(1, 2), launcher.launched.stream().map(p -> p.workerId).toList(), "the workers, no training run yet");
+        bringUp(launcher.launched.get(0));
+        assertEquals(2, launcher.launched.size(), "one worker serves, the other still boots");
+        bringUp(launcher.launched.get(1));
+        assertEquals(List.of(1, 2, 0), launcher.launched.stream().map(p -> p.workerId).toList(), "then the training run");
+        assertTrue(logged("trainer (pid " + launcher.last().pid + "): started to train the class archive"), lines.text());
     }
 
     @Test
