@@ -60,4 +60,22 @@ class WarmUpIT {
             }
         }
     }
+
+    /**
+     * With no client waiting, too: an acceptor asleep in accept() on the private listener must end up
+     * in accept() on listener 0 (READY), not parked where nothing sees it until a real client comes.
+     */
+    @ParameterizedTest
+    @ValueSource(strings = {"io.prefork.examples.UnawareJettyApp", "io.prefork.examples.PlainApp", "io.prefork.it.apps.SelectorApp"})
+    void aWarmedUpAppIsReadyWithNoClientWaiting(String app) throws Exception {
+        try (RunningSupervisor s = RunningSupervisor.start(dir, "-w", "1", "-b", "127.0.0.1:0", "--app", app,
+                "--app-classpath", Jars.EXAMPLES + ":" + RunningSupervisor.TEST_APPS, "--warmup-requests", "20")) {
+            int port = s.port();
+            long pid = s.awaitReadyWorkers(1, BOOT).get(1);
+            assertTrue(s.logText().contains("warmed up on a private loopback listener: 20 requests"), s.logText());
+            assertEquals(Set.of("127.0.0.1:" + port), ProcFs.tcpListenersHeldBy(List.of(pid)),
+                    "the private listener is closed, listener 0 is in its place");
+            assertEquals(200, Http.get(port, "/").status());
+        }
+    }
 }

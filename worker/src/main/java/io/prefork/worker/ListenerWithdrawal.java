@@ -10,6 +10,7 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
+import java.util.HashSet;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
@@ -94,17 +95,21 @@ final class ListenerWithdrawal {
      * its client would see reset. The kernel says when the thread has left: the signal is no longer
      * pending (it is taken on the way out to user space; a connection accepted just before is then an
      * fd of this process, counted by {@link AcceptedConnections}). A second round catches a thread
-     * that was entering accept() as the fds were replaced. Only while the JDK's interrupt signal has a
-     * handler: its default action would end the process.
+     * that was entering accept() as the fds were replaced (a woken thread's retry, on the new file,
+     * is left alone). Only while the JDK's interrupt signal has a handler: its default action would
+     * end the process.
      */
-    static void wakeAcceptors(List<Integer> fds) throws IOException {
+    private static void wakeAcceptors(List<Integer> fds) throws IOException {
         if (!jdkInterruptSignalCaught()) {
             return;
         }
+        Set<Integer> woken = new HashSet<>();
         for (int round = 0; round < 2; round++) {
             List<Integer> signalled = new ArrayList<>();
             for (Map.Entry<Integer, Integer> blocked : ProcSelf.threadsInAccept().entrySet()) {
-                if (fds.contains(blocked.getValue())) {
+                // A thread woken in the first round that is back in accept() is there on the new file: a
+                // second signal would only send it on to the JDK's poll(), where nothing sees it accept.
+                if (fds.contains(blocked.getValue()) && woken.add(blocked.getKey())) {
                     try {
                         Interrupts.signalThread(blocked.getKey(), Linux.SIG_JDK_INTERRUPT);
                         signalled.add(blocked.getKey());

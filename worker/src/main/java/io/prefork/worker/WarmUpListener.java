@@ -20,14 +20,16 @@ import java.util.concurrent.TimeUnit;
  * System.inheritedChannel() and never calls Prefork): until the app is warm, fd 0 holds a private
  * listener on 127.0.0.1, on an ephemeral port no client knows, instead of listener 0. The app boots
  * and accepts there; N requests go to it over loopback; then listener 0 takes the private one's place
- * in every fd and epoll set of the app that held it, threads blocked in accept() on it are woken to
- * retry on listener 0, and the private listener is closed. A real client can reach the app only after
+ * in every fd and epoll set of the app that held it, the private listener's fd is closed, and each
+ * thread still blocked in accept() on it gets one more request there and then accepts on listener 0. A real client can reach the app only after
  * that, so it never meets a cold JVM. An app that calls {@link Prefork#listeners()} gets listener 0 on
  * fd 0 from that call on (it warms up through its own hook instead).
  */
 final class WarmUpListener {
     private static final long POLL_MILLIS = 10;
     private static final int REQUEST_TIMEOUT_MS = 10_000;
+    /** More threads than this asleep in accept() on one listener is not an app anyone runs. */
+    private static final int MAX_ACCEPTORS = 64;
 
     private final int fd;
     private final int port;
@@ -148,8 +150,8 @@ final class WarmUpListener {
 
     /**
      * Puts listener 0 wherever the private listener is (dup2 onto each fd, the same watch in each
-     * epoll set), wakes the threads blocked in accept() on it, and closes the private listener.
-     * Returns false if that was done already.
+     * epoll set), closes the private listener's own fd, and moves each thread still asleep in accept()
+     * there over to listener 0. Returns false if that was done already.
      */
     private synchronized boolean swapIn() throws IOException {
         if (done) {
@@ -178,8 +180,27 @@ final class WarmUpListener {
         for (Watch w : watches) {
             Interrupts.addToEpoll(w.epfd(), w.watched().fd(), w.watched().events(), w.watched().data());
         }
-        ListenerWithdrawal.wakeAcceptors(fds);
         Fds.close(fd);
+        moveAcceptorsOver();
         return true;
+    }
+
+    /**
+     * No fd of this process is the private listener now, but a thread asleep in accept() there still
+     * holds it, and the kernel keeps it listening until that accept() returns. One more request to the
+     * private port ends each such accept() normally: the app serves it, and its next accept() is on
+     * listener 0, where the app is seen to accept (READY). A signal would not do: the JDK then waits in
+     * poll() instead, where nothing shows that the app accepts until a real client comes. Once no
+     * thread holds it, the socket is gone and the next connect is refused: the kernel says it is done.
+     */
+    private void moveAcceptorsOver() {
+        for (int i = 0; i < MAX_ACCEPTORS; i++) {
+            try {
+                request(path);
+            } catch (IOException e) {
+                return;  // refused (no acceptor held it), or reset as the last one let go
+            }
+        }
+        WorkerLog.info("the private warm-up listener is still held after " + MAX_ACCEPTORS + " requests to move its acceptors over");
     }
 }
