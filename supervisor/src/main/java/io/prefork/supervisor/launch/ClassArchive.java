@@ -154,8 +154,15 @@ public final class ClassArchive implements WorkerArchive {
         return file;
     }
 
+    /**
+     * MISSING turns READY once another generation's training run made this very file (a HUP while it
+     * trained: the same command, the same key): this generation uses it instead of training again.
+     */
     @Override
     public State state() {
+        if (state == State.MISSING && accepted.accepted(file)) {
+            state = State.READY;
+        }
         return state;
     }
 
