@@ -131,12 +131,12 @@ public final class Worker {
         settled |= state == WorkerState.READY;
     }
 
-    /** Started as a hot spare and promoted. */
     /** Whether its JVM boots now: started, and neither serving nor parked yet (a promoted spare only opens its connectors). */
     boolean bootsItsJvm() {
         return state == WorkerState.STARTING || state == WorkerState.SPARE && !parked || state == WorkerState.BOOTING && !wasSpare;
     }
 
+    /** Started as a hot spare and promoted. */
     boolean wasSpare() {
         return wasSpare;
     }

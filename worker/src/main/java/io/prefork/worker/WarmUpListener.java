@@ -21,8 +21,8 @@ import java.util.concurrent.TimeUnit;
  * listener on 127.0.0.1, on an ephemeral port no client knows, instead of listener 0. The app boots
  * and accepts there; N requests go to it over loopback; then listener 0 takes the private one's place
  * in every fd and epoll set of the app that held it, the private listener's fd is closed, and each
- * thread still blocked in accept() on it gets one more request there and then accepts on listener 0. A real client can reach the app only after
- * that, so it never meets a cold JVM. An app that calls {@link Prefork#listeners()} gets listener 0 on
+ * thread still blocked in accept() on it gets one more request there and then accepts on listener 0.
+ * A real client can reach the app only after that, so it never meets a cold JVM. An app that calls {@link Prefork#listeners()} gets listener 0 on
  * fd 0 from that call on (it warms up through its own hook instead).
  */
 final class WarmUpListener {
