@@ -122,10 +122,15 @@ final class Fleet implements AutoCloseable {
      */
     private void writeScripts(Host h) throws IOException {
         List<String> cmd = new ArrayList<>(List.of("setsid", "ip", "netns", "exec", h.ns()));
-        cmd.addAll(RunningSupervisor.command("-w", "2", "-b", h.address() + ":" + APP_PORT,
+        List<String> supervisor = RunningSupervisor.command("-w", "2", "-b", h.address() + ":" + APP_PORT,
                 "--admin-bind", "0.0.0.0:" + ADMIN_PORT, "--lame-duck", "2", "--graceful-timeout", "10",
                 "--pid", h.home().resolve("pid").toString(), "--ctl-socket", h.home().resolve("prefork.ctl").toString(),
-                "--app-jar", h.jar().toString(), "--worker-start", "plain"));
+                "--app-jar", h.jar().toString(), "--worker-start", "plain");
+        // Its control socket's directory in the test's own: the kill -9 and the teardown leave the
+        // supervisor no chance to remove it, and the test's directory goes with the test.
+        Path tmp = Files.createDirectories(h.home().resolve("tmp"));
+        supervisor.add(1, "-Djava.io.tmpdir=" + tmp);
+        cmd.addAll(supervisor);
         String home = h.home().toString();
         script(h.home().resolve("start"), "cd '" + home + "' || exit 1\nrm -f pid\n"
                 + String.join(" ", cmd.stream().map(a -> "'" + a + "'").toList())
