@@ -124,6 +124,7 @@ final class RunningSupervisor implements AutoCloseable {
         List<String> cmd = command(own.toArray(String[]::new));
         cmd.add(1, "-Djava.io.tmpdir=" + tmp);
         ProcessBuilder pb = new ProcessBuilder(cmd);
+        pb.environment().put("TMPDIR", tmp.toString());  // and a new supervisor an upgrade starts (scripts/prefork takes it)
         pb.environment().putAll(env);
         pb.directory(dir.toFile()); // the default admin socket, prefork.ctl, lands in the test's own directory
         pb.redirectErrorStream(true);

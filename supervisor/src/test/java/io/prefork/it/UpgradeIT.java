@@ -61,6 +61,9 @@ class UpgradeIT {
                 .redirectOutput(log.toFile());
         // The script keeps the supervisor's class archive in the cache directory: this test's own.
         pb.environment().put("XDG_CACHE_HOME", dir.resolve("cache").toString());
+        // And the socket directories of every supervisor it starts, old and new, the test's own too:
+        // those the teardown SIGKILLs cannot remove them.
+        pb.environment().put("TMPDIR", Files.createDirectories(dir.resolve("tmp")).toString());
         pb.environment().putAll(env);
         return RunningSupervisor.adopt(pb.start(), log);
     }
