@@ -29,11 +29,16 @@ class WarmUpIT {
     @TempDir
     Path dir;
 
+    /** One worker of {@code app} (Jetty's blocking acceptors, a plain blocking one, a selector) warmed up with {@code requests}. */
+    private RunningSupervisor warmedUp(String app, int requests) throws Exception {
+        return RunningSupervisor.start(dir, "-w", "1", "-b", "127.0.0.1:0", "--app", app,
+                "--app-classpath", Jars.EXAMPLES + ":" + RunningSupervisor.TEST_APPS, "--warmup-requests", Integer.toString(requests));
+    }
+
     @ParameterizedTest
     @ValueSource(strings = {"io.prefork.examples.UnawareJettyApp", "io.prefork.examples.PlainApp", "io.prefork.it.apps.SelectorApp"})
     void anAppThatKnowsNothingOfPreforkIsWarmedUpBeforeItTakesARealConnection(String app) throws Exception {
-        try (RunningSupervisor s = RunningSupervisor.start(dir, "-w", "1", "-b", "127.0.0.1:0", "--app", app,
-                "--app-classpath", Jars.EXAMPLES + ":" + RunningSupervisor.TEST_APPS, "--warmup-requests", "100")) {
+        try (RunningSupervisor s = warmedUp(app, 100)) {
             int port = s.port();
             // A client that comes while the worker boots: it waits in the listen queue, and is answered only
             // once the app is warm and has listener 0.
@@ -68,8 +73,7 @@ class WarmUpIT {
     @ParameterizedTest
     @ValueSource(strings = {"io.prefork.examples.UnawareJettyApp", "io.prefork.examples.PlainApp", "io.prefork.it.apps.SelectorApp"})
     void aWarmedUpAppIsReadyWithNoClientWaiting(String app) throws Exception {
-        try (RunningSupervisor s = RunningSupervisor.start(dir, "-w", "1", "-b", "127.0.0.1:0", "--app", app,
-                "--app-classpath", Jars.EXAMPLES + ":" + RunningSupervisor.TEST_APPS, "--warmup-requests", "20")) {
+        try (RunningSupervisor s = warmedUp(app, 20)) {
             int port = s.port();
             long pid = s.awaitReadyWorkers(1, BOOT).get(1);
             assertTrue(s.logText().contains("warmed up on a private loopback listener: 20 requests"), s.logText());
