@@ -221,6 +221,16 @@ class BadInputIT {
                                 "-w", "1", "-b", "127.0.0.1:0", "--admin-bind", "127.0.0.1:" + port);
                     }
                 }),
+                row("temporary directory missing", () -> {
+                    // TMPDIR as scripts/prefork passes it: the control socket's directory cannot be made. The
+                    // start-up's log lines come first; the last says why, and no stack trace.
+                    Result r = run(List.of("bash", "-c", "exec \"$1\" -Djava.io.tmpdir=/nonexistent \"${@:2}\"", "bash"),
+                            Map.of(), "-w", "1", "-b", "127.0.0.1:0");
+                    assertEquals("prefork: cannot create a directory for control.sock in /nonexistent (TMPDIR): No such file"
+                            + " or directory", r.stderr().get(r.stderr().size() - 1), String.join("\n", r.stderr()));
+                    assertTrue(r.stderr().stream().noneMatch(l -> l.startsWith("\tat ") || l.contains("Exception")), r.stderr().toString());
+                    assertEquals(RUNTIME, r.code());
+                }),
                 row("unwritable pid file", () -> {
                     Path pid = Files.createFile(dir.resolve("plain-file")).resolve("prefork.pid");
                     expect(RUNTIME, "prefork: cannot write pid file " + pid + ": Not a directory",

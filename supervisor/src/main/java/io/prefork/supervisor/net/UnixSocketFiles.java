@@ -1,5 +1,6 @@
 package io.prefork.supervisor.net;
 
+import io.prefork.supervisor.IoReason;
 import io.prefork.unix.Linux;
 import io.prefork.unix.NativeException;
 import io.prefork.unix.UnixSockets;
@@ -99,8 +100,14 @@ public final class UnixSocketFiles {
 
     /** For sockets only this supervisor's own children may use: the workers' control socket, the upgrade socket. */
     public static PrivateSocket bindInPrivateDirectory(String prefix, String name, int backlog) throws IOException {
-        Path dir = Files.createTempDirectory(prefix, PosixFilePermissions.asFileAttribute(
-                PosixFilePermissions.fromString("rwx------")));
+        Path dir;
+        try {
+            dir = Files.createTempDirectory(prefix, PosixFilePermissions.asFileAttribute(
+                    PosixFilePermissions.fromString("rwx------")));
+        } catch (IOException e) {
+            throw new IOException("cannot create a directory for " + name + " in " + System.getProperty("java.io.tmpdir")
+                    + " (TMPDIR): " + IoReason.of(e), e);
+        }
         Path path = dir.resolve(name);
         UnixServerSocketChannel channel = null;
         try {
