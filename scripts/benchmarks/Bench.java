@@ -58,10 +58,9 @@ public final class Bench {
                 return;
             }
             if ("roll".equals(System.getProperty("bench.only"))) {
-                for (List<String> setup : List.of(List.of("-w", "2"), List.of("-w", "2", "--warmup-requests", "500"),
-                        List.of("-w", "2", "--spares", "2", "--warmup-requests", "500"))) {
-                    Server s = Server.prefork("roll" + setup.size(), setup.toArray(String[]::new));
-                    wrk(s.port, "/", 8, false);
+                for (List<String> setup : List.of(List.of("-w", "2", "--boot-nice", "0"), List.of("-w", "2"),
+                        List.of("-w", "2", "--boot-nice", "5"))) {
+                    Server s = Server.prefork("roll" + json.size(), setup.toArray(String[]::new));
                     Map<String, Object> r = new LinkedHashMap<>(rollingRestart(s));
                     r.put("args", String.join(" ", setup));
                     json.put("rolling_restart " + String.join(" ", setup), r);
@@ -76,6 +75,8 @@ public final class Bench {
             if ("first-traffic".equals(System.getProperty("bench.only"))) {
                 json.put("first_traffic", firstTraffic("spare"));
                 json.put("first_traffic_warm", firstTraffic("warm spare", "--warmup-requests", "500"));
+                json.put("first_traffic_warm_nice0", firstTraffic("warm spare, --boot-nice 0", "--warmup-requests", "500",
+                        "--boot-nice", "0"));
                 return;
             }
             if ("cold".equals(System.getProperty("bench.only"))) {

@@ -81,6 +81,30 @@ final class Measure {
                   if pid then counts[pid] = (counts[pid] or 0) + 1 end
                 end
                 """ + done);
+        Files.writeString(dir.resolve("timeline.lua"), """
+                local ffi = require("ffi")
+                ffi.cdef[[ typedef struct { long tv_sec; long tv_usec; } pf_timeval;
+                           int gettimeofday(pf_timeval *tv, void *tz); ]]
+                local now = ffi.new("pf_timeval")
+                threads = {}
+                function setup(thread) table.insert(threads, thread) end
+                function init(args) buckets = {} end
+                function response(status, headers, body)
+                  ffi.C.gettimeofday(now, nil)
+                  local b = tonumber(now.tv_sec) * 100 + math.floor(tonumber(now.tv_usec) / 10000)
+                  buckets[b] = (buckets[b] or 0) + 1
+                end
+                function done(summary, latency, requests)
+                  io.write(string.format("ERRORS connect=%d read=%d write=%d status=%d timeout=%d\\n",
+                    summary.errors.connect, summary.errors.read, summary.errors.write, summary.errors.status,
+                    summary.errors.timeout))
+                  local total = {}
+                  for _, t in ipairs(threads) do
+                    for b, n in pairs(t:get("buckets")) do total[b] = (total[b] or 0) + n end
+                  end
+                  for b, n in pairs(total) do io.write(string.format("BUCKET %d %d\\n", b, n)) end
+                end
+                """);
         return dir;
     }
 

@@ -51,8 +51,9 @@ final class Report {
                     .append(" ms; ").append(rep.get("first_kill_to_served_ms")).append(" ms |\n");
         }
         Map<String, Object> roll = map(j.get("rolling_restart"));
-        b.append("| rolling restart under wrk | failed requests per run; throughput during / steady | ")
-                .append(roll.get("failed_requests")).append("; ").append(roll.get("throughput_ratio")).append(" |\n");
+        b.append("| rolling restart under wrk | failed requests per run; throughput during / steady; first 5 s after / steady | ")
+                .append(roll.get("failed_requests")).append("; ").append(roll.get("throughput_ratio")).append("; ")
+                .append(roll.get("after_ratio")).append(" |\n");
         Map<String, Object> f = map(j.get("footprint"));
         b.append(String.format(Locale.ROOT, "| supervisor | RSS; PSS; idle CPU; CPU during churn | %.1f MiB; %.1f MiB; %s%%; %s%% |%n",
                 f.get("supervisor_rss_mib"), f.get("supervisor_pss_mib"), f.get("supervisor_idle_cpu_pct"),
@@ -91,7 +92,7 @@ final class Report {
 
     static String firstTraffic(Map<String, Object> j) {
         StringBuilder b = new StringBuilder();
-        for (String key : List.of("first_traffic", "first_traffic_warm")) {
+        for (String key : List.of("first_traffic", "first_traffic_warm", "first_traffic_warm_nice0")) {
             Map<String, Object> f = map(j.get(key));
             if (f != null) {
                 b.append("| -w 1, kill -9, ").append(f.get("mode")).append(" | p99 first 5 s / steady, median; steady p99;"
@@ -107,8 +108,10 @@ final class Report {
         j.forEach((key, value) -> {
             if (key.startsWith("rolling_restart ")) {
                 Map<String, Object> r = map(value);
-                b.append("| HUP roll, ").append(r.get("args")).append(" | throughput during / steady, median; runs; failed | ")
+                b.append("| HUP roll, ").append(r.get("args")).append(" | throughput during / steady, median; runs;"
+                        + " first 5 s after / steady, median; roll s; failed | ")
                         .append(round3((Double) r.get("throughput_ratio"))).append("; ").append(r.get("ratios"))
+                        .append("; ").append(round3((Double) r.get("after_ratio"))).append("; ").append(r.get("roll_seconds"))
                         .append("; ").append(r.get("failed_requests")).append(" |\n");
             }
         });

@@ -49,7 +49,7 @@ public final class ArchiveTraining {
             trainer = pool.launchTrainer(generation.trainer(), now);
             training = archive;
             archive.trainingStarted();
-            log.info(trainer + ": started to train the class archive " + archive.file());
+            log.info(trainer + ": started to train the class archive " + archive.file() + trainer.bootPriority());
         } catch (IOException e) {
             log.warn("cannot start the class archive's training run: " + e.getMessage());
             archive.failed();

@@ -34,6 +34,8 @@ public final class Worker {
     private boolean terminateSent;
     private boolean killSent;
     private WorkerRole role;
+    /** Since when it boots at a lower CPU priority (--boot-nice, see {@link YieldingBoots}); -1 when it does not. */
+    private long yieldingSince = -1;
 
     Worker(int id, WorkerRole role, String token, WorkerProcess process, long startedAt, long requestLimit) {
         this.id = id;
@@ -43,6 +45,7 @@ public final class Worker {
         this.startedAt = startedAt;
         this.requestLimit = requestLimit;
         this.lastHeartbeat = startedAt;
+        this.yieldingSince = process.yieldsCpu() ? startedAt : -1;
     }
 
     public int id() {
@@ -110,6 +113,30 @@ public final class Worker {
         id = slotId;
         role = next;
         startedAt = now;
+    }
+
+    boolean yieldsCpu() {
+        return yieldingSince >= 0;
+    }
+
+    long yieldingSince() {
+        return yieldingSince;
+    }
+
+    /** For the log line that says it started: how it boots. */
+    String bootPriority() {
+        return yieldsCpu() ? ", at a lower CPU priority while others serve (--boot-nice)" : "";
+    }
+
+    /** Lifts it back to the supervisor's CPU priority. */
+    void stopYielding(String why, Log log) {
+        yieldingSince = -1;
+        try {
+            process.stopYielding();
+            log.info(this + ": back at the normal CPU priority (" + why + ")");
+        } catch (IOException e) {
+            log.warn(this + ": could not lift it back to the normal CPU priority: " + e.getMessage());
+        }
     }
 
     boolean parked() {

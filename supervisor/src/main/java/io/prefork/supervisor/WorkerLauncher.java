@@ -8,8 +8,9 @@ public interface WorkerLauncher {
      * @param workerId    the slot, 1..N
      * @param token       the one-time secret the worker must present in HELLO
      * @param maxRequests the worker asks to be recycled after this many requests; 0 means never
+     * @param yieldCpu    it boots while others serve, and nobody waits for it: it may boot at a lower CPU priority
      */
-    record Spec(int workerId, String token, long maxRequests) {
+    record Spec(int workerId, String token, long maxRequests, boolean yieldCpu) {
     }
 
     WorkerProcess launch(Spec spec) throws IOException;

@@ -92,7 +92,7 @@ public final class WorkerPool {
                 }
                 try {
                     slot.active = launchServing(slot.id, WorkerRole.ACTIVE, now);
-                    log.info(slot.active + ": started, " + WorkerState.STARTING);
+                    log.info(slot.active + ": started, " + WorkerState.STARTING + slot.active.bootPriority());
                 } catch (IOException e) {
                     log.error("worker " + slot.id + ": cannot start a JVM: " + e.getMessage());
                     FailurePolicy.Verdict verdict = e instanceof WorkerLauncher.ResourcesExhausted
@@ -117,7 +117,7 @@ public final class WorkerPool {
         }
         try {
             slot.successor = launchServing(slot.id, WorkerRole.SUCCESSOR, now);
-            log.info(slot.successor + ": started to replace " + slot.active + " (" + why + ")");
+            log.info(slot.successor + ": started to replace " + slot.active + " (" + why + ")" + slot.successor.bootPriority());
             return true;
         } catch (IOException e) {
             log.error("worker " + slot.id + ": cannot start a JVM: " + e.getMessage());
@@ -150,7 +150,7 @@ public final class WorkerPool {
             try {
                 Worker spare = launch(generation.launcher(), 0, WorkerRole.SPARE, now);
                 spares.add(spare);
-                log.info(spare + ": started as a hot spare");
+                log.info(spare + ": started as a hot spare" + spare.bootPriority());
             } catch (IOException e) {
                 log.error("spare: cannot start a JVM: " + e.getMessage());
                 backOffSpares(now);
@@ -202,7 +202,9 @@ public final class WorkerPool {
         String token = HexFormat.of().formatHex(secret);
         Settings s = settings();
         long limit = s.maxRequests() <= 0 ? 0 : s.maxRequests() + jitter(s.maxRequestsJitter());
-        WorkerProcess process = launcher.launch(new WorkerLauncher.Spec(slotId, token, limit));
+        // Nobody waits for a successor, a spare or a training run while others serve: it may boot at a lower priority.
+        boolean yieldCpu = role != WorkerRole.ACTIVE && readyCount() > 0;
+        WorkerProcess process = launcher.launch(new WorkerLauncher.Spec(slotId, token, limit, yieldCpu));
         Worker worker = new Worker(slotId, role, token, process, now, limit);
         admission.expect(process.pid());
         workers.add(worker);

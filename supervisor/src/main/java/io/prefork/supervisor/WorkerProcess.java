@@ -1,5 +1,6 @@
 package io.prefork.supervisor;
 
+import java.io.IOException;
 import java.util.concurrent.CompletableFuture;
 
 /** The seam between the supervisor's state machine and a real worker process. */
@@ -20,6 +21,15 @@ public interface WorkerProcess {
 
     /** CPU time used so far (user + system), in milliseconds, or -1 if unknown: whether it runs. */
     long cpuMillis();
+
+    /** Whether it boots at a lower CPU priority than the supervisor's (--boot-nice), until {@link #stopYielding}. */
+    default boolean yieldsCpu() {
+        return false;
+    }
+
+    /** Lifts every thread of it back to the supervisor's CPU priority, if it yields. */
+    default void stopYielding() throws IOException {
+    }
 
     /** Completes with the exit value (128+N for death by signal N) once the process is reaped. */
     CompletableFuture<Integer> onExit();

@@ -101,6 +101,8 @@ class BadInputIT {
                 row("zero boot timeout", () -> expect(USAGE,
                         "prefork: --boot-timeout must be a number of seconds above 0 (at most 86400), got '0'",
                         "--boot-timeout", "0")),
+                row("boot nice out of range", () -> expect(USAGE,
+                        "prefork: --boot-nice must be a whole number from 0 to 19, got '20'", "--boot-nice", "20")),
                 row("lame duck not a number", () -> expect(USAGE,
                         "prefork: --lame-duck must be a number of seconds (at most 86400), got 'soon'", "--lame-duck", "soon")),
                 row("stall timeout not a number", () -> expect(USAGE,

@@ -141,6 +141,22 @@ final class ProcFs {
         return Long.parseLong(f[11]) + Long.parseLong(f[12]);
     }
 
+    /** The nice value of each thread of a live process (field 19 of its tasks' stat), in no order. */
+    static List<Integer> threadNiceValues(long pid) throws IOException {
+        List<Integer> nice = new ArrayList<>();
+        try (var tasks = Files.list(Path.of("/proc/" + pid + "/task"))) {
+            for (Path task : tasks.toList()) {
+                try {
+                    String stat = Files.readString(task.resolve("stat"));
+                    nice.add(Integer.parseInt(stat.substring(stat.lastIndexOf(')') + 2).split(" ")[16]));
+                } catch (java.nio.file.NoSuchFileException ended) {
+                    // a thread that ended while we looked
+                }
+            }
+        }
+        return nice;
+    }
+
     /**
      * Waits until every thread of {@code pid} is stopped, not just the main one: an acceptor thread
      * still running could take one more connection after we looked. False if it died or timed out.

@@ -41,6 +41,9 @@ public final class Fakes {
         long cpuMillis;
         int terms;
         int kills;
+        /** Started at a lower CPU priority (the launcher's {@code lowersBoots} and the spec's yieldCpu); until lifted. */
+        boolean yielding;
+        int lifts;
 
         Process(long pid, int workerId, String token) {
             this(pid, workerId, token, 0);
@@ -84,6 +87,17 @@ public final class Fakes {
         }
 
         @Override
+        public boolean yieldsCpu() {
+            return yielding;
+        }
+
+        @Override
+        public void stopYielding() {
+            yielding = false;
+            lifts++;
+        }
+
+        @Override
         public CompletableFuture<Integer> onExit() {
             return exit;
         }
@@ -99,6 +113,8 @@ public final class Fakes {
         boolean fail;
         /** Like the fd limit: a start that fails for a while, then works. */
         boolean exhausted;
+        /** Like --boot-nice with the right to lift: a boot that may yield does. */
+        boolean lowersBoots;
 
         @Override
         public WorkerProcess launch(Spec spec) throws IOException {
@@ -109,6 +125,7 @@ public final class Fakes {
                 throw new ResourcesExhausted("error=24, Too many open files", null);
             }
             Process p = new Process(nextPid++, spec.workerId(), spec.token(), spec.maxRequests());
+            p.yielding = lowersBoots && spec.yieldCpu();
             launched.add(p);
             return p;
         }

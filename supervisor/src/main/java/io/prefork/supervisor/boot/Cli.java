@@ -135,6 +135,7 @@ public final class Cli {
                 balance.equals("shared") ? Listeners.Balance.SHARED : Listeners.Balance.REUSEPORT,
                 seconds(v, Flag.GRACEFUL_TIMEOUT, false),
                 seconds(v, Flag.BOOT_TIMEOUT, true),
+                (int) number(v, Flag.BOOT_NICE, 0, 19),
                 seconds(v, Flag.TIMEOUT, false),
                 (int) number(v, Flag.MAX_SURGE, 1, 1024),
                 (int) number(v, Flag.SPARES, 0, 64),

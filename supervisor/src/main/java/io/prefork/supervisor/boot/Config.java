@@ -21,6 +21,7 @@ public record Config(
         Listeners.Balance balance,
         Duration gracefulTimeout,
         Duration bootTimeout,
+        int bootNice,
         Duration timeout,
         int maxSurge,
         int spares,

@@ -11,6 +11,7 @@ import io.prefork.supervisor.ReopenableLog;
 import io.prefork.supervisor.Settings;
 import io.prefork.supervisor.UsageException;
 import io.prefork.supervisor.WorkerLauncher;
+import io.prefork.supervisor.launch.BootPriority;
 import io.prefork.supervisor.launch.ClassArchive;
 import io.prefork.supervisor.launch.JvmShare;
 import io.prefork.supervisor.launch.JvmWorkerLauncher;
@@ -101,10 +102,11 @@ public final class Main {
         ClassArchive archive = c.workerStart() != WorkerStart.PLAIN ? archive(c, command, accepted, log) : null;
         var env = JvmWorkerLauncher.environment(controlSocket.toString(), c.readyMode(), c.gracefulTimeout(),
                 Duration.ofMillis(heartbeatMs), logFile, c.runAs(), c.warmupRequests(), c.warmupPath());
-        WorkerLauncher launcher = new JvmWorkerLauncher(command, archive == null ? List::of : archive::useOptions, env);
-        WorkerLauncher trainer = archive == null ? null : new JvmWorkerLauncher(command, archive::trainOptions, env);
+        BootPriority priority = BootPriority.choose(c.bootNice(), log::warn);
+        WorkerLauncher launcher = new JvmWorkerLauncher(command, archive == null ? List::of : archive::useOptions, env, priority);
+        WorkerLauncher trainer = archive == null ? null : new JvmWorkerLauncher(command, archive::trainOptions, env, priority);
         WorkerLauncher recorder = archive == null || archive.recordedFile() == null ? null
-                : new JvmWorkerLauncher(command, archive::recordOptions, env);
+                : new JvmWorkerLauncher(command, archive::recordOptions, env, priority);
         return new Generation(settings, launcher, archive, trainer, recorder);
     }
 

@@ -1,5 +1,6 @@
 package io.prefork.supervisor.launch;
 
+import io.prefork.posix.CpuPriority;
 import io.prefork.posix.Processes;
 import io.prefork.protocol.WorkerEnvironment;
 import io.prefork.supervisor.WorkerLauncher;
@@ -28,15 +29,19 @@ public final class JvmWorkerLauncher implements WorkerLauncher {
     private final List<String> command;
     private final Supplier<List<String>> extraOptions;
     private final Map<String, String> environment;
+    private final BootPriority priority;
 
     /**
      * @param extraOptions JVM options asked for at each launch (a class archive, once it is ready)
      * @param environment  what every worker gets, from {@link #environment}
+     * @param priority     what a boot that yields the CPU runs at (--boot-nice)
      */
-    public JvmWorkerLauncher(List<String> command, Supplier<List<String>> extraOptions, Map<String, String> environment) {
+    public JvmWorkerLauncher(List<String> command, Supplier<List<String>> extraOptions, Map<String, String> environment,
+                             BootPriority priority) {
         this.command = List.copyOf(command);
         this.extraOptions = extraOptions;
         this.environment = Map.copyOf(environment);
+        this.priority = priority;
     }
 
     /**
@@ -89,8 +94,9 @@ public final class JvmWorkerLauncher implements WorkerLauncher {
         pb.redirectInput(ProcessBuilder.Redirect.from(new File("/dev/null")));
         pb.redirectOutput(ProcessBuilder.Redirect.INHERIT);
         pb.redirectError(ProcessBuilder.Redirect.INHERIT);
+        boolean yields = spec.yieldCpu() && priority.yields();
         try {
-            return new JvmWorkerProcess(pb.start());
+            return new JvmWorkerProcess(yields ? startYielding(pb) : pb.start(), yields ? priority.normal() : null);
         } catch (IOException e) {
             // The JDK says "error=N, strerror": EAGAIN (process limit), ENOMEM, ENFILE, EMFILE pass.
             String m = String.valueOf(e.getMessage());
@@ -101,11 +107,38 @@ public final class JvmWorkerLauncher implements WorkerLauncher {
         }
     }
 
+    /** Starts it from this thread lowered to the boot priority: the JVM and every thread it starts inherit that. */
+    private Process startYielding(ProcessBuilder pb) throws IOException {
+        CpuPriority.setThisThread(priority.booting());
+        try {
+            return pb.start();
+        } finally {
+            CpuPriority.setThisThread(priority.normal());
+        }
+    }
+
     private static final class JvmWorkerProcess implements WorkerProcess {
         private final Process process;
+        /** While it boots at a lower priority, the one to lift it back to; else null. */
+        private Integer liftTo;
 
-        JvmWorkerProcess(Process process) {
+        JvmWorkerProcess(Process process, Integer liftTo) {
             this.process = process;
+            this.liftTo = liftTo;
+        }
+
+        @Override
+        public boolean yieldsCpu() {
+            return liftTo != null;
+        }
+
+        @Override
+        public void stopYielding() throws IOException {
+            if (liftTo != null) {
+                int nice = liftTo;
+                liftTo = null;
+                CpuPriority.setEveryThread(process.pid(), nice);
+            }
         }
 
         @Override
