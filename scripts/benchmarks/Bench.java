@@ -59,7 +59,7 @@ public final class Bench {
             }
             if ("roll".equals(System.getProperty("bench.only"))) {
                 for (List<String> setup : List.of(List.of("-w", "2", "--boot-nice", "0"), List.of("-w", "2"),
-                        List.of("-w", "2", "--boot-nice", "5"))) {
+                        List.of("-w", "2", "--warmup-requests", "3000"))) {
                     Server s = Server.prefork("roll" + json.size(), setup.toArray(String[]::new));
                     Map<String, Object> r = new LinkedHashMap<>(rollingRestart(s));
                     r.put("args", String.join(" ", setup));
