@@ -36,8 +36,16 @@ final class ListenerWithdrawal {
     private ListenerWithdrawal() {
     }
 
-    /** Withdraws the listeners; returns how many fds now hold the placeholder. */
-    static int withdraw(Set<String> listenerSockets) throws IOException {
+    /**
+     * Withdraws the listeners; returns how many fds now hold the placeholder.
+     *
+     * @param near where the placeholder is bound for the moment before its path is deleted: the
+     *             supervisor's private directory (the control socket's), which the supervisor removes
+     *             whole as it exits, so a worker killed in that moment leaves nothing behind; null, or a
+     *             directory this worker may not write (it runs as --user), for a fresh one in the
+     *             temporary directory
+     */
+    static int withdraw(Set<String> listenerSockets, Path near) throws IOException {
         List<Integer> fds = new ArrayList<>();
         for (int fd : ProcSelf.fds()) {
             String identity = ProcSelf.identity(fd);
@@ -50,7 +58,7 @@ final class ListenerWithdrawal {
         if (fds.isEmpty()) {
             return 0;
         }
-        int placeholder = placeholder();
+        int placeholder = placeholder(near);
         try {
             for (int fd : fds) {
                 Fds.dup2(placeholder, fd);
@@ -75,7 +83,17 @@ final class ListenerWithdrawal {
     }
 
     /** A listening Unix socket no one can reach: bound in a private (0700) directory, its path then deleted. */
-    private static int placeholder() throws IOException {
+    private static int placeholder(Path near) throws IOException {
+        if (near != null && Files.isWritable(near)) {
+            Path path = near.resolve("withdrawn-" + ProcessHandle.current().pid());
+            try {
+                return UnixSockets.listen(path.toString(), 1).getFD();
+            } catch (IOException | RuntimeException e) {
+                // the supervisor is removing its directory as it exits: the temporary directory, then
+            } finally {
+                Files.deleteIfExists(path);
+            }
+        }
         Path dir = Files.createTempDirectory("prefork-withdrawn-");
         Path path = dir.resolve("s");
         try {

@@ -8,6 +8,7 @@ import io.prefork.protocol.WorkerExitCodes;
 import io.prefork.unix.FdPassing;
 import io.prefork.unix.Fds;
 import java.io.IOException;
+import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
@@ -52,14 +53,17 @@ final class WorkerRuntime {
     private final AtomicBoolean recycleAsked = new AtomicBoolean();
     private final AtomicBoolean withdrawn = new AtomicBoolean();
     /** System.nanoTime() by which the stop handlers must be done; only ever moves earlier. */
+    /** The supervisor's private directory, the control socket's: see {@link ListenerWithdrawal#withdraw}. */
+    private final Path supervisorDirectory;
     private volatile long deadline = Long.MAX_VALUE;
     /** System.nanoTime() at which the watchdog halts the JVM; only ever moves earlier. */
     private volatile long haltAt = Long.MAX_VALUE;
 
-    private WorkerRuntime(int id, Options options, ControlSocket control) {
+    private WorkerRuntime(int id, Options options, ControlSocket control, Path supervisorDirectory) {
         this.id = id;
         this.options = options;
         this.control = control;
+        this.supervisorDirectory = supervisorDirectory;
     }
 
     /**
@@ -73,7 +77,7 @@ final class WorkerRuntime {
         if (first == null) {
             throw new IOException("the supervisor closed the control connection during the handshake");
         }
-        WorkerRuntime runtime = new WorkerRuntime(id, options, control);
+        WorkerRuntime runtime = new WorkerRuntime(id, options, control, Path.of(socketPath).toAbsolutePath().getParent());
         if (first.type() == MessageType.SPARE) {
             WorkerLog.setWorkerId(0);
             WorkerLog.info(WorkerLog.training()
@@ -356,7 +360,7 @@ final class WorkerRuntime {
 
     /** See {@link Prefork#stopAccepting()}; returns how many fds it took, 0 if done before. */
     int stopAccepting() throws IOException {
-        return withdrawn.compareAndSet(false, true) ? ListenerWithdrawal.withdraw(listenerSockets) : 0;
+        return withdrawn.compareAndSet(false, true) ? ListenerWithdrawal.withdraw(listenerSockets, supervisorDirectory) : 0;
     }
 
     /** See {@link Prefork#awaitConnectionsClosed(Duration)}. */

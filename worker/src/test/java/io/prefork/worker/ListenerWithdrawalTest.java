@@ -11,6 +11,9 @@ import java.net.InetSocketAddress;
 import java.nio.channels.SelectionKey;
 import java.nio.channels.Selector;
 import java.nio.channels.ServerSocketChannel;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.List;
 import java.util.Set;
 import java.util.concurrent.CompletableFuture;
 import java.util.function.BooleanSupplier;
@@ -67,7 +70,7 @@ class ListenerWithdrawalTest {
             assertTrue(eventually(() -> probe.blockedInAccept(identities)), "the app's thread blocks in accept()");
             int fds = ProcSelf.fds().size();
 
-            assertEquals(2, ListenerWithdrawal.withdraw(identities), "our fd and the app's dup");
+            assertEquals(2, ListenerWithdrawal.withdraw(identities, null), "our fd and the app's dup");
             assertFalse(anyFdIs(identities), "no fd of the process is the listener any more");
             java.util.Map<Integer, Integer> inAccept = ProcSelf.threadsInAccept();
             assertTrue(inAccept.isEmpty(), "withdraw() returns only once the acceptor has left accept() on the listener: " + inAccept);
@@ -85,6 +88,36 @@ class ListenerWithdrawalTest {
         }
     }
 
+    /**
+     * The placeholder is bound in the supervisor's directory when the worker may write there: its path
+     * is gone at once, and nothing is made in the temporary directory, where a worker killed in that
+     * moment would leave a directory that nobody removes.
+     */
+    @Test
+    void thePlaceholderIsBoundInTheSupervisorsDirectoryAndLeavesNothing(@org.junit.jupiter.api.io.TempDir Path near)
+            throws Exception {
+        Set<String> identities = new java.util.HashSet<>();
+        Path tmp = Path.of(System.getProperty("java.io.tmpdir"));
+        try (ServerSocketChannel channel = listener(identities)) {
+            long before = withdrawnDirectories(tmp);
+            assertEquals(2, ListenerWithdrawal.withdraw(identities, near));
+            assertFalse(anyFdIs(identities), "the listener is withdrawn");
+            try (var left = Files.list(near)) {
+                assertEquals(List.of(), left.toList(), "the placeholder's path is deleted");
+            }
+            assertEquals(before, withdrawnDirectories(tmp), "no directory made in " + tmp);
+            String bound = near.resolve("withdrawn-" + ProcessHandle.current().pid()).toString();
+            assertTrue(Files.readAllLines(Path.of("/proc/net/unix")).stream().anyMatch(l -> l.endsWith(" " + bound)),
+                    "the fds hold a socket bound to " + bound + " (the kernel keeps the name after the unlink)");
+        }
+    }
+
+    private static long withdrawnDirectories(Path tmp) throws Exception {
+        try (var all = Files.list(tmp)) {
+            return all.filter(p -> p.getFileName().toString().startsWith("prefork-withdrawn-")).count();
+        }
+    }
+
     @Test
     void aSelectorStopsWatchingTheListener() throws Exception {
         Set<String> identities = new java.util.HashSet<>();
@@ -94,7 +127,7 @@ class ListenerWithdrawalTest {
             channel.register(selector, SelectionKey.OP_ACCEPT);
             selector.selectNow();
             assertTrue(probe.inEpollSet(identities), "the selector's epoll set watches the listener");
-            ListenerWithdrawal.withdraw(identities);
+            ListenerWithdrawal.withdraw(identities, null);
             assertFalse(probe.inEpollSet(identities), "no epoll set watches it now");
         }
     }

@@ -87,10 +87,20 @@ public final class UnixSocketFiles {
 
     /** A listening Unix socket of mode 0600 in a fresh directory of mode 0700. */
     public record PrivateSocket(Path dir, Path path, UnixServerSocketChannel channel) {
-        /** Removes the socket file and its directory; the socket is its owner's to close. */
+        /**
+         * Removes the socket file and its directory, with whatever else is in it (a worker killed while
+         * it withdrew its listeners may have left its placeholder's path); the socket is its owner's to close.
+         */
         public void removeFiles() {
             try {
                 Files.deleteIfExists(path);
+                try (var left = Files.newDirectoryStream(dir)) {
+                    for (Path file : left) {
+                        Files.deleteIfExists(file);
+                    }
+                } catch (java.nio.file.NoSuchFileException gone) {
+                    return;
+                }
                 Files.deleteIfExists(dir);
             } catch (IOException e) {
                 // an empty directory left in the temporary directory
