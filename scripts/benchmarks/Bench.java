@@ -77,6 +77,7 @@ public final class Bench {
                 json.put("first_traffic_warm", firstTraffic("warm spare", "--warmup-requests", "500"));
                 json.put("first_traffic_warm_nice0", firstTraffic("warm spare, --boot-nice 0", "--warmup-requests", "500",
                         "--boot-nice", "0"));
+                json.put("first_traffic_warm5000", firstTraffic("warm spare, 5000 requests", "--warmup-requests", "5000"));
                 return;
             }
             if ("cold".equals(System.getProperty("bench.only"))) {
