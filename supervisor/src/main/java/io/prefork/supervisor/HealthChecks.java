@@ -5,8 +5,9 @@ import java.util.concurrent.TimeUnit;
 
 /**
  * The loop's timed checks on worker health: a boot that takes too long, a READY worker gone silent,
- * a worker grown too big, workers stalled while connections wait ({@link StallWatch}). They only
- * kill, mark or replace workers; the exits that follow go through the loop.
+ * a worker grown too big, workers stalled while connections wait ({@link StallWatch}); and boots
+ * that yield the CPU, lifted when they should not any more ({@link YieldingBoots}). They only kill,
+ * mark, replace or lift workers; the exits that follow go through the loop.
  */
 public final class HealthChecks {
     /** Time a silent worker gets to print its thread dump before SIGKILL. */
@@ -15,6 +16,7 @@ public final class HealthChecks {
 
     private final Log log;
     private final StallWatch stalls;
+    private final YieldingBoots yieldingBoots;
     private long lastRssCheck;
     /** When each draining worker was first seen draining. */
     private final java.util.Map<Worker, Long> drainingSince = new java.util.HashMap<>();
@@ -22,9 +24,11 @@ public final class HealthChecks {
     HealthChecks(Log log, StallWatch stalls) {
         this.log = log;
         this.stalls = stalls;
+        this.yieldingBoots = new YieldingBoots(log);
     }
 
     void run(long now, Settings settings, WorkerPool pool) {
+        yieldingBoots.tick(now, pool);
         killWorkersNotReadyInTime(now, settings, pool.workers());
         killUnresponsiveWorkers(now, settings, pool.workers());
         checkMemory(now, settings, pool.slots());
@@ -120,6 +124,7 @@ public final class HealthChecks {
         }
         // The accept queue is sampled every 250 ms (100 ms once it holds connections): a stall is found
         // within --stall-timeout and a quarter second, not whenever an event happens to wake the loop.
+        next = yieldingBoots.nextDue(next);
         return settings.stallTimeout().isZero() ? next : Math.min(next, stalls.nextSample());
     }
 }

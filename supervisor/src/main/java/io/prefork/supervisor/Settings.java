@@ -9,7 +9,7 @@ import java.time.Duration;
 public record Settings(int workers, Duration bootTimeout, Duration gracefulTimeout, Duration fastStopTimeout,
                        int maxBootFailures, Duration timeout, int maxSurge, long maxRequests,
                        long maxRequestsJitter, long maxRssBytes, int spares, Duration lameDuck,
-                       int maxRestarts, Duration restartWindow, Duration stallTimeout, int bootsAtOnce) {
+                       int maxRestarts, Duration restartWindow, Duration stallTimeout, int bootsAtOnce, int cpus) {
     /** After a fast stop's SIGTERM, SIGKILL follows this much later. Not an option: nobody asked. */
     static final Duration FAST_STOP_TIMEOUT = Duration.ofSeconds(1);
     /** Workers that fail to boot this many times in a row make the supervisor give up (exit 3). */
@@ -21,6 +21,8 @@ public record Settings(int workers, Duration bootTimeout, Duration gracefulTimeo
      * time and the last no later. Not an option: the machine says it.
      */
     static final int BOOTS_AT_ONCE = Math.max(1, Runtime.getRuntime().availableProcessors() / 2);
+    /** The CPUs the supervisor may use: what the serving workers' load is measured against (see {@link YieldingBoots}). */
+    static final int CPUS = Runtime.getRuntime().availableProcessors();
 
     /** A duration as the options give it, in seconds: "30", "2.5". */
     public static String seconds(Duration d) {
@@ -47,6 +49,11 @@ public record Settings(int workers, Duration bootTimeout, Duration gracefulTimeo
     /** How many worker JVMs may boot at once; tests that start several at once say so. */
     public Settings withBootsAtOnce(int n) {
         return toBuilder().bootsAtOnce(n).build();
+    }
+
+    /** The machine's CPUs, as the loop counts them; tests fix it. */
+    public Settings withCpus(int n) {
+        return toBuilder().cpus(n).build();
     }
 
     public Settings withSpares(int n) {
@@ -81,6 +88,7 @@ public record Settings(int workers, Duration bootTimeout, Duration gracefulTimeo
         private Duration restartWindow = Flag.RESTART_WINDOW.defaultSeconds();
         private Duration stallTimeout = Flag.STALL_TIMEOUT.defaultSeconds();
         private int bootsAtOnce = BOOTS_AT_ONCE;
+        private int cpus = CPUS;
 
         public Builder(int workers) {
             this.workers = workers;
@@ -103,6 +111,7 @@ public record Settings(int workers, Duration bootTimeout, Duration gracefulTimeo
             restartWindow = s.restartWindow;
             stallTimeout = s.stallTimeout;
             bootsAtOnce = s.bootsAtOnce;
+            cpus = s.cpus;
         }
 
         public Builder bootTimeout(Duration d) {
@@ -159,6 +168,11 @@ public record Settings(int workers, Duration bootTimeout, Duration gracefulTimeo
             return this;
         }
 
+        public Builder cpus(int n) {
+            cpus = n;
+            return this;
+        }
+
         public Builder bootsAtOnce(int n) {
             bootsAtOnce = n;
             return this;
@@ -167,7 +181,7 @@ public record Settings(int workers, Duration bootTimeout, Duration gracefulTimeo
         public Settings build() {
             return new Settings(workers, bootTimeout, gracefulTimeout, fastStopTimeout, maxBootFailures, timeout,
                     maxSurge, maxRequests, maxRequestsJitter, maxRssBytes, spares, lameDuck, maxRestarts, restartWindow,
-                    stallTimeout, bootsAtOnce);
+                    stallTimeout, bootsAtOnce, cpus);
         }
     }
 }

@@ -123,7 +123,6 @@ public final class Supervisor {
         switch (phase) {
             case RUNNING, LAME_DUCK -> {
                 health.run(now, pool.settings(), pool);
-                YieldingBoots.tick(now, pool, log);
                 giveUpIf(pool.startDueWorkers(now, failures));
                 reloads.advance(now);
                 if (!reloads.active()) {

@@ -7,6 +7,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import io.prefork.protocol.ControlMessage;
 import io.prefork.protocol.MessageType;
 import java.time.Duration;
+import java.util.List;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 
@@ -17,9 +18,22 @@ class YieldingBootsTest extends SupervisorTestBase {
         launcher.lowersBoots = true;
     }
 
+    private static final int CPUS = 2;
+
     private Settings settings(int workers) {
         return Settings.defaults(workers).withTimeouts(Duration.ofSeconds(40), Duration.ofSeconds(5), Duration.ZERO)
-                .withBootsAtOnce(ALL_AT_ONCE);
+                .withBootsAtOnce(ALL_AT_ONCE).withCpus(CPUS);
+    }
+
+    /** Runs the fake clock on by {@code ms}, the READY workers using every CPU between them, the loop stepping as it goes. */
+    private void busyFor(long ms) throws InterruptedException {
+        for (long t = 0; t < ms; t += 250) {
+            List<Fakes.Process> serving = launcher.alive().stream()
+                    .filter(p -> worker(p.pid) != null && worker(p.pid).state() == WorkerState.READY).toList();
+            serving.forEach(p -> p.cpuMillis += 250L * CPUS / serving.size());
+            clock.advanceMillis(250);
+            step();
+        }
     }
 
     @Test
@@ -37,9 +51,8 @@ class YieldingBootsTest extends SupervisorTestBase {
         assertTrue(successor.yielding, "a roll's successor boots while the old worker serves its slot");
         assertTrue(logged(worker(successor.pid) + ": started to replace worker 1 (pid " + one.pid
                 + ") (SIGHUP), at a lower CPU priority while others serve (--boot-nice)"), lines.text());
-        clock.advanceMillis(9_000);
-        step();
-        assertEquals(0, successor.lifts, "still booting, well within a quarter of --boot-timeout");
+        busyFor(9_000);
+        assertEquals(0, successor.lifts, "still booting while the workers are busy, within a quarter of --boot-timeout");
 
         bringUp(successor);
         assertEquals(1, successor.lifts, "lifted once it serves");
@@ -80,6 +93,27 @@ class YieldingBootsTest extends SupervisorTestBase {
     }
 
     @Test
+    void aBootStopsYieldingOnceTheWorkersThatServeAreSeenNotBusy() throws Exception {
+        start(settings(2));
+        launcher.launched.forEach(p -> p.cpuMillis = 5_000);
+        bringUp(launcher.launched.get(0));
+        bringUp(launcher.launched.get(1));
+        supervisor.post(new Event.SignalReceived(HandledSignal.HUP));
+        step();
+        Fakes.Process successor = launcher.last();
+        assertTrue(successor.yielding);
+        busyFor(500);
+        assertEquals(0, successor.lifts, "busy workers: it yields");
+
+        launcher.launched.get(0).cpuMillis += 100;  // 100 ms of CPU in a quarter second, of 2 CPUs: 20%
+        clock.advanceMillis(250);
+        step();
+        assertEquals(1, successor.lifts, "with idle workers, a boot yields only to other programs: it is lifted");
+        assertTrue(logged("(pid " + successor.pid + "): back at the normal CPU priority (the workers that serve used 20%"
+                + " of the CPUs)"), lines.text());
+    }
+
+    @Test
     void aSpareYieldsUntilParkedAndABootThatTakesLongIsLiftedAfterAQuarterOfTheBootTimeout() throws Exception {
         start(settings(1).withSpares(2).withBootsAtOnce(1));  // so the spares start once the worker serves
         bringUp(launcher.launched.get(0));
@@ -94,11 +128,9 @@ class YieldingBootsTest extends SupervisorTestBase {
 
         Fakes.Process slow = launcher.last();
         assertTrue(slow.yielding, "the second spare");
-        clock.advanceMillis(9_999);
-        step();
+        busyFor(9_750);
         assertEquals(0, slow.lifts);
-        clock.advanceMillis(1);
-        step();
+        busyFor(250);
         assertEquals(1, slow.lifts, "a quarter of --boot-timeout (40 s) is as long as a boot yields");
         assertTrue(logged("(pid " + slow.pid + "): back at the normal CPU priority (still booting after a quarter of"
                 + " --boot-timeout)"), lines.text());
