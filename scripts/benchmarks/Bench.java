@@ -58,8 +58,7 @@ public final class Bench {
                 return;
             }
             if ("roll".equals(System.getProperty("bench.only"))) {
-                for (List<String> setup : List.of(List.of("-w", "2", "--boot-nice", "0"), List.of("-w", "2"),
-                        List.of("-w", "2", "--warmup-requests", "3000"))) {
+                for (List<String> setup : List.of(List.of("-w", "2", "--boot-nice", "0"), List.of("-w", "2"))) {
                     Server s = Server.prefork("roll" + json.size(), setup.toArray(String[]::new));
                     Map<String, Object> r = new LinkedHashMap<>(rollingRestart(s));
                     r.put("args", String.join(" ", setup));

@@ -12,9 +12,10 @@ import java.util.concurrent.TimeUnit;
  * <ul>
  * <li>its boot is over: it is READY, or a parked spare (or it is being stopped);</li>
  * <li>somebody waits for it now: its slot has no READY worker, or, for a spare, some slot has none;</li>
- * <li>the workers that serve are not busy: over the last quarter second their CPU time came to less
- *     than half the machine's CPUs. Then the boot has nobody to yield to but other programs, and a
- *     machine busy with other work would only starve it;</li>
+ * <li>the workers that serve are idle: over the last quarter second their CPU time came to less
+ *     than a tenth of the machine's CPUs. Then the boot has nobody to yield to but other programs,
+ *     and a machine busy with other work would only starve it. (Not half: under wrk on the same
+ *     2 cores, two saturated workers used 42–46% of them, the client the rest.)</li>
  * <li>it has yielded for a quarter of --boot-timeout.</li>
  * </ul>
  */
@@ -22,7 +23,7 @@ final class YieldingBoots {
     /** How often the serving workers' CPU time is read while a boot yields. */
     private static final long SAMPLE_NANOS = TimeUnit.MILLISECONDS.toNanos(250);
     /** Boots yield while the READY workers use at least this share of the machine's CPUs. */
-    static final double BUSY_SHARE = 0.5;
+    static final double BUSY_SHARE = 0.1;
 
     private final Log log;
     /** When the READY workers' CPU time was last read (-1: no boot yields), and what it was then. */
