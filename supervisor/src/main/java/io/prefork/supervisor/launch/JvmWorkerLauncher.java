@@ -94,9 +94,10 @@ public final class JvmWorkerLauncher implements WorkerLauncher {
         pb.redirectInput(ProcessBuilder.Redirect.from(new File("/dev/null")));
         pb.redirectOutput(ProcessBuilder.Redirect.INHERIT);
         pb.redirectError(ProcessBuilder.Redirect.INHERIT);
-        boolean yields = spec.yieldCpu() && priority.yields();
+        // Started from this thread lowered to the boot priority, the JVM and every thread it starts inherit it.
+        boolean yields = spec.yieldCpu() && priority.yields() && setThisThread(priority.booting());
         try {
-            return new JvmWorkerProcess(yields ? startYielding(pb) : pb.start(), yields ? priority.normal() : null);
+            return new JvmWorkerProcess(pb.start(), yields ? priority.normal() : null);
         } catch (IOException e) {
             // The JDK says "error=N, strerror": EAGAIN (process limit), ENOMEM, ENFILE, EMFILE pass.
             String m = String.valueOf(e.getMessage());
@@ -104,16 +105,20 @@ public final class JvmWorkerLauncher implements WorkerLauncher {
                 throw new ResourcesExhausted(m, e);
             }
             throw e;
+        } finally {
+            if (yields) {
+                setThisThread(priority.normal());  // allowed: BootPriority checked the right to lift
+            }
         }
     }
 
-    /** Starts it from this thread lowered to the boot priority: the JVM and every thread it starts inherit that. */
-    private Process startYielding(ProcessBuilder pb) throws IOException {
-        CpuPriority.setThisThread(priority.booting());
+    /** False if it could not be done: the worker then boots at the normal priority, a boot like any other. */
+    private static boolean setThisThread(int nice) {
         try {
-            return pb.start();
-        } finally {
-            CpuPriority.setThisThread(priority.normal());
+            CpuPriority.setThisThread(nice);
+            return true;
+        } catch (IOException | RuntimeException e) {
+            return false;
         }
     }
 
