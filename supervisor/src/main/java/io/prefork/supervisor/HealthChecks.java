@@ -122,9 +122,9 @@ public final class HealthChecks {
                 next = Math.min(next, w.dumpRequestedAt() + DUMP_GRACE_NANOS);
             }
         }
+        next = yieldingBoots.nextDue(next);
         // The accept queue is sampled every 250 ms (100 ms once it holds connections): a stall is found
         // within --stall-timeout and a quarter second, not whenever an event happens to wake the loop.
-        next = yieldingBoots.nextDue(next);
         return settings.stallTimeout().isZero() ? next : Math.min(next, stalls.nextSample());
     }
 }
