@@ -86,6 +86,8 @@ public final class Bench {
             if ("first-answer".equals(System.getProperty("bench.only"))) {
                 json.put("first_answer", firstAnswer("spare"));
                 json.put("first_answer_warm", firstAnswer("warm spare", "--warmup-requests", "500"));
+                json.put("first_answer_warm_nice0", firstAnswer("warm spare, --boot-nice 0", "--warmup-requests", "500",
+                        "--boot-nice", "0"));
                 return;
             }
             Server plain = Server.plain();
