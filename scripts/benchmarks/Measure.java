@@ -48,7 +48,7 @@ final class Measure {
             f[i] = Long.parseLong(s.group(i + 1));
         }
         Map<String, Long> pids = new LinkedHashMap<>();
-        Matcher m = Pattern.compile("PID (\\d+) (\\d+)").matcher(text);
+        Matcher m = Pattern.compile("COUNT (\\d+) (\\d+)").matcher(text);
         while (m.find()) {
             pids.put(m.group(1), Long.parseLong(m.group(2)));
         }
@@ -57,6 +57,8 @@ final class Measure {
 
     static Path writeLua() throws IOException {
         Path dir = Files.createDirectories(out.resolve("lua"));
+        // Every script prints the same: a STATS line, then, if its threads counted answers by a key
+        // (a worker's pid, a 10 ms time bucket), one COUNT line per key, summed over the threads.
         String done = """
                 function done(summary, latency, requests)
                   io.write(string.format("STATS requests=%d duration_us=%d p50_us=%d p99_us=%d connect=%d read=%d write=%d status=%d timeout=%d\\n",
@@ -65,46 +67,35 @@ final class Measure {
                   if threads then
                     local total = {}
                     for _, t in ipairs(threads) do
-                      for pid, n in pairs(t:get("counts")) do total[pid] = (total[pid] or 0) + n end
+                      for key, n in pairs(t:get("counts")) do total[key] = (total[key] or 0) + n end
                     end
-                    for pid, n in pairs(total) do io.write(string.format("PID %s %d\\n", pid, n)) end
+                    for key, n in pairs(total) do io.write(string.format("COUNT %s %d\\n", tostring(key), n)) end
                   end
                 end
                 """;
-        Files.writeString(dir.resolve("stats.lua"), done);
-        Files.writeString(dir.resolve("balance.lua"), """
+        String counting = """
                 threads = {}
                 function setup(thread) table.insert(threads, thread) end
                 function init(args) counts = {} end
+                """;
+        Files.writeString(dir.resolve("stats.lua"), done);
+        Files.writeString(dir.resolve("balance.lua"), counting + """
                 function response(status, headers, body)
                   local pid = headers["X-Worker-Pid"]
                   if pid then counts[pid] = (counts[pid] or 0) + 1 end
                 end
                 """ + done);
-        Files.writeString(dir.resolve("timeline.lua"), """
+        Files.writeString(dir.resolve("timeline.lua"), counting + """
                 local ffi = require("ffi")
                 ffi.cdef[[ typedef struct { long tv_sec; long tv_usec; } pf_timeval;
                            int gettimeofday(pf_timeval *tv, void *tz); ]]
                 local now = ffi.new("pf_timeval")
-                threads = {}
-                function setup(thread) table.insert(threads, thread) end
-                function init(args) buckets = {} end
                 function response(status, headers, body)
                   ffi.C.gettimeofday(now, nil)
                   local b = tonumber(now.tv_sec) * 100 + math.floor(tonumber(now.tv_usec) / 10000)
-                  buckets[b] = (buckets[b] or 0) + 1
+                  counts[b] = (counts[b] or 0) + 1
                 end
-                function done(summary, latency, requests)
-                  io.write(string.format("ERRORS connect=%d read=%d write=%d status=%d timeout=%d\\n",
-                    summary.errors.connect, summary.errors.read, summary.errors.write, summary.errors.status,
-                    summary.errors.timeout))
-                  local total = {}
-                  for _, t in ipairs(threads) do
-                    for b, n in pairs(t:get("buckets")) do total[b] = (total[b] or 0) + n end
-                  end
-                  for b, n in pairs(total) do io.write(string.format("BUCKET %d %d\\n", b, n)) end
-                end
-                """);
+                """ + done);
         return dir;
     }
 

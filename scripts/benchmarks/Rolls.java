@@ -88,7 +88,7 @@ final class Rolls {
 
     static TreeMap<Long, Long> buckets(String wrkOutput) {
         TreeMap<Long, Long> buckets = new TreeMap<>();
-        Matcher m = Pattern.compile("BUCKET (\\d+) (\\d+)").matcher(wrkOutput);
+        Matcher m = Pattern.compile("COUNT (\\d+) (\\d+)").matcher(wrkOutput);
         while (m.find()) {
             buckets.put(Long.parseLong(m.group(1)), Long.parseLong(m.group(2)));
         }
@@ -104,10 +104,10 @@ final class Rolls {
     }
 
     static long errors(String wrkOutput) {
-        Matcher s = Pattern.compile("ERRORS connect=(\\d+) read=(\\d+) write=(\\d+) status=(\\d+) timeout=(\\d+)")
+        Matcher s = Pattern.compile("STATS .* connect=(\\d+) read=(\\d+) write=(\\d+) status=(\\d+) timeout=(\\d+)")
                 .matcher(wrkOutput);
         if (!s.find()) {
-            throw new IllegalStateException("no ERRORS line from wrk: " + wrkOutput);
+            throw new IllegalStateException("no STATS line from wrk: " + wrkOutput);
         }
         long n = 0;
         for (int i = 1; i <= 5; i++) {

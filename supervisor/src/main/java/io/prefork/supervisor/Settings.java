@@ -14,15 +14,15 @@ public record Settings(int workers, Duration bootTimeout, Duration gracefulTimeo
     static final Duration FAST_STOP_TIMEOUT = Duration.ofSeconds(1);
     /** Workers that fail to boot this many times in a row make the supervisor give up (exit 3). */
     static final int MAX_BOOT_FAILURES = 5;
+    /** The CPUs the supervisor may use: what the serving workers' load is measured against (see {@link YieldingBoots}). */
+    static final int CPUS = Runtime.getRuntime().availableProcessors();
     /**
      * Worker JVMs that boot at once, from nothing (a spare's promotion is not a boot): one per two
      * CPUs. A JVM's boot keeps more than a core busy (its main thread, the JIT's, the GC's), so two
      * booting on 2 cores each take twice as long: one after the other, the first serves in half the
      * time and the last no later. Not an option: the machine says it.
      */
-    static final int BOOTS_AT_ONCE = Math.max(1, Runtime.getRuntime().availableProcessors() / 2);
-    /** The CPUs the supervisor may use: what the serving workers' load is measured against (see {@link YieldingBoots}). */
-    static final int CPUS = Runtime.getRuntime().availableProcessors();
+    static final int BOOTS_AT_ONCE = Math.max(1, CPUS / 2);
 
     /** A duration as the options give it, in seconds: "30", "2.5". */
     public static String seconds(Duration d) {

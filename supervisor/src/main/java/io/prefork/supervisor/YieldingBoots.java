@@ -36,8 +36,7 @@ final class YieldingBoots {
 
     void tick(long now, WorkerPool pool) {
         if (pool.workers().stream().noneMatch(Worker::yieldsCpu)) {
-            sampledAt = -1;
-            cpuAtSample = new HashMap<>();
+            sampledAt = -1;  // the next boot that yields starts from a fresh reading
             return;
         }
         String servingIdle = servingIdle(now, pool);
@@ -87,7 +86,7 @@ final class YieldingBoots {
             }
         }
         String idle = null;
-        if (sampledAt >= 0) {
+        if (sampledAt >= 0) {  // else the first reading: only a baseline
             long used = 0;
             for (Map.Entry<Worker, Long> e : cpu.entrySet()) {
                 Long before = cpuAtSample.get(e.getKey());
