@@ -24,7 +24,7 @@ final class Starts {
      * Two workers against one, and against the app as one plain JVM, with each worker JVM sized for
      * the whole machine (--jvm-share off, the JVM's defaults) or for its share (auto): throughput and
      * CPU per request after a warm-up, for the hello app and for an app that knows nothing of prefork.
-     * Then the memory of 4 idle workers of the hello app, both ways.
+     * Then the memory of 4 idle workers of the hello app, both ways (median of 3 runs each, in turn).
      */
     static Map<String, Object> share() throws Exception {
         Map<String, Object> result = new LinkedHashMap<>();
@@ -82,11 +82,21 @@ final class Starts {
             }
             result.put(shortName, byServer);
         }
-        Map<String, Object> memory = new LinkedHashMap<>();
-        for (String mode : List.of("off", "auto")) {
-            List<Double> totals = new ArrayList<>();
-            for (int round = 0; round < 2; round++) {  // the first trains the class archive for this command
-                Server four = Server.prefork("pss-" + mode + "-" + round, "-w", "4", "--jvm-share", mode);
+        // The third setup is not a default: it maps the class archives at the address they were made
+        // for (JDK 17 GA's way), which saves each worker the copies relocation makes, at the price of
+        // the archive's address randomization (the JDK's default since 20, and in later 17 updates).
+        Map<String, List<String>> setups = new LinkedHashMap<>();
+        setups.put("off", List.of("--jvm-share", "off"));
+        setups.put("auto", List.of("--jvm-share", "auto"));
+        setups.put("auto, archive unrelocated", List.of("--jvm-share", "auto", "--jvm-opt=-XX:+UnlockDiagnosticVMOptions",
+                "--jvm-opt=-XX:ArchiveRelocationMode=0"));
+        Map<String, List<Double>> totals = new LinkedHashMap<>();
+        for (int round = 0; round < 4; round++) {  // the first trains the class archive for each command
+            for (Map.Entry<String, List<String>> setup : setups.entrySet()) {
+                List<String> args = new ArrayList<>(List.of("-w", "4"));
+                args.addAll(setup.getValue());
+                Server four = Server.prefork("pss-" + setup.getKey().replaceAll("[^a-z]+", "-") + "-" + round,
+                        args.toArray(String[]::new));
                 for (int i = 0; i < 400; i++) {
                     untilFirst200(four.port, System.nanoTime());
                 }
@@ -95,10 +105,15 @@ final class Starts {
                 for (long pid : four.awaitReady(4).values()) {
                     total += pss(pid) / 1024.0;
                 }
-                totals.add(round1(total));
+                totals.computeIfAbsent(setup.getKey(), k -> new ArrayList<>()).add(round1(total));
                 four.stop();
             }
-            memory.put(mode, Map.of("total_pss_mib", totals.get(1), "first_run_untrained_mib", totals.get(0)));
+        }
+        Map<String, Object> memory = new LinkedHashMap<>();
+        for (Map.Entry<String, List<Double>> t : totals.entrySet()) {
+            List<Double> measured = t.getValue().subList(1, t.getValue().size());
+            memory.put(t.getKey(), Map.of("total_pss_mib", median(measured), "runs_mib", measured,
+                    "first_run_untrained_mib", t.getValue().get(0)));
         }
         result.put("idle_4_workers", memory);
         return result;

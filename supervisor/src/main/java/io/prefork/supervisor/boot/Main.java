@@ -114,7 +114,7 @@ public final class Main {
     private static void describeShare(Config c, JvmShare.Machine machine, Log log) {
         int jvms = c.workers() + c.spares();
         if (c.jvmShare()) {
-            log.info(JvmShare.describe(machine, jvms, c.jvmOpts()));
+            log.info(JvmShare.describe(machine, jvms, c.jvmOpts(), WorkerCommand.javaVersion(c.java())));
         }
         String overcommit = JvmShare.overcommit(machine, jvms, c.jvmOpts());
         if (overcommit != null) {

@@ -51,7 +51,8 @@ public final class WorkerCommand {
         }
         List<String> cmd = new ArrayList<>();
         cmd.add(config.java());
-        if (featureVersion(config.java()) >= 24) {
+        Runtime.Version jdk = javaVersion(config.java());
+        if (jdk != null && jdk.feature() >= 24) {
             // jnr-ffi loads a native library and uses sun.misc.Unsafe; JDK 24+ warns about both.
             cmd.add("--enable-native-access=ALL-UNNAMED");
             cmd.add("--sun-misc-unsafe-memory-access=allow");
@@ -60,7 +61,7 @@ public final class WorkerCommand {
         // a fresh one. Before --jvm-opt, so -XX:-ExitOnOutOfMemoryError there turns it off.
         cmd.add("-XX:+ExitOnOutOfMemoryError");
         if (config.jvmShare()) {
-            cmd.addAll(JvmShare.options(machine, config.workers() + config.spares(), config.jvmOpts()));
+            cmd.addAll(JvmShare.options(machine, config.workers() + config.spares(), config.jvmOpts(), jdk));
         }
         cmd.addAll(config.jvmOpts());
         // Listeners after the first become ServerSocketChannels through the JDK's own constructor.
@@ -99,17 +100,22 @@ public final class WorkerCommand {
 
     /** The JDK feature version of a java executable, read from its release file; 0 if unknown. */
     static int featureVersion(String java) {
+        Runtime.Version v = javaVersion(java);
+        return v == null ? 0 : v.feature();
+    }
+
+    /** The version of a java executable ("17.0.15"), read from its release file; null if unknown. */
+    public static Runtime.Version javaVersion(String java) {
         try {
             Path home = Path.of(java).toRealPath().getParent().getParent();
             for (String line : Files.readAllLines(home.resolve("release"))) {
                 if (line.startsWith("JAVA_VERSION=")) {
-                    String v = line.substring("JAVA_VERSION=".length()).replace("\"", "");
-                    return Integer.parseInt(v.split("[.+-]")[0]);
+                    return Runtime.Version.parse(line.substring("JAVA_VERSION=".length()).replace("\"", ""));
                 }
             }
         } catch (IOException | RuntimeException e) {
-            return 0;
+            return null;
         }
-        return 0;
+        return null;
     }
 }

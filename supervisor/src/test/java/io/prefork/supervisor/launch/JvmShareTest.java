@@ -1,6 +1,7 @@
 package io.prefork.supervisor.launch;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
@@ -11,22 +12,50 @@ import org.junit.jupiter.api.Test;
 class JvmShareTest {
     private static final JvmShare.Machine MACHINE = new JvmShare.Machine(24L << 30, 2);
 
+    private static final Runtime.Version OLD_JDK = Runtime.Version.parse("17.0.8");
+    private static final Runtime.Version JDK = Runtime.Version.parse("17.0.15");
+
     @Test
     void memoryAndCpusAreDividedAmongTheWorkerJvms() {
-        assertEquals(List.of("-XX:ActiveProcessorCount=1", "-XX:MaxRAM=12288m"), JvmShare.options(MACHINE, 2, List.of()));
-        assertEquals(List.of("-XX:ActiveProcessorCount=1", "-XX:MaxRAM=4096m"), JvmShare.options(MACHINE, 6, List.of()),
-                "never fewer than one CPU");
-        assertEquals(List.of("-XX:ActiveProcessorCount=4", "-XX:MaxRAM=8192m"),
-                JvmShare.options(new JvmShare.Machine(16L << 30, 8), 2, List.of()));
+        assertEquals(List.of("-XX:ActiveProcessorCount=1", "-XX:MaxRAM=12288m", "-Xms8m"),
+                JvmShare.options(MACHINE, 2, List.of(), OLD_JDK));
+        assertEquals(List.of("-XX:ActiveProcessorCount=1", "-XX:MaxRAM=4096m", "-Xms8m"),
+                JvmShare.options(MACHINE, 6, List.of(), OLD_JDK), "never fewer than one CPU");
+        assertEquals(List.of("-XX:ActiveProcessorCount=4", "-XX:MaxRAM=8192m", "-Xms8m"),
+                JvmShare.options(new JvmShare.Machine(16L << 30, 8), 2, List.of(), null));
+    }
+
+    @Test
+    void anIdleWorkerKeepsASmallHeapAndTrimsItsCHeapOnJdksThatCan() {
+        assertEquals(List.of("-XX:ActiveProcessorCount=1", "-XX:MaxRAM=12288m", "-Xms8m",
+                "-XX:+UnlockExperimentalVMOptions", "-XX:TrimNativeHeapInterval=2000"),
+                JvmShare.options(MACHINE, 2, List.of(), JDK));
+        for (String has : List.of("17.0.9", "21.0.1", "22", "25.0.1")) {
+            assertTrue(JvmShare.trimsNativeHeap(Runtime.Version.parse(has)), has);
+        }
+        for (String lacks : List.of("17", "17.0.8", "18.0.2", "20.0.2", "21")) {
+            assertFalse(JvmShare.trimsNativeHeap(Runtime.Version.parse(lacks)), lacks);
+        }
+        assertFalse(JvmShare.trimsNativeHeap(null), "a JDK of unknown version gets no option it may not know");
     }
 
     @Test
     void whatTheUserGaveWins() {
-        assertEquals(List.of("-XX:ActiveProcessorCount=1"), JvmShare.options(MACHINE, 2, List.of("-Xmx512m")));
-        assertEquals(List.of("-XX:ActiveProcessorCount=1"), JvmShare.options(MACHINE, 2, List.of("-XX:MaxRAMPercentage=50")));
-        assertEquals(List.of("-XX:MaxRAM=12288m"), JvmShare.options(MACHINE, 2, List.of("-XX:ActiveProcessorCount=2")));
-        assertEquals(List.of("-XX:ActiveProcessorCount=1"), JvmShare.options(new JvmShare.Machine(-1, 2), 2, List.of()),
-                "memory unknown: no heap share");
+        assertEquals(List.of("-XX:ActiveProcessorCount=1", "-Xms8m"), JvmShare.options(MACHINE, 2, List.of("-Xmx512m"), null));
+        assertEquals(List.of("-XX:ActiveProcessorCount=1", "-Xms8m"),
+                JvmShare.options(MACHINE, 2, List.of("-XX:MaxRAMPercentage=50"), null));
+        assertEquals(List.of("-XX:MaxRAM=12288m", "-Xms8m"),
+                JvmShare.options(MACHINE, 2, List.of("-XX:ActiveProcessorCount=2"), null));
+        assertEquals(List.of("-XX:ActiveProcessorCount=1", "-Xms8m"),
+                JvmShare.options(new JvmShare.Machine(-1, 2), 2, List.of(), null), "memory unknown: no heap share");
+        assertEquals(List.of("-XX:ActiveProcessorCount=1", "-XX:MaxRAM=12288m"),
+                JvmShare.options(MACHINE, 2, List.of("-Xms64m"), null));
+        assertEquals(List.of("-XX:ActiveProcessorCount=1", "-XX:MaxRAM=12288m"),
+                JvmShare.options(MACHINE, 2, List.of("-XX:InitialRAMPercentage=5"), null));
+        assertEquals(List.of("-XX:ActiveProcessorCount=1"), JvmShare.options(MACHINE, 2, List.of("-Xmx6m"), null),
+                "an initial heap above the maximum would stop the JVM");
+        assertEquals(List.of("-XX:ActiveProcessorCount=1", "-XX:MaxRAM=12288m", "-Xms8m"),
+                JvmShare.options(MACHINE, 2, List.of("-XX:TrimNativeHeapInterval=0"), JDK));
     }
 
     @Test
