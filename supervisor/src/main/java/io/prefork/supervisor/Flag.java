@@ -44,7 +44,8 @@ public enum Flag {
             + " app's warm-up hook (Prefork.onWarmUp; Jetty: a LocalConnector); 0: none"),
     WARMUP_PATH(null, "PATH", "/", null, "the path each warm-up request asks for"),
     JVM_SHARE(null, "MODE", "auto", null, "auto: size each worker JVM (heap, GC and compiler threads) for its share"
-            + " of the machine's memory and CPUs, divided among workers and spares; off: the JVM's own defaults"),
+            + " of the machine's memory and CPUs, divided among workers and spares, with a small initial heap and"
+            + " a periodic trim of the C heap; off: the JVM's own defaults"),
     CACHE_DIR(null, "DIR", null, "$XDG_CACHE_HOME/prefork or ~/.cache/prefork", "where class archives are kept"),
     READY(null, "MODE", "auto", null, "auto: READY once the app accepts; app: READY when the app calls Prefork.ready()"),
     PID(null, "FILE", null, null, "write the supervisor's pid here"),
