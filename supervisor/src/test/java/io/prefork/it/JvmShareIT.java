@@ -16,7 +16,8 @@ import org.junit.jupiter.api.io.TempDir;
 /**
  * --jvm-share auto with real worker JVMs: each starts with its share and the options that keep an idle
  * worker small, the user's -Xmx wins over the share, and heaps that add up to more than the machine
- * has are warned of at start (the JVM only reserves a heap, so the workers still boot and serve).
+ * has are warned of at start (the JVM only reserves a heap, so the workers still boot and serve). And
+ * each loads jnr-ffi's stub from the copy the supervisor unpacked, so a killed worker leaves no file.
  */
 @Timeout(120)
 class JvmShareIT {
@@ -44,6 +45,9 @@ class JvmShareIT {
                 assertTrue(args.stream().noneMatch(a -> a.startsWith("-XX:MaxRAM=")), "the user's -Xmx wins: " + args);
                 assertEquals(JvmShare.trimsNativeHeap(Runtime.version()), args.contains("-XX:TrimNativeHeapInterval=2000"),
                         "the C heap trimmed on a JDK that can (the workers run this test's JDK): " + args);
+                String maps = Files.readString(Path.of("/proc/" + pid + "/maps"));
+                assertTrue(maps.contains("/" + System.mapLibraryName("jffi-1.2") + "\n"),
+                        "jnr-ffi's stub loaded from the one unpacked copy, not a temporary file of its own: " + maps);
             }
             assertEquals(200, Http.get(s.port(), "/").status(), "the workers serve");
         }

@@ -13,6 +13,7 @@ import io.prefork.supervisor.UsageException;
 import io.prefork.supervisor.WorkerLauncher;
 import io.prefork.supervisor.launch.BootPriority;
 import io.prefork.supervisor.launch.ClassArchive;
+import io.prefork.supervisor.launch.JffiLibrary;
 import io.prefork.supervisor.launch.JvmShare;
 import io.prefork.supervisor.launch.JvmWorkerLauncher;
 import io.prefork.supervisor.launch.WorkerCommand;
@@ -94,7 +95,8 @@ public final class Main {
         // A heartbeat a third of the timeout apart (at most 1 s): two may get lost before a false alarm.
         long heartbeatMs = c.timeout().isZero() ? 1000 : Math.max(100, Math.min(1000, c.timeout().toMillis() / 3));
         JvmShare.Machine machine = JvmShare.Machine.current();  // /proc and the cgroup, read once per generation
-        List<String> command = WorkerCommand.build(c, machine);
+        List<String> command = WorkerCommand.build(c, machine,
+                c.workerCommand().isEmpty() ? JffiLibrary.workerOptions(c.cacheDir()) : List.of());
         if (c.workerCommand().isEmpty()) {
             describeShare(c, machine, log);
         }

@@ -42,8 +42,11 @@ public final class WorkerCommand {
         boolean jvmShare();
     }
 
-    /** @param machine what the worker JVMs share, for {@code --jvm-share auto} */
-    public static List<String> build(App config, JvmShare.Machine machine) {
+    /**
+     * @param machine    what the worker JVMs share, for {@code --jvm-share auto}
+     * @param libraries  options that point the JVM at native libraries prefork unpacked ({@link JffiLibrary})
+     */
+    public static List<String> build(App config, JvmShare.Machine machine, List<String> libraries) {
         if (!config.workerCommand().isEmpty()) {
             List<String> cmd = new ArrayList<>(config.workerCommand());
             cmd.addAll(config.appArgs());
@@ -60,6 +63,7 @@ public final class WorkerCommand {
         // A JVM out of memory limps on, half broken; exiting lets the supervisor count it and start
         // a fresh one. Before --jvm-opt, so -XX:-ExitOnOutOfMemoryError there turns it off.
         cmd.add("-XX:+ExitOnOutOfMemoryError");
+        cmd.addAll(libraries);
         if (config.jvmShare()) {
             cmd.addAll(JvmShare.options(machine, config.workers() + config.spares(), config.jvmOpts(), jdk));
         }
