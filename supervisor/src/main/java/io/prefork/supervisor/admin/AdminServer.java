@@ -156,11 +156,21 @@ public final class AdminServer implements AutoCloseable {
         throw new IOException("admin command longer than " + MAX_COMMAND + " bytes");
     }
 
-    @Override
-    public void close() throws IOException {
+    /**
+     * Stops serving and leaves the socket file: in an upgrade the new supervisor renames its own over
+     * it. Removing it here, even only "if still ours", races that rename (checked ours, then the new
+     * one's renamed in, then removed): the new supervisor's admin socket would be gone.
+     */
+    public void handOver() {
         closed = true;
         Fds.shutdown(server.getFD());
         pending.close();
+    }
+
+    /** Stops serving and removes the socket file, unless another (an upgrade's) has taken its place. */
+    @Override
+    public void close() throws IOException {
+        handOver();
         UnixSocketFiles.deleteIfOurs(path, fileKey);
     }
 }

@@ -264,10 +264,14 @@ public final class Bootstrap implements AutoCloseable {
 
     /**
      * The new supervisor is READY. The listening sockets are its now, so their files stay; the admin
-     * endpoints close (without removing what the new one put in their place) so it can open them.
+     * endpoints close so it can open them, and the admin socket's file stays for it to replace.
      */
     private void handOver() {
         listeners.keepPaths();
+        if (admin != null) {
+            admin.handOver();  // its socket file stays for the new supervisor to rename its own over
+            admin = null;
+        }
         closeAdminEndpoints();
     }
 
