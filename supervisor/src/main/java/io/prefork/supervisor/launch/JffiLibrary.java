@@ -5,11 +5,15 @@ import java.io.InputStream;
 import java.net.JarURLConnection;
 import java.net.URL;
 import java.nio.file.Files;
+import java.nio.file.LinkOption;
 import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
+import java.nio.file.attribute.PosixFilePermission;
 import java.util.List;
 import java.util.Locale;
+import java.util.Set;
 import java.util.jar.JarEntry;
+import java.util.zip.CRC32;
 
 /**
  * jnr-ffi's native stub (libjffi) for the worker JVMs, unpacked once into the cache directory. Left to
@@ -40,11 +44,14 @@ public final class JffiLibrary {
         try {
             JarURLConnection jar = (JarURLConnection) resource.openConnection();
             JarEntry entry = jar.getJarEntry();
-            // Named by the library's size and CRC, which the jar keeps: one copy per version, none read twice.
+            // Named by the library's size and CRC, which the jar keeps: one copy per version.
             Path dir = cacheDir.resolve("jffi-" + entry.getSize() + "-" + Long.toHexString(entry.getCrc()));
             Path file = dir.resolve(name);
-            if (!Files.isRegularFile(file) || Files.size(file) != entry.getSize()) {
+            if (!ours(dir, file, entry.getCrc())) {
                 Files.createDirectories(dir);
+                if (!safe(dir)) {
+                    return List.of();  // others may write there: no library is loaded from it
+                }
                 partial = Files.createTempFile(dir, name, ".partial");
                 try (InputStream in = jar.getInputStream()) {
                     Files.copy(in, partial, StandardCopyOption.REPLACE_EXISTING);
@@ -63,6 +70,29 @@ public final class JffiLibrary {
                 }
             }
         }
+    }
+
+    /**
+     * Whether {@code file} is a copy this user made that nobody else could have changed since: in a
+     * directory of ours that only we may write, with the jar entry's CRC. Workers run the library as
+     * code, so a copy is never taken on its name or size alone (a shared --cache-dir such as /tmp).
+     */
+    private static boolean ours(Path dir, Path file, long crc) throws IOException {
+        if (!Files.isDirectory(dir, LinkOption.NOFOLLOW_LINKS) || !safe(dir)
+                || !Files.isRegularFile(file, LinkOption.NOFOLLOW_LINKS) || !Files.getOwner(file).equals(Files.getOwner(dir))) {
+            return false;
+        }
+        CRC32 sum = new CRC32();
+        sum.update(Files.readAllBytes(file));
+        return sum.getValue() == crc;
+    }
+
+    /** Owned by this user, not a symbolic link, and not writable by group or others. */
+    private static boolean safe(Path dir) throws IOException {
+        Set<PosixFilePermission> mode = Files.getPosixFilePermissions(dir, LinkOption.NOFOLLOW_LINKS);
+        return !Files.isSymbolicLink(dir)
+                && Files.getOwner(dir, LinkOption.NOFOLLOW_LINKS).getName().equals(System.getProperty("user.name"))
+                && !mode.contains(PosixFilePermission.GROUP_WRITE) && !mode.contains(PosixFilePermission.OTHERS_WRITE);
     }
 
     /** jffi's name for this platform's directory in its native jar; null where prefork does not run. */
