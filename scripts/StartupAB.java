@@ -19,7 +19,7 @@ import java.util.regex.Pattern;
 
 /**
  * scripts/bench-startup runs this: two prefork trees (NAME=HOME each), round by round in turn, each
- * round a cold start to the first 200 and one rolling restart; spawn -> BOOTING read from the log.
+ * round a cold start to the first 200 and two rolling restarts; spawn -> BOOTING and -> READY read from the log.
  */
 public class StartupAB {
     static final int ROUNDS = Integer.getInteger("bench.rounds", 5);
@@ -27,15 +27,19 @@ public class StartupAB {
             Pattern.MULTILINE);
     static final Pattern BOOTING = Pattern.compile("^(\\S+) prefork\\[\\d+\\] INFO worker \\d+ \\(pid (\\d+)\\): STARTING -> BOOTING",
             Pattern.MULTILINE);
+    static final Pattern READY = Pattern.compile("^(\\S+) prefork\\[\\d+\\] INFO worker \\d+ \\(pid (\\d+)\\): BOOTING -> READY",
+            Pattern.MULTILINE);
 
-    record Tree(String name, Path home, List<Double> firstOk, List<Double> booting, List<Double> coldBooting) {
+    record Tree(String name, Path home, List<Double> firstOk, List<Double> booting, List<Double> coldBooting,
+            List<Double> ready, List<Double> coldReady) {
     }
 
     public static void main(String[] args) throws Exception {
         List<Tree> trees = new ArrayList<>();
         for (int i = 0; i < 2; i++) {
             String[] kv = args[i].split("=", 2);
-            trees.add(new Tree(kv[0], Path.of(kv[1]), new ArrayList<>(), new ArrayList<>(), new ArrayList<>()));
+            trees.add(new Tree(kv[0], Path.of(kv[1]), new ArrayList<>(), new ArrayList<>(), new ArrayList<>(),
+                    new ArrayList<>(), new ArrayList<>()));
         }
         Path results = Path.of(args[2]);
         Path work = Files.createTempDirectory("prefork-startup-ab");
@@ -61,6 +65,10 @@ public class StartupAB {
                 Tree::booting);
         row(md, json, "worker spawn -> BOOTING at the supervisor's start, median of "
                 + trees.get(0).coldBooting().size(), trees, Tree::coldBooting);
+        row(md, json, "worker spawn -> READY in a rolling restart, median of " + trees.get(0).ready().size(), trees,
+                Tree::ready);
+        row(md, json, "worker spawn -> READY at the supervisor's start, median of " + trees.get(0).coldReady().size(),
+                trees, Tree::coldReady);
         System.out.print(md);
         Files.createDirectories(results);
         Path out = results.resolve("startup-" + LocalDateTime.now().format(DateTimeFormatter.ofPattern("yyyyMMdd-HHmmss")) + ".json");
@@ -97,9 +105,13 @@ public class StartupAB {
             }
             if (timed) {
                 t.firstOk().add(firstOk);
-                List<Double> spawns = spawnToBooting(Files.readString(log));
+                String text = Files.readString(log);
+                List<Double> spawns = spawnTo(BOOTING, text);
                 t.coldBooting().addAll(spawns.subList(0, 2));
                 t.booting().addAll(spawns.subList(2, 6));
+                List<Double> ready = spawnTo(READY, text);
+                t.coldReady().addAll(ready.subList(0, 2));
+                t.ready().addAll(ready.subList(2, 6));
             }
         } finally {
             p.destroy();
@@ -109,15 +121,15 @@ public class StartupAB {
         }
     }
 
-    /** Each worker's spawn -> BOOTING, in ms, from the log's timestamps. */
-    static List<Double> spawnToBooting(String log) {
+    /** Each worker's spawn -> {@code state} (BOOTING, READY), in ms, from the log's timestamps. */
+    static List<Double> spawnTo(Pattern state, String log) {
         Map<String, Instant> started = new HashMap<>();
         Matcher m = STARTED.matcher(log);
         while (m.find()) {
             started.put(m.group(2), Instant.parse(m.group(1)));
         }
         List<Double> ms = new ArrayList<>();
-        m = BOOTING.matcher(log);
+        m = state.matcher(log);
         while (m.find()) {
             Instant s = started.get(m.group(2));
             if (s != null) {

@@ -32,27 +32,51 @@ public final class Launcher {
         }
         int id = Integer.parseInt(System.getenv().getOrDefault(WorkerEnvironment.WORKER_ID, "0"));
         WorkerLog.setWorkerId(id);
-        WorkerRuntime runtime;
+        String appClass = args[0];
+        String[] appArgs = Arrays.copyOfRange(args, 1, args.length);
+        String runAs = System.getenv(WorkerEnvironment.RUN_AS);
+        if (runAs != null && !runAs.isEmpty()) {
+            // --user: the app runs only once this JVM holds its listeners and has dropped root.
+            WorkerRuntime runtime = connect(id, socket);
+            Method main = findMain(appClass);  // found (loaded, not initialised) while we may still read every file
+            dropPrivileges(runtime, runAs);
+            ParkingSelectorProvider.install();
+            start(runtime);
+            runApp(main, appClass, appArgs);
+            return;
+        }
+        // The app's main starts at once, beside the connection to the supervisor (loading the native
+        // binding, the handshake: about 100 ms of a cold start on 2 cores). It cannot take a connection
+        // before then: its listeners, System.inheritedChannel() and Prefork's other calls wait for the
+        // connection, and what it registers meanwhile (onStop, onWarmUp) is kept for it.
+        Prefork.connectingBesideTheApp();
+        ParkingSelectorProvider.install();  // before any app code asks the JDK for its provider
+        Thread connector = new Thread(() -> start(connect(id, socket)), "prefork-connect");
+        connector.start();
+        runApp(findMain(appClass), appClass, appArgs);
+    }
+
+    /** The control connection and the listeners (or the word that this is a spare); exits if there is none. */
+    private static WorkerRuntime connect(int id, String socket) {
         try {
             StdStreams.protect();
-            runtime = WorkerRuntime.connect(id, options(), socket, System.getenv().getOrDefault(WorkerEnvironment.TOKEN, ""));
+            return WorkerRuntime.connect(id, options(), socket, System.getenv().getOrDefault(WorkerEnvironment.TOKEN, ""));
         } catch (IOException | RuntimeException | LinkageError e) {
             WorkerLog.info("cannot start: " + e.getMessage());
             System.exit(WorkerExitCodes.NO_SUPERVISOR);
-            return;
+            throw new IllegalStateException("unreachable");
         }
-        // Found (loaded, not initialised) while we may still read every file; no app code runs yet.
-        Method main = findMain(runtime, args[0]);
-        dropPrivileges(runtime);
+    }
+
+    /** Makes the runtime the app's, and starts prefork's own threads and signal handlers. */
+    private static void start(WorkerRuntime runtime) {
         Prefork.install(runtime);
-        ParkingSelectorProvider.install();
         runtime.startControlThread();
         drainOnSignals(runtime);
         if (!"app".equals(System.getenv(WorkerEnvironment.READY_MODE))) {
             AutoReady.start(runtime);
         }
         WarmUpListener.start(runtime);
-        runApp(runtime, main, args[0], Arrays.copyOfRange(args, 1, args.length));
     }
 
     /**
@@ -60,11 +84,7 @@ public final class Launcher {
      * 0700 control socket; the listeners are here now, so the rest runs as the given user. A worker
      * that cannot drop never runs the app.
      */
-    private static void dropPrivileges(WorkerRuntime runtime) {
-        String runAs = System.getenv(WorkerEnvironment.RUN_AS);
-        if (runAs == null || runAs.isEmpty()) {
-            return;
-        }
+    private static void dropPrivileges(WorkerRuntime runtime, String runAs) {
         try {
             String[] part = runAs.split(":", -1);
             int[] groups = part[2].isEmpty() ? new int[0]
@@ -105,7 +125,7 @@ public final class Launcher {
         }
     }
 
-    private static Method findMain(WorkerRuntime runtime, String appClass) {
+    private static Method findMain(String appClass) {
         Method main = null;
         try {
             main = Class.forName(appClass, false, Launcher.class.getClassLoader()).getMethod("main", String[].class);
@@ -117,24 +137,32 @@ public final class Launcher {
                     ? "app class " + appClass + " not found on the app classpath"
                     : "no usable main in app class " + appClass + ": " + e.getMessage();
             WorkerLog.info(reason);
-            runtime.reportBootError(reason);
+            reportBootError(reason);
             System.exit(WorkerExitCodes.APP_NOT_FOUND);
         }
         return main;
     }
 
-    private static void runApp(WorkerRuntime runtime, Method main, String appClass, String[] appArgs) {
+    private static void runApp(Method main, String appClass, String[] appArgs) {
         try {
             main.invoke(null, (Object) appArgs);
         } catch (InvocationTargetException e) {
             Throwable cause = e.getCause();
             WorkerLog.info("the app's main threw " + cause);
             cause.printStackTrace();
-            runtime.reportBootError("the app's main threw " + cause);
+            reportBootError("the app's main threw " + cause);
             System.exit(WorkerExitCodes.APP_FAILED);
         } catch (IllegalAccessException e) {
-            runtime.reportBootError("cannot call " + appClass + ".main: " + e.getMessage());
+            reportBootError("cannot call " + appClass + ".main: " + e.getMessage());
             System.exit(WorkerExitCodes.APP_NOT_FOUND);
+        }
+    }
+
+    /** Tells the supervisor why the app cannot run, once the connection is there (it may still be coming). */
+    private static void reportBootError(String reason) {
+        WorkerRuntime runtime = Prefork.awaitRuntime();
+        if (runtime != null) {
+            runtime.reportBootError(reason);
         }
     }
 }

@@ -1,7 +1,9 @@
 package io.prefork.worker;
 
 import java.time.Duration;
+import java.util.ArrayList;
 import java.util.List;
+import java.util.concurrent.CountDownLatch;
 
 /**
  * What an app running as a prefork worker can ask of prefork. Every method is safe to call when the
@@ -10,28 +12,71 @@ import java.util.List;
  */
 public final class Prefork {
     private static volatile WorkerRuntime runtime;
+    /**
+     * Set while the worker connects to the supervisor beside the app's main (see {@link Launcher}):
+     * what needs the connection waits for it, and what the app registers meanwhile is kept for it.
+     */
+    private static volatile CountDownLatch connecting;
+    private static final Object PENDING = new Object();
+    private static final List<StopHandler> pendingStopHandlers = new ArrayList<>();
+    private static WarmUp pendingWarmUp;
 
     private Prefork() {
     }
 
+    /** The launcher connects beside the app's main: until {@link #install} the app's calls wait or are kept. */
+    static void connectingBesideTheApp() {
+        connecting = new CountDownLatch(1);
+    }
+
     static void install(WorkerRuntime r) {
-        runtime = r;
+        synchronized (PENDING) {
+            if (pendingWarmUp != null) {
+                r.setWarmUp(pendingWarmUp);
+            }
+            pendingStopHandlers.forEach(r::addStopHandler);
+            pendingStopHandlers.clear();
+            pendingWarmUp = null;
+            runtime = r;
+        }
+        CountDownLatch c = connecting;
+        if (c != null) {
+            c.countDown();
+        }
+    }
+
+    /**
+     * The runtime; while the worker still connects, waits for it. Null when not supervised (or
+     * interrupted while waiting). A failed connection exits the JVM, so the wait always ends.
+     */
+    static WorkerRuntime awaitRuntime() {
+        WorkerRuntime r = runtime;
+        CountDownLatch c = connecting;
+        if (r != null || c == null) {
+            return r;
+        }
+        try {
+            c.await();
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
+        return runtime;
     }
 
     /** True when this JVM was started by the prefork supervisor. */
     public static boolean isSupervised() {
-        return runtime != null;
+        return runtime != null || connecting != null;
     }
 
     /** This worker's slot number (1..N), or 0 when not supervised. */
     public static int workerId() {
-        WorkerRuntime r = runtime;
+        WorkerRuntime r = awaitRuntime();
         return r == null ? 0 : r.id();
     }
 
     /** For {@link ParkingSelectorProvider}: a spare waits here for its listeners, and nothing else happens. */
     static void awaitInheritedChannel() {
-        WorkerRuntime r = runtime;
+        WorkerRuntime r = awaitRuntime();
         if (r != null) {
             r.awaitInheritedChannel();
         }
@@ -43,7 +88,7 @@ public final class Prefork {
      * you can before calling it, and a promotion then costs only what comes after.
      */
     public static List<InheritedListener> listeners() {
-        WorkerRuntime r = runtime;
+        WorkerRuntime r = awaitRuntime();
         return r == null ? List.of() : r.listeners();
     }
 
@@ -53,7 +98,7 @@ public final class Prefork {
      * {@code --ready auto}, the worker also becomes READY by itself once the app accepts.
      */
     public static void ready() {
-        WorkerRuntime r = runtime;
+        WorkerRuntime r = awaitRuntime();
         if (r != null) {
             r.markReady("the app said so");
         }
@@ -90,7 +135,7 @@ public final class Prefork {
      * from prefork anyway. Idempotent; does nothing when not supervised.
      */
     public static void stopAccepting() throws java.io.IOException {
-        WorkerRuntime r = runtime;
+        WorkerRuntime r = awaitRuntime();
         if (r != null) {
             r.stopAccepting();
         }
@@ -113,7 +158,7 @@ public final class Prefork {
      * workers or the next one take them.
      */
     public static boolean awaitConnectionsClosed(Duration timeLeft) throws InterruptedException {
-        WorkerRuntime r = runtime;
+        WorkerRuntime r = awaitRuntime();
         return r == null || r.awaitConnectionsClosed(timeLeft);
     }
 
@@ -125,9 +170,13 @@ public final class Prefork {
      * request needs. Register it before calling {@code listeners()}. Does nothing when not supervised.
      */
     public static void onWarmUp(WarmUp warmUp) {
-        WorkerRuntime r = runtime;
-        if (r != null) {
-            r.setWarmUp(warmUp);
+        synchronized (PENDING) {
+            WorkerRuntime r = runtime;
+            if (r != null) {
+                r.setWarmUp(warmUp);
+            } else if (connecting != null) {
+                pendingWarmUp = warmUp;
+            }
         }
     }
 
@@ -140,9 +189,13 @@ public final class Prefork {
      * it; only an app that answers {@code Connection: close} while draining avoids that.
      */
     public static void onStop(StopHandler handler) {
-        WorkerRuntime r = runtime;
-        if (r != null) {
-            r.addStopHandler(handler);
+        synchronized (PENDING) {
+            WorkerRuntime r = runtime;
+            if (r != null) {
+                r.addStopHandler(handler);
+            } else if (connecting != null) {
+                pendingStopHandlers.add(handler);
+            }
         }
     }
 }

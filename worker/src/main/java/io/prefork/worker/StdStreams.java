@@ -29,6 +29,9 @@ final class StdStreams {
     static synchronized void protect() throws NativeException {
         savedOut = Fds.dup(1);
         savedErr = Fds.dup(2);
+        // The app's main may already be running (the worker connects beside it): what it printed goes first.
+        System.out.flush();
+        System.err.flush();
         System.setOut(new PrintStream(new BufferedOutputStream(new FdOutputStream(savedOut), 8192), true));
         System.setErr(new PrintStream(new BufferedOutputStream(new FdOutputStream(savedErr), 8192), true));
         detachOnto(savedOut);
