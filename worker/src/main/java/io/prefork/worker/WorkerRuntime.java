@@ -4,7 +4,6 @@ import io.prefork.protocol.ControlMessage;
 import io.prefork.protocol.ControlSocket;
 import io.prefork.protocol.MessageType;
 import io.prefork.protocol.ProtocolException;
-import io.prefork.protocol.WorkerExitCodes;
 import io.prefork.unix.FdPassing;
 import io.prefork.unix.Fds;
 import java.io.IOException;
@@ -15,7 +14,6 @@ import java.util.List;
 import java.util.HashSet;
 import java.util.Set;
 import java.util.concurrent.CountDownLatch;
-import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicLong;
@@ -46,18 +44,13 @@ final class WorkerRuntime {
     private volatile boolean warming;
     /** --warmup-requests: the private listener on fd 0 until the app is warm (see {@link WarmUpListener}); else null. */
     private volatile WarmUpListener warmUpListener;
-    private final List<StopHandler> stopHandlers = new CopyOnWriteArrayList<>();
     private final AtomicBoolean ready = new AtomicBoolean();
-    private final AtomicBoolean stopping = new AtomicBoolean();
     private final AtomicLong requests = new AtomicLong();
     private final AtomicBoolean recycleAsked = new AtomicBoolean();
     private final AtomicBoolean withdrawn = new AtomicBoolean();
-    /** System.nanoTime() by which the stop handlers must be done; only ever moves earlier. */
     /** The supervisor's private directory, the control socket's: see {@link ListenerWithdrawal#withdraw}. */
     private final Path supervisorDirectory;
-    private volatile long deadline = Long.MAX_VALUE;
-    /** System.nanoTime() at which the watchdog halts the JVM; only ever moves earlier. */
-    private volatile long haltAt = Long.MAX_VALUE;
+    private final WorkerStop stop = new WorkerStop(this);
 
     private WorkerRuntime(int id, Options options, ControlSocket control, Path supervisorDirectory) {
         this.id = id;
@@ -220,7 +213,7 @@ final class WorkerRuntime {
     }
 
     boolean isStopping() {
-        return stopping.get();
+        return stop.isStopping();
     }
 
     /** Counts one finished request; at the limit, asks the supervisor once for a replacement. */
@@ -236,11 +229,11 @@ final class WorkerRuntime {
     }
 
     void addStopHandler(StopHandler handler) {
-        stopHandlers.add(handler);
+        stop.addHandler(handler);
     }
 
     void markReady(String how) {
-        if (stopping.get() || !ready.compareAndSet(false, true)) {
+        if (stop.isStopping() || !ready.compareAndSet(false, true)) {
             return;
         }
         WorkerLog.info("ready (" + how + ")");
@@ -329,33 +322,9 @@ final class WorkerRuntime {
         }
     }
 
-    /**
-     * Runs the stop handlers, then exits 0. With no handler registered, exits at once so the app's
-     * own shutdown hooks do the stopping. A watchdog halts the JVM {@code haltGrace} after the
-     * deadline if the handlers are not done by then. A second call while stopping can only bring
-     * both closer (the supervisor died mid-drain).
-     */
+    /** See {@link WorkerStop#stop}. */
     void stop(Duration timeLeft, Duration haltGrace, String reason) {
-        long requested = System.nanoTime() + timeLeft.toNanos();
-        if (!stopping.compareAndSet(false, true)) {
-            if (requested + haltGrace.toNanos() < haltAt) {
-                deadline = Math.min(deadline, requested);
-                haltAt = requested + haltGrace.toNanos();
-                WorkerLog.info("still stopping, now with " + timeLeft.toMillis() + " ms left: " + reason);
-            }
-            return;
-        }
-        deadline = requested;
-        haltAt = requested + haltGrace.toNanos();
-        WorkerLog.info("stopping: " + reason + "; " + timeLeft.toMillis() + " ms to finish");
-        Thread watchdog = new Thread(this::haltWhenDue, "prefork-stop-watchdog");
-        watchdog.setDaemon(true);
-        watchdog.start();
-        Thread stopper = new Thread(this::runStopHandlers, "prefork-stop");
-        // Not a daemon (it would be, made by our daemon reader): an app whose main returns once its
-        // listener closes would otherwise let the JVM exit in the middle of the stop handlers.
-        stopper.setDaemon(false);
-        stopper.start();
+        stop.stop(timeLeft, haltGrace, reason);
     }
 
     /** See {@link Prefork#stopAccepting()}; returns how many fds it took, 0 if done before. */
@@ -366,60 +335,5 @@ final class WorkerRuntime {
     /** See {@link Prefork#awaitConnectionsClosed(Duration)}. */
     boolean awaitConnectionsClosed(Duration timeLeft) throws InterruptedException {
         return AcceptedConnections.of(listenerSockets).awaitClosed(timeLeft);
-    }
-
-    private void runStopHandlers() {
-        if (stopHandlers.isEmpty()) {
-            drainWithoutTheApp();
-        }
-        for (StopHandler handler : stopHandlers) {
-            try {
-                handler.stop(Duration.ofNanos(Math.max(0, deadline - System.nanoTime())));
-            } catch (Exception e) {
-                WorkerLog.info("stop handler failed: " + e);
-            }
-        }
-        StdStreams.restore();
-        WorkerLog.info("stopped");
-        System.exit(0);
-    }
-
-    /**
-     * The stop of an app that registered no stop handler: it knows nothing of prefork, so prefork
-     * takes its listeners away, ends each connection it accepted once it waits for its client (a
-     * request in flight finishes first), then exits so that the app's shutdown hooks run. What cannot
-     * be saved without the app: a keep-alive client whose next request crosses the close.
-     */
-    private void drainWithoutTheApp() {
-        try {
-            int taken = stopAccepting();
-            WorkerLog.info("no stop handler registered: took " + taken + " listener fd(s) from the app;"
-                    + " ending each connection it accepted once it is idle");
-            // Leave the app's shutdown hooks a moment of the deadline: 10%, at most 1 s.
-            long left = Math.max(0, deadline - System.nanoTime());
-            int busy = AcceptedConnections.of(listenerSockets).closeWhenIdle(
-                    Duration.ofNanos(left - Math.min(left / 10, Duration.ofSeconds(1).toNanos())));
-            WorkerLog.info(busy == 0 ? "every accepted connection was idle and is ended; exiting, the app's shutdown hooks run"
-                    : busy + " connection(s) still busy at the deadline; exiting, the app's shutdown hooks run");
-        } catch (IOException e) {
-            WorkerLog.info("cannot drain the app's connections: " + e.getMessage() + "; exiting");
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
-        }
-    }
-
-    private void haltWhenDue() {
-        long left;
-        while ((left = haltAt - System.nanoTime()) > 0) {
-            try {
-                // Short naps: the deadline may move closer while we wait.
-                Thread.sleep(Math.max(1, Math.min(50, left / 1_000_000)));
-            } catch (InterruptedException e) {
-                return;
-            }
-        }
-        StdStreams.restore();
-        WorkerLog.info("did not stop within the deadline; halting");
-        Runtime.getRuntime().halt(WorkerExitCodes.STOP_TIMEOUT);
     }
 }
