@@ -51,7 +51,15 @@ public final class Launcher {
         // connection, and what it registers meanwhile (onStop, onWarmUp) is kept for it.
         Prefork.connectingBesideTheApp();
         ParkingSelectorProvider.install();  // before any app code asks the JDK for its provider
-        Thread connector = new Thread(() -> start(connect(id, socket)), "prefork-connect");
+        Thread connector = new Thread(() -> {
+            try {
+                start(connect(id, socket));
+            } catch (RuntimeException | Error e) {
+                // The app waits for a connection that will not come: end the worker, as before the app ran.
+                WorkerLog.info("cannot start: " + e);
+                System.exit(WorkerExitCodes.NO_SUPERVISOR);
+            }
+        }, "prefork-connect");
         connector.start();
         runApp(findMain(appClass), appClass, appArgs);
     }
