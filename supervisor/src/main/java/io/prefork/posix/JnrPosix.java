@@ -50,15 +50,6 @@ public final class JnrPosix {
             LOADED.complete(posix);
         } catch (Throwable t) {
             LOADED.completeExceptionally(t);
-            return;
-        }
-        try {
-            // The first worker's handshake sends its listeners with sendmsg: the message header's
-            // classes (jnr's structs, its native memory pages and their finalizer queue) load here,
-            // while that worker's JVM starts, instead of in the handshake.
-            LOADED.join().allocateMsgHdr().allocateControl(4);
-        } catch (Throwable t) {
-            // the handshake meets it again, and reports it
         }
     }
 
