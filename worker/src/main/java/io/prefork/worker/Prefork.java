@@ -85,7 +85,8 @@ public final class Prefork {
     /**
      * The listeners handed over by the supervisor, in {@code -b} order; empty when not supervised.
      * In a hot spare ({@code --spares}) this blocks until the spare is promoted: boot everything
-     * you can before calling it, and a promotion then costs only what comes after.
+     * you can before calling it, and a promotion then costs only what comes after. It also waits
+     * while the worker still connects to the supervisor (the app's main starts beside that).
      */
     public static List<InheritedListener> listeners() {
         WorkerRuntime r = awaitRuntime();
