@@ -95,13 +95,17 @@ public final class Main {
         // A heartbeat a third of the timeout apart (at most 1 s): two may get lost before a false alarm.
         long heartbeatMs = c.timeout().isZero() ? 1000 : Math.max(100, Math.min(1000, c.timeout().toMillis() / 3));
         JvmShare.Machine machine = JvmShare.Machine.current();  // /proc and the cgroup, read once per generation
-        List<String> command = WorkerCommand.build(c, machine,
-                c.workerCommand().isEmpty() ? JffiLibrary.workerOptions(c.cacheDir()) : List.of());
+        List<String> command;
+        Runtime.Version jdk = null;
         if (c.workerCommand().isEmpty()) {
-            describeShare(c, machine, log);
+            jdk = WorkerCommand.javaVersion(c.java());  // its release file, read once per generation
+            command = WorkerCommand.build(c, jdk, machine, JffiLibrary.workerOptions(c.cacheDir()));
+            describeShare(c, jdk, machine, log);
+        } else {
+            command = WorkerCommand.build(c, null, machine, List.of());
         }
         String logFile = c.logFile() == null ? null : c.logFile().toString();
-        ClassArchive archive = c.workerStart() != WorkerStart.PLAIN ? archive(c, command, accepted, log) : null;
+        ClassArchive archive = c.workerStart() != WorkerStart.PLAIN ? archive(c, jdk, command, accepted, log) : null;
         var env = JvmWorkerLauncher.environment(controlSocket.toString(), c.readyMode(), c.gracefulTimeout(),
                 Duration.ofMillis(heartbeatMs), logFile, c.runAs(), c.warmupRequests(), c.warmupPath());
         BootPriority priority = BootPriority.choose(c.bootNice(), log::warn);
@@ -113,10 +117,10 @@ public final class Main {
     }
 
     /** What each worker JVM is sized for, and a warning if the heaps given add up to more than there is. */
-    private static void describeShare(Config c, JvmShare.Machine machine, Log log) {
+    private static void describeShare(Config c, Runtime.Version jdk, JvmShare.Machine machine, Log log) {
         int jvms = c.workers() + c.spares();
         if (c.jvmShare()) {
-            log.info(JvmShare.describe(machine, jvms, c.jvmOpts(), WorkerCommand.javaVersion(c.java())));
+            log.info(JvmShare.describe(machine, jvms, c.jvmOpts(), jdk));
         }
         String overcommit = JvmShare.overcommit(machine, jvms, c.jvmOpts());
         if (overcommit != null) {
@@ -124,14 +128,15 @@ public final class Main {
         }
     }
 
-    private static ClassArchive archive(Config c, List<String> command, ClassArchive.Accepted accepted, Log log) {
+    private static ClassArchive archive(Config c, Runtime.Version jdk, List<String> command, ClassArchive.Accepted accepted,
+                                        Log log) {
         try {
             Files.createDirectories(c.cacheDir());
         } catch (IOException e) {
             log.warn("--worker-start " + c.workerStart().name().toLowerCase(java.util.Locale.ROOT) + ": cannot create " + c.cacheDir() + " (" + IoReason.of(e) + "); workers start plain");
             return null;
         }
-        return ClassArchive.prepare(c, command, c.workerStart(), c.cacheDir(), accepted, log);
+        return ClassArchive.prepare(c, jdk, command, c.workerStart(), c.cacheDir(), accepted, log);
     }
 
     /** HUP: the command line as given again, with the config file as it is now on disk. */

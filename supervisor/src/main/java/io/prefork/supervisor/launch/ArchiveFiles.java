@@ -114,7 +114,6 @@ final class ArchiveFiles {
         try {
             MessageDigest sha = MessageDigest.getInstance("SHA-256");
             update(sha, Path.of(config.java()).toRealPath().toString());
-            update(sha, Integer.toString(WorkerCommand.featureVersion(config.java())));
             update(sha, readRelease(config.java()));
             update(sha, jvmLibrary(config.java()));
             for (String part : command) {

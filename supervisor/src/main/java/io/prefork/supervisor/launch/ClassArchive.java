@@ -91,12 +91,13 @@ public final class ClassArchive implements WorkerArchive {
     }
 
     /**
+     * @param jdk     the version of {@code config.java()}, null if unknown
      * @param command the worker command without archive options: java, its options, -cp, launcher, app
      * @param mode    FAST or TRAINED (TRAINED is FAST on JDK 17-23, which has no AOT cache: the log says so)
      */
-    public static ClassArchive prepare(WorkerCommand.App config, List<String> command, WorkerStart mode, Path cacheDir,
-                                       Accepted accepted, Log log) {
-        boolean aot = WorkerCommand.featureVersion(config.java()) >= 24;
+    public static ClassArchive prepare(WorkerCommand.App config, Runtime.Version jdk, List<String> command, WorkerStart mode,
+                                       Path cacheDir, Accepted accepted, Log log) {
+        boolean aot = jdk != null && jdk.feature() >= 24;
         String key = ArchiveFiles.key(config, command);
         Path file = cacheDir.resolve("worker-" + key + (aot ? ".aot" : ".jsa"));
         if (mode == WorkerStart.TRAINED && !aot) {

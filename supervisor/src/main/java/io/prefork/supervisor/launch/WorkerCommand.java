@@ -43,10 +43,11 @@ public final class WorkerCommand {
     }
 
     /**
+     * @param jdk        the version of {@code config.java()} ({@link #javaVersion}), null if unknown
      * @param machine    what the worker JVMs share, for {@code --jvm-share auto}
      * @param libraries  options that point the JVM at native libraries prefork unpacked ({@link JffiLibrary})
      */
-    public static List<String> build(App config, JvmShare.Machine machine, List<String> libraries) {
+    public static List<String> build(App config, Runtime.Version jdk, JvmShare.Machine machine, List<String> libraries) {
         if (!config.workerCommand().isEmpty()) {
             List<String> cmd = new ArrayList<>(config.workerCommand());
             cmd.addAll(config.appArgs());
@@ -54,7 +55,6 @@ public final class WorkerCommand {
         }
         List<String> cmd = new ArrayList<>();
         cmd.add(config.java());
-        Runtime.Version jdk = javaVersion(config.java());
         if (jdk != null && jdk.feature() >= 24) {
             // jnr-ffi loads a native library and uses sun.misc.Unsafe; JDK 24+ warns about both.
             cmd.add("--enable-native-access=ALL-UNNAMED");
@@ -100,12 +100,6 @@ public final class WorkerCommand {
             }
         }
         return entries;
-    }
-
-    /** The JDK feature version of a java executable, read from its release file; 0 if unknown. */
-    static int featureVersion(String java) {
-        Runtime.Version v = javaVersion(java);
-        return v == null ? 0 : v.feature();
     }
 
     /** The version of a java executable ("17.0.15"), read from its release file; null if unknown. */

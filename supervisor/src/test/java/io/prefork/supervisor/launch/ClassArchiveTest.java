@@ -39,11 +39,11 @@ class ClassArchiveTest {
         ClassArchive.Accepted accepted = new ClassArchive.Accepted();
         Log log = new Log(new PrintStream(new ByteArrayOutputStream(), true, StandardCharsets.UTF_8));
         List<String> command = List.of(app().java(), "-cp", "app.jar", "io.prefork.worker.Launcher", "com.example.Main");
-        ClassArchive first = ClassArchive.prepare(app(), command, WorkerStart.FAST, cache, accepted, log);
+        ClassArchive first = ClassArchive.prepare(app(), WorkerCommand.javaVersion(app().java()), command, WorkerStart.FAST, cache, accepted, log);
         assertEquals(WorkerArchive.State.MISSING, first.state());
         first.trainingStarted();
         // A HUP while the first generation's training run boots: the same command, the same file, still missing.
-        ClassArchive second = ClassArchive.prepare(app(), command, WorkerStart.FAST, cache, accepted, log);
+        ClassArchive second = ClassArchive.prepare(app(), WorkerCommand.javaVersion(app().java()), command, WorkerStart.FAST, cache, accepted, log);
         assertEquals(first.file(), second.file());
         assertEquals(WorkerArchive.State.MISSING, second.state());
 

@@ -114,7 +114,7 @@ class JvmShareTest {
                 return true;
             }
         };
-        List<String> command = WorkerCommand.build(app, MACHINE, List.of());
+        List<String> command = WorkerCommand.build(app, null, MACHINE, List.of());
         int share = command.indexOf("-XX:ActiveProcessorCount=1");
         assertTrue(share > 0 && command.indexOf("-XX:MaxRAM=6144m") == share + 1, command.toString());
         assertTrue(command.indexOf("-Dx=1") > share + 1, "the user's options come after, and win: " + command);
