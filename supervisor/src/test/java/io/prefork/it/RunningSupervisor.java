@@ -320,14 +320,17 @@ final class RunningSupervisor implements AutoCloseable {
         }
     }
 
+    /**
+     * Whether every thread of {@code pid} has exited: reaped, or a zombie with no thread left but its
+     * own. A SIGKILLed JVM's main thread turns zombie first while its other threads are still dying
+     * and its fds still open; a thread of those that was waiting in accept() can still take a
+     * connection from the shared queue then, and drop it.
+     */
     static boolean isGone(long pid) {
         try {
-            for (String line : Files.readAllLines(Path.of("/proc/" + pid + "/status"))) {
-                if (line.startsWith("State:")) {
-                    return line.contains("Z");
-                }
-            }
-            return false;
+            List<String> status = Files.readAllLines(Path.of("/proc/" + pid + "/status"));
+            return status.stream().anyMatch(line -> line.startsWith("State:") && line.contains("Z"))
+                    && status.stream().anyMatch(line -> line.matches("Threads:\\s+1"));
         } catch (IOException e) {
             return true;
         }
