@@ -117,6 +117,9 @@ class BadInputIT {
                 row("bad warmup requests", () -> expect(USAGE,
                         "prefork: --warmup-requests must be a whole number from 0 to 100000, got 'lots'",
                         "--warmup-requests", "lots")),
+                row("bad training requests", () -> expect(USAGE,
+                        "prefork: --training-requests must be a whole number from 0 to 100000, got '-1'",
+                        "--training-requests", "-1")),
                 row("bad warmup path", () -> expect(USAGE, "prefork: --warmup-path must be a path starting with /, with no"
                         + " spaces, got 'index.html'", "--warmup-path", "index.html")),
                 row("bad jvm share", () -> expect(USAGE, "prefork: --jvm-share must be auto or off, got 'half'",

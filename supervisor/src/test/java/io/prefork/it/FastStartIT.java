@@ -76,6 +76,8 @@ class FastStartIT {
         assertTrue(first.contains("started to train the class archive"), first);
         assertTrue(first.contains("INFO trainer (pid "), "the log names the training run as what it is:\n" + first);
         assertTrue(first.contains("trainer (pid ") && first.contains("the class archive's training run: the app boots now"), first);
+        assertTrue(first.contains("trainer (pid ") && first.contains("warmed up through Prefork.onWarmUp: 1 requests to /"),
+                "the training run served --training-requests through the app's hook:\n" + first);
         assertFalse(first.contains("Skipping"), "the JVM's per-class training warnings stay out of the log:\n" + first);
         List<Path> trained = archives(cache);
         assertEquals(1, trained.size(), trained.toString());
@@ -145,18 +147,22 @@ class FastStartIT {
 
     /**
      * Apps that take their listener from the JVM (System.inheritedChannel()) and know nothing of
-     * prefork: the training run parks where the app asks for its listener, so they get an archive
-     * too, and no process of the server ever listens on anything but the configured bind (before,
-     * Jetty bound a port of its own on all interfaces for the 60 s of the boot timeout).
+     * prefork: the training run serves its request (--training-requests 1, the default) on a private
+     * loopback listener in place of its inherited channel, then parks, so they get an archive that
+     * holds what a request loads too: a worker started from it loads no class from the jar, not even
+     * for its first request. No process of the server listens on anything but the configured bind,
+     * save the training run on loopback (before, Jetty bound a port of its own on all interfaces for
+     * the 60 s of the boot timeout).
      */
     @org.junit.jupiter.params.ParameterizedTest
     @org.junit.jupiter.params.provider.ValueSource(strings = {"io.prefork.examples.UnawareJettyApp", "io.prefork.examples.PlainApp"})
-    void anAppThatTakesItsListenerFromTheJvmGetsAnArchiveAndBindsNothingOfItsOwn(String app) throws Exception {
+    void anAppThatTakesItsListenerFromTheJvmIsTrainedOnARequestAndBindsNothingOfItsOwn(String app) throws Exception {
+        Path classes = Files.createDirectories(dir.resolve("classes"));
         List<String> args = new java.util.ArrayList<>(List.of(args(cache, appJar)));
-        args.addAll(List.of("--app", app));
+        args.addAll(List.of("--app", app, "--jvm-opt=-Xlog:class+load=info:file=" + classes.resolve("%p.log")));
         try (RunningSupervisor s = RunningSupervisor.start(dir, args.toArray(String[]::new))) {
             int port = s.port();
-            java.util.Set<String> seen = new java.util.TreeSet<>();
+            Listening seen = new Listening();
             sampleListeners(s, seen, () -> s.logText().contains("class archive ready") && !s.readyWorkers().isEmpty());
             long first = s.readyWorkers().get(1);
             s.signal(Linux.SIGHUP); // the next worker starts from the archive
@@ -165,20 +171,62 @@ class FastStartIT {
             assertNotEquals(first, next);
             assertTrue(commandLine(next).contains("-XX:SharedArchiveFile="), "the worker runs with the archive");
             assertEquals(200, Http.get(port, "/").status());
-            assertEquals(java.util.Set.of("127.0.0.1:" + port), seen, "every TCP socket the server's processes listened on");
+
+            java.util.regex.Matcher trained = s.awaitLine(
+                    "prefork trainer \\(pid (\\d+)\\): warmed up on a private loopback listener: 1 requests to /", BOOT);
+            assertEquals(java.util.Set.of("127.0.0.1:" + port), seen.server, "every TCP socket the serving processes listened on");
+            assertFalse(seen.trainer.isEmpty(), "the training run's private listener was seen");
+            assertTrue(seen.trainer.stream().allMatch(a -> a.startsWith("127.0.0.1:") && !a.equals("127.0.0.1:" + port)),
+                    "the training run listened on loopback only, and never on the bind: " + seen.trainer);
+            List<String> fromJars = Files.readAllLines(classes.resolve(next + ".log")).stream()
+                    .filter(line -> line.contains("source: file:") || line.contains("source: jar:")).toList();
+            assertEquals(List.of(), fromJars, "classes worker " + next + " loaded from the jars, not from the archive"
+                    + " the training run " + trained.group(1) + " made");
         }
     }
 
+    /**
+     * With a unix socket as the first bind, an app that takes its listener from the JVM expects a unix
+     * channel there: its training run gets no TCP listener in its place and parks at once.
+     */
+    @Test
+    void withAUnixFirstBindTheTrainingRunOfAnUnawareAppServesNoRequest() throws Exception {
+        Path socket = dir.resolve("app.sock");
+        try (RunningSupervisor s = RunningSupervisor.start(dir, "-w", "1", "-b", "unix:" + socket, "--worker-start", "fast",
+                "--cache-dir", cache.toString(), "--app-classpath", appJar.toString(), "--app", "io.prefork.examples.PlainApp")) {
+            s.awaitLine("class archive ready: ", BOOT);
+            String log = s.logText();
+            assertTrue(log.contains("the class archive's training run: the app boots now, serves 1 request(s) to /"
+                    + " through its warm-up hook if it has one, and is stopped once it waits"), log);
+            assertFalse(log.contains("warmed up"), "the app has no hook, and no TCP listener takes its unix one's place:\n" + log);
+            s.signal(Linux.SIGHUP);  // a worker from the archive
+            s.awaitLine("rolling restart done", BOOT);
+            assertEquals(200, Http.get(Http.unix(socket), "/", BOOT).status());
+        }
+    }
+
+    /** The TCP sockets the training run listened on, and those the rest of the server listened on. */
+    private static final class Listening {
+        final java.util.Set<String> server = new java.util.TreeSet<>();
+        final java.util.Set<String> trainer = new java.util.TreeSet<>();
+    }
+
     /** Samples the TCP sockets the server's processes listen on into {@code seen}, until {@code done}. */
-    private static void sampleListeners(RunningSupervisor s, java.util.Set<String> seen, java.util.function.BooleanSupplier done)
+    private static void sampleListeners(RunningSupervisor s, Listening seen, java.util.function.BooleanSupplier done)
             throws Exception {
         long deadline = System.nanoTime() + BOOT.toNanos();
+        Pattern trainer = Pattern.compile("INFO trainer \\(pid (\\d+)\\): started");
         while (!done.getAsBoolean()) {
             assertTrue(System.nanoTime() < deadline, "timed out after " + BOOT + ":\n" + s.logText());
             assertFalse(s.logText().contains("class archive training failed"), s.logText());
+            java.util.regex.Matcher m = trainer.matcher(s.logText());
+            long trainerPid = m.find() ? Long.parseLong(m.group(1)) : -1;
             List<Long> server = new java.util.ArrayList<>(List.of(s.pid()));
-            s.process.descendants().forEach(h -> server.add(h.pid()));
-            seen.addAll(ProcFs.tcpListenersHeldBy(server));
+            s.process.descendants().filter(h -> h.pid() != trainerPid).forEach(h -> server.add(h.pid()));
+            seen.server.addAll(ProcFs.tcpListenersHeldBy(server));
+            if (trainerPid > 0) {
+                seen.trainer.addAll(ProcFs.tcpListenersHeldBy(List.of(trainerPid)));
+            }
             RunningSupervisor.pause(5);
         }
     }

@@ -30,10 +30,18 @@ public final class WorkerEnvironment {
     /** --warmup-path: the path each warm-up request asks for. */
     public static final String WARMUP_PATH = "PREFORK_WARMUP_PATH";
     /**
-     * A system property (not a variable): true in the class archive's training run, which boots like a
-     * spare, is stopped once it waits for its listeners, and never serves. Only for what it logs.
+     * A system property (not a variable), set only in the class archive's training run, which boots
+     * like a spare, never takes a real connection, and is stopped once it waits for its listeners. Its
+     * value is --training-requests: how many requests to --warmup-path it serves first (through the
+     * app's warm-up hook, or on a private loopback listener in place of its inherited channel), so that
+     * the archive holds the classes a request loads too.
      */
     public static final String TRAINING_PROPERTY = "prefork.training";
+    /**
+     * A system property: false when the first bind is a unix socket, whose app would not take a TCP
+     * listener in its place; the training run's requests then go only through the app's warm-up hook.
+     */
+    public static final String TRAINING_LISTENER_PROPERTY = "prefork.training.listener";
 
     private WorkerEnvironment() {
     }

@@ -108,11 +108,13 @@ public final class Launcher {
 
     private static WorkerRuntime.Options options() {
         java.util.Map<String, String> env = System.getenv();
+        // The training run serves --training-requests instead of --warmup-requests.
+        String training = System.getProperty(WorkerEnvironment.TRAINING_PROPERTY);
         return new WorkerRuntime.Options(
                 Long.parseLong(env.getOrDefault(WorkerEnvironment.MAX_REQUESTS, "0")),
                 Duration.ofMillis(Long.parseLong(env.getOrDefault(WorkerEnvironment.HEARTBEAT_MS, "1000"))),
                 env.get(WorkerEnvironment.LOG_FILE),
-                Integer.parseInt(env.getOrDefault(WorkerEnvironment.WARMUP_REQUESTS, "0")),
+                Integer.parseInt(training != null ? training : env.getOrDefault(WorkerEnvironment.WARMUP_REQUESTS, "0")),
                 env.getOrDefault(WorkerEnvironment.WARMUP_PATH, "/"));
     }
 

@@ -23,7 +23,8 @@ import java.util.concurrent.TimeUnit;
  * in every fd and epoll set of the app that held it, the private listener's fd is closed, and each
  * thread still blocked in accept() on it gets one more request there and then accepts on listener 0.
  * A real client can reach the app only after that, so it never meets a cold JVM. An app that calls {@link Prefork#listeners()} gets listener 0 on
- * fd 0 from that call on (it warms up through its own hook instead).
+ * fd 0 from that call on (it warms up through its own hook instead). The class archive's training run
+ * (--training-requests) serves its requests the same way, on a private listener that nothing replaces.
  */
 final class WarmUpListener {
     private static final long POLL_MILLIS = 10;
@@ -66,9 +67,24 @@ final class WarmUpListener {
         }
     }
 
+    /**
+     * The class archive's training run, for an app that takes its listener from the JVM: it gets the
+     * private listener as its inherited channel and never any real one (there is no listener 0).
+     */
+    static WarmUpListener forTraining(int requests, String path) throws IOException {
+        return onFd0(-1, requests, path);
+    }
+
     /** With --warmup-requests: a thread that warms the app up once it has its listeners and accepts. */
     static void start(WorkerRuntime runtime) {
         Thread t = new Thread(() -> {
+            if (WorkerLog.training()) {
+                WarmUpListener w = runtime.warmUpListener();
+                if (w != null) {
+                    w.trainWhenTheAppAccepts(runtime);
+                }
+                return;
+            }
             try {
                 runtime.awaitListeners();
             } catch (InterruptedException e) {
@@ -90,32 +106,65 @@ final class WarmUpListener {
      */
     private void warmUpWhenTheAppAccepts(WorkerRuntime runtime) {
         try {
-            while (!accepting()) {
-                synchronized (this) {
-                    if (done || runtime.isStopping()) {
-                        return;
-                    }
-                }
-                TimeUnit.MILLISECONDS.sleep(POLL_MILLIS);
+            if (awaitAccepting(() -> done || runtime.isStopping())) {
+                serve(runtime);  // said before the swap: once listener 0 is in, a real client may be answered at once
+                swapIn();
             }
-            long start = System.nanoTime();
-            String failure = null;
-            try {
-                for (int i = 0; i < requests; i++) {
-                    request(path);
-                }
-            } catch (IOException e) {
-                failure = e.toString();
-            }
-            // Said before the swap: once listener 0 is in, a real client may be answered at once.
-            runtime.warmedUp(requests, TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - start), failure,
-                    "on a private loopback listener");
-            swapIn();
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
         } catch (IOException e) {
             WorkerLog.info("cannot put listener 0 in place of the warm-up listener: " + e.getMessage());
         }
+    }
+
+    /**
+     * The training run: once the app accepts on the private listener, the requests go there (the
+     * classes they load are in the archive the JVM writes at exit), then the run parks, which tells the
+     * supervisor to stop it. An app that asks Prefork for its listeners warms up through its hook and
+     * parks there instead; then this returns.
+     */
+    private void trainWhenTheAppAccepts(WorkerRuntime runtime) {
+        try {
+            if (awaitAccepting(() -> runtime.parked() || runtime.isStopping())) {
+                serve(runtime);
+            }
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            return;
+        } catch (IOException e) {
+            WorkerLog.info("cannot see whether the app accepts on its training listener: " + e.getMessage());
+        }
+        if (!runtime.isStopping()) {
+            runtime.park();
+        }
+    }
+
+    /** Waits until the app accepts on the private listener; false if {@code giveUp} comes first. */
+    private boolean awaitAccepting(java.util.function.BooleanSupplier giveUp) throws IOException, InterruptedException {
+        while (!accepting()) {
+            synchronized (this) {
+                if (giveUp.getAsBoolean()) {
+                    return false;
+                }
+            }
+            TimeUnit.MILLISECONDS.sleep(POLL_MILLIS);
+        }
+        return true;
+    }
+
+    /** The requests, over loopback to the private listener; the supervisor hears how it went. */
+    private void serve(WorkerRuntime runtime) {
+        long start = System.nanoTime();
+        String failure = null;
+        try {
+            for (int i = 0; i < requests; i++) {
+                request(path);
+            }
+        } catch (IOException e) {
+            failure = e.toString();
+        }
+        runtime.warmedUp(requests, TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - start), failure,
+                "on a private loopback listener");
     }
 
     /** Listener 0 on fd 0 at once, without a warm-up: the app asked Prefork for its listeners. */

@@ -15,9 +15,9 @@ final class WorkerLog {
         prefix = (id != 0 ? "worker " + id : training() ? "trainer" : "spare") + " (pid " + PID + "): ";
     }
 
-    /** The class archive's training run: it boots like a spare and never serves. */
+    /** The class archive's training run: it boots like a spare and never takes a real connection. */
     static boolean training() {
-        return Boolean.getBoolean(WorkerEnvironment.TRAINING_PROPERTY);
+        return System.getProperty(WorkerEnvironment.TRAINING_PROPERTY) != null;
     }
 
     static void info(String message) {

@@ -4,6 +4,7 @@ import io.prefork.protocol.ControlMessage;
 import io.prefork.protocol.ControlSocket;
 import io.prefork.protocol.MessageType;
 import io.prefork.protocol.ProtocolException;
+import io.prefork.protocol.WorkerEnvironment;
 import io.prefork.unix.FdPassing;
 import io.prefork.unix.Fds;
 import java.io.IOException;
@@ -71,11 +72,24 @@ final class WorkerRuntime {
             throw new IOException("the supervisor closed the control connection during the handshake");
         }
         WorkerRuntime runtime = new WorkerRuntime(id, options, control, Path.of(socketPath).toAbsolutePath().getParent());
-        if (first.type() == MessageType.SPARE) {
+        if (first.type() == MessageType.SPARE && WorkerLog.training()) {
             WorkerLog.setWorkerId(0);
-            WorkerLog.info(WorkerLog.training()
-                    ? "the class archive's training run: the app boots now, and is stopped once it waits for its listeners"
-                    : "a hot spare: the app boots now and gets its listeners on promotion");
+            int requests = options.warmupRequests();
+            boolean privateListener = requests > 0
+                    && Boolean.parseBoolean(System.getProperty(WorkerEnvironment.TRAINING_LISTENER_PROPERTY, "true"));
+            String serves = requests == 0 ? ""
+                    : " serves " + requests + " request(s) to " + options.warmupPath() + (privateListener
+                            ? " (through its warm-up hook, or on a private loopback listener),"
+                            : " through its warm-up hook if it has one,");
+            WorkerLog.info("the class archive's training run: the app boots now," + serves
+                    + " and is stopped once it waits for its listeners");
+            if (privateListener) {
+                runtime.warmUpListener = WarmUpListener.forTraining(requests, options.warmupPath());
+            }
+            loadedForTheArchive(ReceivedListener.class);  // the listeners never come here; every worker takes them
+        } else if (first.type() == MessageType.SPARE) {
+            WorkerLog.setWorkerId(0);
+            WorkerLog.info("a hot spare: the app boots now and gets its listeners on promotion");
         } else if (first.type() == MessageType.FDS) {
             runtime.takeListeners(first.args());
         } else {
@@ -106,6 +120,10 @@ final class WorkerRuntime {
         promoted.countDown();
     }
 
+    /** Nothing: naming the classes loads them (and no more), so that the training run's archive holds them. */
+    private static void loadedForTheArchive(Class<?>... classes) {
+    }
+
     int id() {
         return id;
     }
@@ -125,18 +143,19 @@ final class WorkerRuntime {
 
     /**
      * For System.inheritedChannel(): a spare parks here until promoted. What fd 0 holds then is the
-     * app's channel: listener 0, or with --warmup-requests the private listener it warms up on.
+     * app's channel: listener 0, or with --warmup-requests the private listener it warms up on. The
+     * training run's app takes its private listener at once; it parks once it has served there.
      */
     void awaitInheritedChannel() {
+        if (WorkerLog.training() && warmUpListener != null) {
+            return;
+        }
         awaitPromotion();
     }
 
     /** A spare tells the supervisor it is PARKED, once, and waits; false if interrupted. */
     private boolean awaitPromotion() {
-        if (promoted.getCount() > 0 && parked.compareAndSet(false, true)) {
-            WorkerLog.info("parked: the app waits for its listeners");
-            sendQuietly(ControlMessage.of(MessageType.PARKED));
-        }
+        park();
         try {
             promoted.await();
             return true;
@@ -144,6 +163,18 @@ final class WorkerRuntime {
             Thread.currentThread().interrupt();
             return false;
         }
+    }
+
+    /** Tells the supervisor, once, that this spare waits for its listeners (the training run: that it is done). */
+    void park() {
+        if (promoted.getCount() > 0 && parked.compareAndSet(false, true)) {
+            WorkerLog.info("parked: the app waits for its listeners");
+            sendQuietly(ControlMessage.of(MessageType.PARKED));
+        }
+    }
+
+    boolean parked() {
+        return parked.get();
     }
 
     WarmUpListener warmUpListener() {

@@ -161,6 +161,7 @@ public final class Cli {
                 share.equals("auto"),
                 (int) number(v, Flag.WARMUP_REQUESTS, 0, 100_000),
                 warmupPath(v.get(Flag.WARMUP_PATH)),
+                (int) number(v, Flag.TRAINING_REQUESTS, 0, 100_000),
                 appArgs);
         return new Parsed(config, false, false);
     }

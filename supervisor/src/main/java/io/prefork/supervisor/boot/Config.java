@@ -47,6 +47,7 @@ public record Config(
         boolean jvmShare,
         int warmupRequests,
         String warmupPath,
+        int trainingRequests,
         List<String> appArgs) implements WorkerCommand.App {
 
     public Config {

@@ -110,7 +110,10 @@ public final class Main {
                 Duration.ofMillis(heartbeatMs), logFile, c.runAs(), c.warmupRequests(), c.warmupPath());
         BootPriority priority = BootPriority.choose(c.bootNice(), log::warn);
         WorkerLauncher launcher = new JvmWorkerLauncher(command, archive == null ? List::of : archive::useOptions, env, priority);
-        WorkerLauncher trainer = archive == null ? null : new JvmWorkerLauncher(command, archive::trainOptions, env, priority);
+        // The training run's requests need an app that takes a TCP listener where its first bind goes.
+        boolean privateListener = !c.binds().get(0).isUnix();
+        WorkerLauncher trainer = archive == null ? null
+                : new JvmWorkerLauncher(command, () -> archive.trainOptions(c.trainingRequests(), privateListener), env, priority);
         WorkerLauncher recorder = archive == null || archive.recordedFile() == null ? null
                 : new JvmWorkerLauncher(command, archive::recordOptions, env, priority);
         return new Generation(settings, launcher, archive, trainer, recorder);

@@ -7,6 +7,7 @@ import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
+import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
@@ -181,14 +182,21 @@ public final class ClassArchive implements WorkerArchive {
         return aot ? List.of("-XX:AOTCache=" + file) : List.of("-XX:SharedArchiveFile=" + file);
     }
 
-    /** Options for the training run, which writes the archive when it exits normally. */
-    public List<String> trainOptions() {
+    /**
+     * Options for the training run, which writes the archive when it exits normally.
+     *
+     * @param requests        --training-requests: what it serves first, so that their classes are in the archive
+     * @param privateListener whether an app that takes its listener from the JVM may get a TCP one to serve them on
+     */
+    public List<String> trainOptions(int requests, boolean privateListener) {
         trainingFile = output(file, "training");
         // The JVM warns on stdout about each class it leaves out (proxies, JFR events): expected,
         // harmless, and 5-20 lines of noise in the operator's log; trainingEnded() checks the result.
-        String training = "-D" + WorkerEnvironment.TRAINING_PROPERTY + "=true";
-        return aot ? List.of("-XX:AOTCacheOutput=" + trainingFile, "-Xlog:aot=off", training)
-                : List.of("-XX:ArchiveClassesAtExit=" + trainingFile, "-Xlog:cds=off", training);
+        List<String> options = new ArrayList<>(aot ? List.of("-XX:AOTCacheOutput=" + trainingFile, "-Xlog:aot=off")
+                : List.of("-XX:ArchiveClassesAtExit=" + trainingFile, "-Xlog:cds=off"));
+        options.add("-D" + WorkerEnvironment.TRAINING_PROPERTY + "=" + requests);
+        options.add("-D" + WorkerEnvironment.TRAINING_LISTENER_PROPERTY + "=" + privateListener);
+        return options;
     }
 
     /**

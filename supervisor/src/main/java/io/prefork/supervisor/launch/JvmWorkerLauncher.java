@@ -62,8 +62,8 @@ public final class JvmWorkerLauncher implements WorkerLauncher {
         }
         if (warmupRequests > 0) {
             env.put(WorkerEnvironment.WARMUP_REQUESTS, Integer.toString(warmupRequests));
-            env.put(WorkerEnvironment.WARMUP_PATH, warmupPath);
         }
+        env.put(WorkerEnvironment.WARMUP_PATH, warmupPath);  // the training run's requests ask for it too
         if (runAs != null) {
             env.put(WorkerEnvironment.RUN_AS, runAs.environment());
         }
