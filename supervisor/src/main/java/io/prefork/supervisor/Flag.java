@@ -45,8 +45,8 @@ public enum Flag {
     WARMUP_PATH(null, "PATH", "/", null, "the path each warm-up request asks for"),
     TRAINING_REQUESTS(null, "N", "1", null, "the class archive's training run (--worker-start fast or trained) serves"
             + " N requests to --warmup-path, never a real one, before it is stopped, so that the archive holds the classes"
-            + " a request loads: through the app's warm-up hook, or on a private loopback listener (not with a unix"
-            + " socket as the first -b); 0: stopped once it waits for its listeners"),
+            + " a request loads: through the app's warm-up hook, or else on a private loopback listener the app gets as its"
+            + " only one (not with a unix socket as the first -b); 0: stopped once it waits for its listeners"),
     JVM_SHARE(null, "MODE", "auto", null, "auto: size each worker JVM (heap, GC and compiler threads) for its share"
             + " of the machine's memory and CPUs, divided among workers and spares, with a small initial heap and"
             + " a periodic trim of the C heap; off: the JVM's own defaults"),

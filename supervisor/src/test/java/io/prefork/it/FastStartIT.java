@@ -146,17 +146,18 @@ class FastStartIT {
     }
 
     /**
-     * Apps that take their listener from the JVM (System.inheritedChannel()) and know nothing of
-     * prefork: the training run serves its request (--training-requests 1, the default) on a private
-     * loopback listener in place of its inherited channel, then parks, so they get an archive that
-     * holds what a request loads too: a worker started from it loads no class from the jar, not even
-     * for its first request. No process of the server listens on anything but the configured bind,
-     * save the training run on loopback (before, Jetty bound a port of its own on all interfaces for
-     * the 60 s of the boot timeout).
+     * Apps with no warm-up hook: those that take their listener from the JVM (System.inheritedChannel())
+     * and know nothing of prefork, and one that asks Prefork.listeners() (Tomcat's helper). The training
+     * run serves its request (--training-requests 1, the default) on a private loopback listener the app
+     * gets as its only one, then parks, so they get an archive that holds what a request loads too: a
+     * worker started from it loads no class from the jars, not even for its first request. No process
+     * of the server listens on anything but the configured bind, save the training run on loopback
+     * (before, Jetty bound a port of its own on all interfaces for the 60 s of the boot timeout).
      */
     @org.junit.jupiter.params.ParameterizedTest
-    @org.junit.jupiter.params.provider.ValueSource(strings = {"io.prefork.examples.UnawareJettyApp", "io.prefork.examples.PlainApp"})
-    void anAppThatTakesItsListenerFromTheJvmIsTrainedOnARequestAndBindsNothingOfItsOwn(String app) throws Exception {
+    @org.junit.jupiter.params.provider.ValueSource(strings = {"io.prefork.examples.UnawareJettyApp", "io.prefork.examples.PlainApp",
+        "io.prefork.examples.TomcatApp"})
+    void anAppWithNoWarmUpHookIsTrainedOnARequestAndBindsNothingOfItsOwn(String app) throws Exception {
         Path classes = Files.createDirectories(dir.resolve("classes"));
         List<String> args = new java.util.ArrayList<>(List.of(args(cache, appJar)));
         args.addAll(List.of("--app", app, "--jvm-opt=-Xlog:class+load=info:file=" + classes.resolve("%p.log")));

@@ -75,6 +75,11 @@ final class WarmUpListener {
         return onFd0(-1, requests, path);
     }
 
+    /** Where the private listener is, as a listener's address. */
+    String address() {
+        return "127.0.0.1:" + port;
+    }
+
     /** With --warmup-requests: a thread that warms the app up once it has its listeners and accepts. */
     static void start(WorkerRuntime runtime) {
         Thread t = new Thread(() -> {

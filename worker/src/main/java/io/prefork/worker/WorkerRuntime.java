@@ -128,13 +128,22 @@ final class WorkerRuntime {
         return id;
     }
 
-    /** The listeners; a spare blocks here (after telling the supervisor it is PARKED) until promoted. */
+    /**
+     * The listeners; a spare blocks here (after telling the supervisor it is PARKED) until promoted.
+     * The training run of an app with no warm-up hook gets its private listener instead.
+     */
     List<InheritedListener> listeners() {
         warmUpOnce();
+        WarmUpListener training = warmUpListener;
+        if (WorkerLog.training() && warmUp == null && training != null) {
+            // No hook: the training run's app gets its private listener as listener 0 and serves its
+            // requests there; it parks once they are served (WarmUpListener), and never gets a real one.
+            return List.of(new ReceivedListener(0, training.address(), 0));
+        }
         if (!awaitPromotion()) {
             return List.of();
         }
-        WarmUpListener w = warmUpListener;
+        WarmUpListener w = warmUpListener;  // a spare's comes with its listeners, on promotion
         if (w != null) {
             w.giveUp();  // the app warmed up through its hook (or has none): listener 0 on fd 0 now
         }
@@ -198,7 +207,9 @@ final class WorkerRuntime {
         }
         WarmUp w = warmUp;
         if (w == null) {
-            WorkerLog.info("--warmup-requests " + n + ": the app registered no Prefork.onWarmUp; no warm-up");
+            if (!WorkerLog.training()) {
+                WorkerLog.info("--warmup-requests " + n + ": the app registered no Prefork.onWarmUp; no warm-up");
+            }
             return;
         }
         long start = System.nanoTime();
@@ -264,7 +275,7 @@ final class WorkerRuntime {
     }
 
     void markReady(String how) {
-        if (stop.isStopping() || !ready.compareAndSet(false, true)) {
+        if (stop.isStopping() || WorkerLog.training() || !ready.compareAndSet(false, true)) {
             return;
         }
         WorkerLog.info("ready (" + how + ")");
