@@ -33,7 +33,7 @@ public final class WorkerEnvironment {
      * A system property (not a variable), set only in the class archive's training run, which boots
      * like a spare, never takes a real connection, and is stopped once it waits for its listeners. Its
      * value is --training-requests: how many requests to --warmup-path it serves first (through the
-     * app's warm-up hook, or on a private loopback listener in place of its inherited channel), so that
+     * app's warm-up hook, or else on a private loopback listener it gets as its only one), so that
      * the archive holds the classes a request loads too.
      */
     public static final String TRAINING_PROPERTY = "prefork.training";

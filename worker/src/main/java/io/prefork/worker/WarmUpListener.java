@@ -24,7 +24,8 @@ import java.util.concurrent.TimeUnit;
  * thread still blocked in accept() on it gets one more request there and then accepts on listener 0.
  * A real client can reach the app only after that, so it never meets a cold JVM. An app that calls {@link Prefork#listeners()} gets listener 0 on
  * fd 0 from that call on (it warms up through its own hook instead). The class archive's training run
- * (--training-requests) serves its requests the same way, on a private listener that nothing replaces.
+ * (--training-requests) of an app with no hook serves its requests the same way, on a private listener
+ * that nothing replaces.
  */
 final class WarmUpListener {
     private static final long POLL_MILLIS = 10;
@@ -68,8 +69,8 @@ final class WarmUpListener {
     }
 
     /**
-     * The class archive's training run, for an app that takes its listener from the JVM: it gets the
-     * private listener as its inherited channel and never any real one (there is no listener 0).
+     * The class archive's training run of an app with no warm-up hook: the private listener is its
+     * inherited channel, and its only listener if it asks Prefork; no real one ever comes (no listener 0).
      */
     static WarmUpListener forTraining(int requests, String path) throws IOException {
         return onFd0(-1, requests, path);

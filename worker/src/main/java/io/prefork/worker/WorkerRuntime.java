@@ -73,20 +73,7 @@ final class WorkerRuntime {
         }
         WorkerRuntime runtime = new WorkerRuntime(id, options, control, Path.of(socketPath).toAbsolutePath().getParent());
         if (first.type() == MessageType.SPARE && WorkerLog.training()) {
-            WorkerLog.setWorkerId(0);
-            int requests = options.warmupRequests();
-            boolean privateListener = requests > 0
-                    && Boolean.parseBoolean(System.getProperty(WorkerEnvironment.TRAINING_LISTENER_PROPERTY, "true"));
-            String serves = requests == 0 ? ""
-                    : " serves " + requests + " request(s) to " + options.warmupPath() + (privateListener
-                            ? " (through its warm-up hook, or on a private loopback listener),"
-                            : " through its warm-up hook if it has one,");
-            WorkerLog.info("the class archive's training run: the app boots now," + serves
-                    + " and is stopped once it waits for its listeners");
-            if (privateListener) {
-                runtime.warmUpListener = WarmUpListener.forTraining(requests, options.warmupPath());
-            }
-            loadedForTheArchive(ReceivedListener.class);  // the listeners never come here; every worker takes them
+            runtime.train();
         } else if (first.type() == MessageType.SPARE) {
             WorkerLog.setWorkerId(0);
             WorkerLog.info("a hot spare: the app boots now and gets its listeners on promotion");
@@ -118,6 +105,27 @@ final class WorkerRuntime {
         listenerSockets = Set.copyOf(sockets);
         listeners = List.copyOf(list);
         promoted.countDown();
+    }
+
+    /**
+     * The class archive's training run: a spare that serves --training-requests before it parks, through
+     * the app's hook or else on a private loopback listener (see {@link WarmUpListener}).
+     */
+    private void train() throws IOException {
+        WorkerLog.setWorkerId(0);
+        int requests = options.warmupRequests();
+        boolean privateListener = requests > 0
+                && Boolean.parseBoolean(System.getProperty(WorkerEnvironment.TRAINING_LISTENER_PROPERTY, "true"));
+        String serves = requests == 0 ? ""
+                : " serves " + requests + " request(s) to " + options.warmupPath() + (privateListener
+                        ? " (through its warm-up hook, or on a private loopback listener),"
+                        : " through its warm-up hook if it has one,");
+        WorkerLog.info("the class archive's training run: the app boots now," + serves
+                + " and is stopped once it waits for its listeners");
+        if (privateListener) {
+            warmUpListener = WarmUpListener.forTraining(requests, options.warmupPath());
+        }
+        loadedForTheArchive(ReceivedListener.class);  // the listeners never come here; every worker takes them
     }
 
     /** Nothing: naming the classes loads them (and no more), so that the training run's archive holds them. */
