@@ -77,6 +77,8 @@ public final class Bench {
                 json.put("first_traffic_warm_nice0", firstTraffic("warm spare, --boot-nice 0", "--warmup-requests", "500",
                         "--boot-nice", "0"));
                 json.put("first_traffic_warm5000", firstTraffic("warm spare, 5000 requests", "--warmup-requests", "5000"));
+                json.put("first_traffic_warm_delay", firstTraffic("warm spare, --spare-delay 10", "--warmup-requests", "500",
+                        "--spare-delay", "10"));
                 return;
             }
             if ("cold".equals(System.getProperty("bench.only"))) {
@@ -111,6 +113,8 @@ public final class Bench {
             json.put("first_answer_warm", firstAnswer("warm spare", "--warmup-requests", "500"));
             json.put("first_traffic", firstTraffic("spare"));
             json.put("first_traffic_warm", firstTraffic("warm spare", "--warmup-requests", "500"));
+            json.put("first_traffic_warm_delay", firstTraffic("warm spare, --spare-delay 10", "--warmup-requests", "500",
+                    "--spare-delay", "10"));
             json.put("spawn_ramp", Ramp.ramps());
             json.put("rolling_restart", rollingRestart(two));
             json.put("footprint", footprint(two));

@@ -34,6 +34,9 @@ public enum Flag {
             + " runs (all frozen or stuck), start successors for them (up to --max-surge) and ask them for thread dumps; 0: never"),
     SPARES(null, "K", "0", null,
             "keep K hot spares: JVMs booted up to Prefork.listeners(), promoted at once when a worker is needed"),
+    SPARE_DELAY(null, "SECONDS", "0", null, "a promoted spare serves alone this long before the spare that replaces it"
+            + " boots, so that a JVM start does not share the CPUs with its first seconds of traffic; a second crash"
+            + " meanwhile finds no spare; 0: once it is READY and has sent a heartbeat"),
     MAX_REQUESTS(null, "N", "0", null, "recycle a worker after about this many requests; 0: never"),
     MAX_REQUESTS_JITTER(null, "N", "0", null, "add 0..N to each worker's --max-requests, so they do not all recycle at once"),
     MAX_WORKER_RSS(null, "MB", "0", null, "recycle a worker whose resident memory goes over this; 0: never"),

@@ -8,7 +8,7 @@ import java.time.Duration;
  */
 public record Settings(int workers, Duration bootTimeout, Duration gracefulTimeout, Duration fastStopTimeout,
                        int maxBootFailures, Duration timeout, int maxSurge, long maxRequests,
-                       long maxRequestsJitter, long maxRssBytes, int spares, Duration lameDuck,
+                       long maxRequestsJitter, long maxRssBytes, int spares, Duration spareDelay, Duration lameDuck,
                        int maxRestarts, Duration restartWindow, Duration stallTimeout, int bootsAtOnce, int cpus) {
     /** After a fast stop's SIGTERM, SIGKILL follows this much later. Not an option: nobody asked. */
     static final Duration FAST_STOP_TIMEOUT = Duration.ofSeconds(1);
@@ -60,6 +60,11 @@ public record Settings(int workers, Duration bootTimeout, Duration gracefulTimeo
         return toBuilder().spares(n).build();
     }
 
+    /** --spare-delay: how long a promoted spare serves alone before the next spare boots. */
+    public Settings withSpareDelay(Duration d) {
+        return toBuilder().spareDelay(d).build();
+    }
+
     /** --max-restarts / --restart-window: stop if more unplanned restarts than {@code max} happen in {@code window}. */
     public Settings withRestartBudget(int max, Duration window) {
         return toBuilder().restartBudget(max, window).build();
@@ -83,6 +88,7 @@ public record Settings(int workers, Duration bootTimeout, Duration gracefulTimeo
         private long maxRequestsJitter = Flag.MAX_REQUESTS_JITTER.defaultNumber();
         private long maxRssBytes = Flag.MAX_WORKER_RSS.defaultNumber() << 20;
         private int spares = (int) Flag.SPARES.defaultNumber();
+        private Duration spareDelay = Flag.SPARE_DELAY.defaultSeconds();
         private Duration lameDuck = Flag.LAME_DUCK.defaultSeconds();
         private int maxRestarts = (int) Flag.MAX_RESTARTS.defaultNumber();
         private Duration restartWindow = Flag.RESTART_WINDOW.defaultSeconds();
@@ -106,6 +112,7 @@ public record Settings(int workers, Duration bootTimeout, Duration gracefulTimeo
             maxRequestsJitter = s.maxRequestsJitter;
             maxRssBytes = s.maxRssBytes;
             spares = s.spares;
+            spareDelay = s.spareDelay;
             lameDuck = s.lameDuck;
             maxRestarts = s.maxRestarts;
             restartWindow = s.restartWindow;
@@ -151,6 +158,11 @@ public record Settings(int workers, Duration bootTimeout, Duration gracefulTimeo
             return this;
         }
 
+        public Builder spareDelay(Duration d) {
+            spareDelay = d;
+            return this;
+        }
+
         public Builder lameDuck(Duration d) {
             lameDuck = d;
             return this;
@@ -180,7 +192,7 @@ public record Settings(int workers, Duration bootTimeout, Duration gracefulTimeo
 
         public Settings build() {
             return new Settings(workers, bootTimeout, gracefulTimeout, fastStopTimeout, maxBootFailures, timeout,
-                    maxSurge, maxRequests, maxRequestsJitter, maxRssBytes, spares, lameDuck, maxRestarts, restartWindow,
+                    maxSurge, maxRequests, maxRequestsJitter, maxRssBytes, spares, spareDelay, lameDuck, maxRestarts, restartWindow,
                     stallTimeout, bootsAtOnce, cpus);
         }
     }

@@ -27,14 +27,12 @@ public final class WorkerPool {
     private final List<Slot> slots = new ArrayList<>();
     private final List<Worker> workers = new ArrayList<>();
     /** Hot spares: booted, connected, no sockets yet. Also in {@link #workers}. */
-    private final List<Worker> spares = new ArrayList<>();
+    private final HotSpares spares = new HotSpares();
     private final Consumer<Event> events;
     private final ControlAdmission admission;
     private final ListenerSource listeners;
     private final Log log;
     private final SecureRandom random = new SecureRandom();
-    private final Backoff spareBackoff = Backoff.standard();
-    private long sparesNotBefore;
     private Generation generation;
     private boolean announcedAllReady;
 
@@ -72,10 +70,6 @@ public final class WorkerPool {
 
     int size() {
         return slots.size();
-    }
-
-    List<Worker> spares() {
-        return spares;
     }
 
     // ---- starting ----
@@ -140,12 +134,12 @@ public final class WorkerPool {
 
     /**
      * Keeps --spares workers booted and waiting; a spare that dies before promotion backs the next off.
-     * A new spare waits until each promoted one has settled (READY, and a heartbeat since): a JVM
-     * booting takes a core, and the promoted worker needs it for the connections queued while its
-     * slot was empty.
+     * A new spare waits until each promoted one has settled (READY, and a heartbeat since) and has
+     * served --spare-delay: a JVM booting takes a core, and the promoted worker needs it for the
+     * connections queued while its slot was empty, and for its first seconds of traffic.
      */
     void replenishSpares(long now) {
-        while (spares.size() < settings().spares() && now >= sparesNotBefore && promotedSettled()
+        while (spares.size() < settings().spares() && now >= spares.mayBootAt(slots, settings().spareDelay())
                 && jvmsBooting() < settings().bootsAtOnce()) {
             try {
                 Worker spare = launch(generation.launcher(), 0, WorkerRole.SPARE, now);
@@ -164,19 +158,8 @@ public final class WorkerPool {
         return (int) workers.stream().filter(Worker::bootsItsJvm).count();
     }
 
-    private boolean promotedSettled() {
-        for (Slot slot : slots) {
-            for (Worker w : new Worker[] {slot.active, slot.successor}) {
-                if (w != null && w.wasSpare() && !w.settled()) {
-                    return false;
-                }
-            }
-        }
-        return true;
-    }
-
     void backOffSpares(long now) {
-        sparesNotBefore = now + spareBackoff.afterExit(Duration.ZERO).toNanos();
+        spares.backOff(now);
     }
 
     /** Starts the class archive's training run: it boots like a spare (no slot) and never serves. */
@@ -221,7 +204,7 @@ public final class WorkerPool {
      * Returns null if there is none (or it could not take them), and the caller starts a JVM.
      */
     private Worker promoteSpare(Slot slot, WorkerRole role, long now, String why) {
-        Worker spare = takeSpare();
+        Worker spare = spares.take();
         if (spare == null) {
             return null;
         }
@@ -236,18 +219,6 @@ public final class WorkerPool {
         spare.promoteTo(slot.id, role, now);
         spare.transitionTo(WorkerState.BOOTING, "promoted from spare " + why, log);
         return spare;
-    }
-
-    /** Takes a spare that can be promoted now: one whose app already waits for its sockets, if any. */
-    private Worker takeSpare() {
-        Worker best = null;
-        for (Worker w : spares) {
-            if (w.state() == WorkerState.SPARE && (best == null || (w.parked() && !best.parked()))) {
-                best = w;
-            }
-        }
-        spares.remove(best);
-        return best;
     }
 
     // ---- taking over, retiring, reaping ----
@@ -363,7 +334,7 @@ public final class WorkerPool {
                 next = Math.min(next, slot.startAt);
             }
         }
-        return spares.size() < settings().spares() ? Math.min(next, sparesNotBefore) : next;
+        return spares.size() < settings().spares() ? Math.min(next, spares.mayBootAt(slots, settings().spareDelay())) : next;
     }
 
     // ---- looking up ----

@@ -117,6 +117,8 @@ class BadInputIT {
                 row("bad warmup requests", () -> expect(USAGE,
                         "prefork: --warmup-requests must be a whole number from 0 to 100000, got 'lots'",
                         "--warmup-requests", "lots")),
+                row("bad spare delay", () -> expect(USAGE,
+                        "prefork: --spare-delay must be a number of seconds (at most 86400), got 'soon'", "--spare-delay", "soon")),
                 row("bad training requests", () -> expect(USAGE,
                         "prefork: --training-requests must be a whole number from 0 to 100000, got '-1'",
                         "--training-requests", "-1")),

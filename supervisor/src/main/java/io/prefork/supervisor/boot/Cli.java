@@ -139,6 +139,7 @@ public final class Cli {
                 seconds(v, Flag.TIMEOUT, false),
                 (int) number(v, Flag.MAX_SURGE, 1, 1024),
                 (int) number(v, Flag.SPARES, 0, 64),
+                seconds(v, Flag.SPARE_DELAY, false),
                 number(v, Flag.MAX_REQUESTS, 0, Long.MAX_VALUE),
                 number(v, Flag.MAX_REQUESTS_JITTER, 0, Integer.MAX_VALUE),
                 number(v, Flag.MAX_WORKER_RSS, 0, 1L << 30),

@@ -25,6 +25,7 @@ public record Config(
         Duration timeout,
         int maxSurge,
         int spares,
+        Duration spareDelay,
         long maxRequests,
         long maxRequestsJitter,
         long maxWorkerRssMb,

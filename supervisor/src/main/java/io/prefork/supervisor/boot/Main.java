@@ -90,7 +90,7 @@ public final class Main {
         Settings settings = new Settings.Builder(c.workers()).bootTimeout(c.bootTimeout())
                 .gracefulTimeout(c.gracefulTimeout()).timeout(c.timeout()).maxSurge(c.maxSurge())
                 .maxRequests(c.maxRequests(), c.maxRequestsJitter()).maxRssBytes(c.maxWorkerRssMb() << 20)
-                .spares(c.spares()).lameDuck(c.lameDuck()).restartBudget(c.maxRestarts(), c.restartWindow())
+                .spares(c.spares()).spareDelay(c.spareDelay()).lameDuck(c.lameDuck()).restartBudget(c.maxRestarts(), c.restartWindow())
                 .stallTimeout(c.stallTimeout()).build();
         // A heartbeat a third of the timeout apart (at most 1 s): two may get lost before a false alarm.
         long heartbeatMs = c.timeout().isZero() ? 1000 : Math.max(100, Math.min(1000, c.timeout().toMillis() / 3));
