@@ -6,8 +6,8 @@ import java.util.function.Consumer;
 
 /**
  * --worker-start fast: if the archive is missing, one extra worker (the {@link WorkerRole#TRAINER})
- * boots as a spare would with the training option, is stopped once parked, and the JVM writes the
- * archive as it exits. --worker-start trained: a serving worker records the cache (the pool starts
+ * boots as a spare would with the training option, serves --training-requests on no real listener,
+ * is stopped once parked, and the JVM writes the archive as it exits. --worker-start trained: a serving worker records the cache (the pool starts
  * it, see {@link WorkerPool}); its JVM writes the cache as it exits. The check that the JVM accepts
  * what was written starts a JVM, so it runs off the loop and comes back as an {@link Event.ArchiveChecked}.
  */
@@ -33,8 +33,8 @@ public final class ArchiveTraining {
     void tick(long now) {
         if (trainer != null && !trainer.parked() && !trainer.killSent()
                 && now - trainer.startedAt() >= pool.settings().bootTimeout().toNanos()) {
-            log.warn(trainer + ": the class archive's training run did not reach Prefork.listeners() within"
-                    + " --boot-timeout; workers start without an archive");
+            log.warn(trainer + ": the class archive's training run did not serve its --training-requests and wait"
+                    + " for its listeners within --boot-timeout; workers start without an archive");
             trainer.kill("training run did not park");
             training.failed();
         }
