@@ -79,6 +79,8 @@ public final class Bench {
                 json.put("first_traffic_warm5000", firstTraffic("warm spare, 5000 requests", "--warmup-requests", "5000"));
                 json.put("first_traffic_warm_delay", firstTraffic("warm spare, --spare-delay 10", "--warmup-requests", "500",
                         "--spare-delay", "10"));
+                json.put("first_traffic_warm5000_delay", firstTraffic("warm spare, 5000 requests, --spare-delay 10",
+                        "--warmup-requests", "5000", "--spare-delay", "10"));
                 return;
             }
             if ("cold".equals(System.getProperty("bench.only"))) {

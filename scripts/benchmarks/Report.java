@@ -93,7 +93,7 @@ final class Report {
     static String firstTraffic(Map<String, Object> j) {
         StringBuilder b = new StringBuilder();
         for (String key : List.of("first_traffic", "first_traffic_warm", "first_traffic_warm_nice0",
-                "first_traffic_warm5000", "first_traffic_warm_delay")) {
+                "first_traffic_warm5000", "first_traffic_warm_delay", "first_traffic_warm5000_delay")) {
             Map<String, Object> f = map(j.get(key));
             if (f != null) {
                 b.append("| -w 1, kill -9, ").append(f.get("mode")).append(" | p99 first 5 s / steady, median; steady p99;"
