@@ -7,8 +7,9 @@ import java.util.function.Consumer;
 /**
  * --worker-start fast: if the archive is missing, one extra worker (the {@link WorkerRole#TRAINER})
  * boots as a spare would with the training option, serves --training-requests on no real listener,
- * is stopped once parked, and the JVM writes the archive as it exits. --worker-start trained: a serving worker records the cache (the pool starts
- * it, see {@link WorkerPool}); its JVM writes the cache as it exits. The check that the JVM accepts
+ * is stopped once parked, and the JVM writes the archive as it exits. --worker-start trained: a
+ * serving worker records the cache (the pool starts it, see {@link WorkerPool}); its JVM writes the
+ * cache as it exits. The check that the JVM accepts
  * what was written starts a JVM, so it runs off the loop and comes back as an {@link Event.ArchiveChecked}.
  */
 public final class ArchiveTraining {
