@@ -159,8 +159,10 @@ class FastStartIT {
         "io.prefork.examples.TomcatApp"})
     void anAppWithNoWarmUpHookIsTrainedOnARequestAndBindsNothingOfItsOwn(String app) throws Exception {
         Path classes = Files.createDirectories(dir.resolve("classes"));
+        Path tmp = Files.createDirectories(dir.resolve("tmp"));  // Tomcat's work directories go here, not in /tmp
         List<String> args = new java.util.ArrayList<>(List.of(args(cache, appJar)));
-        args.addAll(List.of("--app", app, "--jvm-opt=-Xlog:class+load=info:file=" + classes.resolve("%p.log")));
+        args.addAll(List.of("--app", app, "--jvm-opt=-Xlog:class+load=info:file=" + classes.resolve("%p.log"),
+                "--jvm-opt=-Djava.io.tmpdir=" + tmp));
         try (RunningSupervisor s = RunningSupervisor.start(dir, args.toArray(String[]::new))) {
             int port = s.port();
             Listening seen = new Listening();
