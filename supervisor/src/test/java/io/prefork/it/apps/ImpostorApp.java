@@ -12,12 +12,18 @@ import java.util.List;
  * A worker that turns on its supervisor: before serving, it opens two more control connections,
  * one with a made-up token and one replaying its own, already used, and prints what each got back.
  * The supervisor started this process, so only the one-time rules stand between it and more fds.
+ * It probes once its own connection is made: the app's main starts beside that connection, and a
+ * probe that came first would take the pid's one connection and the worker would die of it, which
+ * is a worker hurting only itself, not what this app tests.
  */
 public final class ImpostorApp {
     private ImpostorApp() {
     }
 
     public static void main(String[] args) throws IOException {
+        if (io.prefork.worker.Prefork.workerId() == 0) {
+            throw new IllegalStateException("not started by a prefork supervisor");
+        }
         String socket = System.getenv(WorkerEnvironment.CONTROL_SOCKET);
         String wrong = probe(socket, "00000000000000000000000000000000");
         String replayed = probe(socket, System.getenv(WorkerEnvironment.TOKEN));
