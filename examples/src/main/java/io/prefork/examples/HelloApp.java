@@ -2,8 +2,8 @@ package io.prefork.examples;
 
 import io.prefork.worker.InheritedListener;
 import io.prefork.worker.Prefork;
+import io.prefork.worker.WarmUp;
 import java.io.IOException;
-import java.net.Socket;
 import java.nio.channels.SelectableChannel;
 import java.nio.channels.SelectionKey;
 import java.nio.charset.StandardCharsets;
@@ -64,14 +64,12 @@ public final class HelloApp {
             Prefork.onStop(timeLeft -> drain(server, timeLeft));
             // --warmup-requests: real requests over loopback, to a private connector of its own on an
             // ephemeral port, so the socket path (acceptor, selector, endpoint) is warm too, not only
-            // the handler. No client can reach it; it closes before the real listeners open.
-            WarmUpConnector warmUp = new WarmUpConnector(server);
-            Prefork.onWarmUp(warmUp::get);
+            // the handler. No client can reach it; it closes when the warm-up is over.
+            Prefork.onWarmUp(new WarmUpConnector(server));
             // Everything but the connectors starts first: a hot spare (--spares) gets this far before
             // it has sockets, and a promotion then costs only the connectors below.
             server.start();
             List<InheritedListener> listeners = Prefork.listeners();  // a spare warms up, then waits here
-            warmUp.close();
             for (InheritedListener listener : listeners) {
                 AbstractConnector connector = connectorFor(server, listener);
                 server.addConnector(connector);
@@ -91,31 +89,43 @@ public final class HelloApp {
         server.join();
     }
 
-    /** A loopback connector on an ephemeral port, opened on the first warm-up request, and a client for it. */
-    private static final class WarmUpConnector {
+    /**
+     * A loopback connector on an ephemeral port, opened on the first warm-up request, with prefork's
+     * loopback client (keep-alive connections, several at once, as clients come); it closes as soon as
+     * the warm-up is over, so a spare parks with nothing of it left.
+     */
+    private static final class WarmUpConnector implements WarmUp {
         private final Server server;
+        private final WarmUp client = WarmUp.overLoopback(this::port);
         private ServerConnector connector;
 
         WarmUpConnector(Server server) {
             this.server = server;
         }
 
-        void get(String path) throws Exception {
+        private synchronized int port() {
             if (connector == null) {
                 connector = new ServerConnector(server);
                 connector.setHost("127.0.0.1");
                 connector.setPort(0);
                 server.addConnector(connector);
-                connector.start();
+                try {
+                    connector.start();
+                } catch (Exception e) {
+                    throw new IllegalStateException("cannot open the warm-up connector: " + e, e);
+                }
             }
-            try (Socket socket = new Socket("127.0.0.1", connector.getLocalPort())) {
-                socket.getOutputStream().write(("GET " + path + " HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n")
-                        .getBytes(StandardCharsets.US_ASCII));
-                socket.getInputStream().readAllBytes();
-            }
+            return connector.getLocalPort();
         }
 
-        void close() throws Exception {
+        @Override
+        public void request(String path) throws Exception {
+            client.request(path);
+        }
+
+        @Override
+        public synchronized void finished() throws Exception {
+            client.finished();
             if (connector != null) {
                 connector.stop();
                 server.removeConnector(connector);

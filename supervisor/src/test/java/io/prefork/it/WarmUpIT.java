@@ -21,6 +21,8 @@ import org.junit.jupiter.params.provider.ValueSource;
  * --warmup-requests for apps that know nothing of prefork: each boots on a private loopback listener,
  * is warmed up there, and only then gets listener 0, so the first real client never meets it cold.
  * Blocking accept (Jetty's acceptor thread, PlainApp) and a selector (an epoll set) are both moved.
+ * And for the hello app's hook: its warm-up requests pass through {@code Prefork.requestDone()} but
+ * are not counted as served ones.
  */
 @Timeout(180)
 class WarmUpIT {
@@ -63,6 +65,23 @@ class WarmUpIT {
             for (int i = 0; i < 20; i++) {
                 assertEquals(200, Http.get(port, "/").status());
             }
+        }
+    }
+
+    @org.junit.jupiter.api.Test
+    void warmUpRequestsDoNotCountTowardMaxRequests() throws Exception {
+        try (RunningSupervisor s = RunningSupervisor.start(dir, "-w", "1", "-b", "127.0.0.1:0",
+                "--warmup-requests", "200", "--max-requests", "20")) {
+            int port = s.port();
+            long pid = s.awaitReadyWorkers(1, BOOT).get(1);
+            assertTrue(s.logText().contains("warmed up through Prefork.onWarmUp: 200 requests"), s.logText());
+            for (int i = 0; i < 19; i++) {
+                assertEquals(pid, Http.get(port, "/").workerPid());
+            }
+            assertFalse(s.logText().contains("(limit 20)"), "asked to be recycled before 20 real requests:\n" + s.logText());
+            assertEquals(pid, Http.get(port, "/").workerPid());
+            Matcher served = s.awaitLine("worker 1 \\(pid " + pid + "\\): served (\\d+) requests \\(limit 20\\); recycling", BOOT);
+            assertEquals("20", served.group(1), s.logText());
         }
     }
 

@@ -168,7 +168,10 @@ public final class Prefork {
      * (for Jetty, a {@code LocalConnector}). With {@code --warmup-requests N}, prefork runs N of them
      * the first time the app calls {@link #listeners()}, before the worker can take a real connection
      * (a spare, before it parks): the first client then meets a JVM that has compiled and loaded what a
-     * request needs. Register it before calling {@code listeners()}. Does nothing when not supervised.
+     * request needs. The hook is called from several threads at once, as clients come, and its
+     * {@link WarmUp#finished()} after the last request; {@link WarmUp#overLoopback} is a client for an
+     * app that warms up on a loopback connector of its own. Register it before calling
+     * {@code listeners()}. Does nothing when not supervised.
      */
     public static void onWarmUp(WarmUp warmUp) {
         synchronized (PENDING) {

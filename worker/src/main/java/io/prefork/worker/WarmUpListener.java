@@ -158,17 +158,10 @@ final class WarmUpListener {
         return true;
     }
 
-    /** The requests, over loopback to the private listener; the supervisor hears how it went. */
-    private void serve(WorkerRuntime runtime) {
+    /** The requests, over loopback to the private listener ({@link WarmUpRun}); the supervisor hears how it went. */
+    private void serve(WorkerRuntime runtime) throws InterruptedException {
         long start = System.nanoTime();
-        String failure = null;
-        try {
-            for (int i = 0; i < requests; i++) {
-                request(path);
-            }
-        } catch (IOException e) {
-            failure = e.toString();
-        }
+        String failure = WarmUpRun.run(WarmUp.overLoopback(() -> port), requests, path);
         runtime.warmedUp(requests, TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - start), failure,
                 "on a private loopback listener");
     }
@@ -186,7 +179,7 @@ final class WarmUpListener {
         return AutoReady.accepting(Set.of(identity));
     }
 
-    /** One GET over loopback to the private port; the answer is read to its end and thrown away. */
+    /** One GET over loopback to the private port on a connection of its own; the answer is read to its end. */
     private void request(String path) throws IOException {
         try (Socket s = new Socket()) {
             s.connect(new InetSocketAddress("127.0.0.1", port), REQUEST_TIMEOUT_MS);

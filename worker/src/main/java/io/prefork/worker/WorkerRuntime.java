@@ -47,6 +47,8 @@ final class WorkerRuntime {
     private volatile WarmUpListener warmUpListener;
     private final AtomicBoolean ready = new AtomicBoolean();
     private final AtomicLong requests = new AtomicLong();
+    /** How many of {@link #requests} were warm-up requests: not served ones, not toward --max-requests. */
+    private volatile long warmUpRequests;
     private final AtomicBoolean recycleAsked = new AtomicBoolean();
     private final AtomicBoolean withdrawn = new AtomicBoolean();
     /** The supervisor's private directory, the control socket's: see {@link ListenerWithdrawal#withdraw}. */
@@ -205,7 +207,7 @@ final class WorkerRuntime {
     /**
      * --warmup-requests: the first time the app asks for its listeners, before it has them (a spare,
      * before it parks) or before it can accept on them, the app's own warm-up runs the requests
-     * through its whole stack with no socket. The JIT and the class loader then have seen real
+     * through its whole stack ({@link WarmUpRun}). The JIT and the class loader then have seen real
      * requests before a client does.
      */
     private void warmUpOnce() {
@@ -224,12 +226,12 @@ final class WorkerRuntime {
         warming = true;
         String failure = null;
         try {
-            for (int i = 0; i < n; i++) {
-                w.request(options.warmupPath());
-            }
-        } catch (Exception e) {
-            failure = e.toString();
+            failure = WarmUpRun.run(w, n, options.warmupPath());
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            failure = "interrupted";
         } finally {
+            warmUpRequests = requests.get();  // served before any real one: warm-up requests, all of them
             warming = false;
         }
         warmedUp(n, TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - start), failure, "through Prefork.onWarmUp");
@@ -268,11 +270,10 @@ final class WorkerRuntime {
 
     /** Counts one finished request; at the limit, asks the supervisor once for a replacement. */
     void requestDone() {
-        if (warming) {
-            return; // warm-up requests are not served requests: not counted, not toward --max-requests
-        }
-        long n = requests.incrementAndGet();
-        if (options.maxRequests() > 0 && n >= options.maxRequests() && recycleAsked.compareAndSet(false, true)) {
+        // A warm-up request takes the same path as a real one: a branch the warm-up never took would
+        // cost the first real request a deoptimization. It is counted, then taken off the count.
+        long n = requests.incrementAndGet() - warmUpRequests;
+        if (options.maxRequests() > 0 && n >= options.maxRequests() && !warming && recycleAsked.compareAndSet(false, true)) {
             WorkerLog.info("served " + n + " requests, the limit; asking to be recycled");
             sendQuietly(ControlMessage.of(MessageType.RECYCLE, Long.toString(n)));
         }
@@ -323,7 +324,7 @@ final class WorkerRuntime {
             try {
                 Thread.sleep(options.heartbeat().toMillis());
                 Runtime jvm = Runtime.getRuntime();
-                control.send(ControlMessage.of(MessageType.HEARTBEAT, Long.toString(requests.get()),
+                control.send(ControlMessage.of(MessageType.HEARTBEAT, Long.toString(requests.get() - warmUpRequests),
                         Long.toString(jvm.totalMemory() - jvm.freeMemory()), Long.toString(jvm.maxMemory())));
             } catch (InterruptedException | IOException e) {
                 return; // the control connection is gone; readControl handles that
