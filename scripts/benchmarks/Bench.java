@@ -58,7 +58,8 @@ public final class Bench {
                 return;
             }
             if ("roll".equals(System.getProperty("bench.only"))) {
-                for (List<String> setup : List.of(List.of("-w", "2", "--boot-nice", "0"), List.of("-w", "2"))) {
+                for (List<String> setup : List.of(List.of("-w", "2", "--boot-nice", "0"), List.of("-w", "2"),
+                        List.of("-w", "2", "--warmup-requests", "5000"))) {
                     Server s = Server.prefork("roll" + json.size(), setup.toArray(String[]::new));
                     Map<String, Object> r = new LinkedHashMap<>(rollingRestart(s));
                     r.put("args", String.join(" ", setup));
