@@ -1,5 +1,6 @@
 package io.prefork.supervisor;
 
+import io.prefork.protocol.WorkerEnvironment;
 import java.time.Duration;
 import java.util.Locale;
 
@@ -43,8 +44,8 @@ public enum Flag {
     WORKER_START(null, "MODE", "fast", null,
             "fast: workers start from a class archive (AppCDS, or the AOT cache on JDK 24+) trained on first use;"
             + " trained: then (JDK 24+) from an AOT cache a worker recorded from real traffic as it exited; plain: without"),
-    WARMUP_REQUESTS(null, "N", "0", null, "before a worker (or spare) takes real traffic, run N requests, 16 at a"
-            + " time, through the app's warm-up hook (Prefork.onWarmUp), or for an app that takes"
+    WARMUP_REQUESTS(null, "N", "0", null, "before a worker (or spare) takes real traffic, run N requests, "
+            + WorkerEnvironment.WARMUP_CLIENTS + " at a time, through the app's warm-up hook (Prefork.onWarmUp), or for an app that takes"
             + " System.inheritedChannel(), over loopback to a private listener; 0: none"),
     WARMUP_PATH(null, "PATH", "/", null, "the path each warm-up request asks for"),
     TRAINING_REQUESTS(null, "N", "1", null, "the class archive's training run (--worker-start fast or trained) serves"

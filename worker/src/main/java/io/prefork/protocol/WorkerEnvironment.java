@@ -29,6 +29,8 @@ public final class WorkerEnvironment {
     public static final String WARMUP_REQUESTS = "PREFORK_WARMUP_REQUESTS";
     /** --warmup-path: the path each warm-up request asks for. */
     public static final String WARMUP_PATH = "PREFORK_WARMUP_PATH";
+    /** Not a variable: how many client threads send the warm-up requests at once (the help says it too). */
+    public static final int WARMUP_CLIENTS = 16;
     /**
      * A system property (not a variable), set only in the class archive's training run, which boots
      * like a spare, never takes a real connection, and is stopped once it waits for its listeners. Its

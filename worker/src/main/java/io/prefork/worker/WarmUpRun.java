@@ -12,7 +12,7 @@ import java.util.concurrent.atomic.AtomicReference;
  */
 final class WarmUpRun {
     /** Client threads of a warm-up; the requests are shared among them. */
-    static final int CLIENTS = 16;
+    static final int CLIENTS = io.prefork.protocol.WorkerEnvironment.WARMUP_CLIENTS;
 
     private WarmUpRun() {
     }
