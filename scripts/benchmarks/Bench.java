@@ -37,6 +37,9 @@ public final class Bench {
     static final int ROUNDS = Integer.getInteger("bench.rounds", 3);
     static final int SECONDS = Integer.getInteger("bench.seconds", 5);
     static final String CPU = "/cpu?n=1000";
+    static final String HELLO_APP = "io.prefork.examples.HelloApp";
+    /** The Jetty app that knows nothing of prefork: it takes System.inheritedChannel(). */
+    static final String UNAWARE_APP = "io.prefork.examples.UnawareJettyApp";
     static Path out;
     static Path lua;
 
@@ -93,6 +96,9 @@ public final class Bench {
                 json.put("first_answer_warm", firstAnswer("warm spare", "--warmup-requests", "500"));
                 json.put("first_answer_warm_nice0", firstAnswer("warm spare, --boot-nice 0", "--warmup-requests", "500",
                         "--boot-nice", "0"));
+                json.put("first_answer_unaware", firstAnswer("spare, unaware Jetty app", "--app", UNAWARE_APP));
+                json.put("first_answer_unaware_warm", firstAnswer("warm spare, unaware Jetty app", "--app", UNAWARE_APP,
+                        "--warmup-requests", "500"));
                 return;
             }
             Server plain = Server.plain();
@@ -114,6 +120,8 @@ public final class Bench {
             spared.stop();
             json.put("first_answer", firstAnswer("spare"));
             json.put("first_answer_warm", firstAnswer("warm spare", "--warmup-requests", "500"));
+            json.put("first_answer_unaware_warm", firstAnswer("warm spare, unaware Jetty app", "--app", UNAWARE_APP,
+                    "--warmup-requests", "500"));
             json.put("first_traffic", firstTraffic("spare"));
             json.put("first_traffic_warm", firstTraffic("warm spare", "--warmup-requests", "500"));
             json.put("first_traffic_warm_delay", firstTraffic("warm spare, --spare-delay 10", "--warmup-requests", "500",

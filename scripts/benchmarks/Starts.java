@@ -28,7 +28,7 @@ final class Starts {
      */
     static Map<String, Object> share() throws Exception {
         Map<String, Object> result = new LinkedHashMap<>();
-        for (String app : List.of("io.prefork.examples.HelloApp", "io.prefork.examples.UnawareJettyApp")) {
+        for (String app : List.of(HELLO_APP, UNAWARE_APP)) {
             String shortName = app.substring(app.lastIndexOf('.') + 1);
             List<Server> servers = new ArrayList<>();
             servers.add(Server.plain(app));
@@ -127,7 +127,7 @@ final class Starts {
      */
     static Map<String, Object> coldStart() throws Exception {
         Map<String, Object> result = new LinkedHashMap<>();
-        for (String app : List.of("io.prefork.examples.HelloApp", "io.prefork.examples.UnawareJettyApp")) {
+        for (String app : List.of(HELLO_APP, UNAWARE_APP)) {
             String shortName = app.substring(app.lastIndexOf('.') + 1);
             Path cache = out.resolve("cold-cache-" + shortName);
             for (String workers : List.of("1", "2")) {  // each count is another worker command (--jvm-share), another archive

@@ -82,4 +82,29 @@ class SpringBootIT {
             assertTrue(answered, "the promoted spare serves");
         }
     }
+    /**
+     * --warmup-requests with the starter: Tomcat takes the private listener as its inherited channel, so
+     * the first worker is warmed up before READY although Spring says it is ready as soon as Tomcat has
+     * started, and the spare boots its whole context and is warmed up before it parks.
+     */
+    @Test
+    void aWorkerAndASpareAreWarmedUpBeforeReadyAndBeforeTheyPark() throws Exception {
+        try (RunningSupervisor s = start("-w", "1", "--spares", "1", "--warmup-requests", "200")) {
+            int port = s.port();
+            long active = s.awaitReadyWorkers(1, BOOT).get(1);
+            long spare = Long.parseLong(s.awaitLine("spare \\(pid (\\d+)\\): parked, its app booted", BOOT).group(1));
+            String log = s.logText();
+            int activeWarmed = log.indexOf("worker 1 (pid " + active + "): warmed up on a private loopback listener: 200 requests");
+            assertTrue(activeWarmed >= 0 && activeWarmed < log.indexOf("worker 1 (pid " + active + "): BOOTING -> READY"),
+                    "READY waited for the warm-up, though Spring said it was ready before:\n" + log);
+            int spareWarmed = log.indexOf("spare (pid " + spare + "): warmed up on a private loopback listener: 200 requests");
+            assertTrue(spareWarmed >= 0 && spareWarmed < log.indexOf("INFO spare (pid " + spare + "): parked,"),
+                    "the spare warmed up before it parked:\n" + log);
+            Processes.kill(active, Linux.SIGKILL);
+            assertEquals(spare, s.awaitNewReady(1, active, BOOT), "the spare took the slot:\n" + s.logText());
+            assertEquals(spare, Http.get(port, "/").workerPid(), "the promoted spare serves");
+            assertEquals(1, s.count("\\(pid " + spare + "\\): warmed up on a private loopback listener"),
+                    "no second warm-up at promotion:\n" + s.logText());
+        }
+    }
 }

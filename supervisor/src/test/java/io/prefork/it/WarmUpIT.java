@@ -4,6 +4,8 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import io.prefork.posix.Processes;
+import io.prefork.unix.Linux;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.time.Instant;
@@ -21,8 +23,9 @@ import org.junit.jupiter.params.provider.ValueSource;
  * --warmup-requests for apps that know nothing of prefork: each boots on a private loopback listener,
  * is warmed up there, and only then gets listener 0, so the first real client never meets it cold.
  * Blocking accept (Jetty's acceptor thread, PlainApp) and a selector (an epoll set) are both moved.
- * And for the hello app's hook: its warm-up requests pass through {@code Prefork.requestDone()} but
- * are not counted as served ones.
+ * A spare of such an app warms up before it parks, and its promotion only swaps the listener in. An
+ * app that says it is ready while it warms up is READY only once warm. And for the hello app's hook:
+ * its warm-up requests pass through {@code Prefork.requestDone()} but are not counted as served ones.
  */
 @Timeout(180)
 class WarmUpIT {
@@ -99,6 +102,57 @@ class WarmUpIT {
             assertEquals(Set.of("127.0.0.1:" + port), ProcFs.tcpListenersHeldBy(List.of(pid)),
                     "the private listener is closed, listener 0 is in its place");
             assertEquals(200, Http.get(port, "/").status());
+        }
+    }
+    /**
+     * A spare's app gets the private listener as soon as it asks for its channel: it boots all the way,
+     * warms up and parks with no real listener; the kill's promotion swaps listener 0 in, and the spare
+     * answers with no second warm-up.
+     */
+    @ParameterizedTest
+    @ValueSource(strings = {"io.prefork.examples.UnawareJettyApp", "io.prefork.examples.PlainApp", "io.prefork.it.apps.SelectorApp"})
+    void aSpareOfAnAppThatKnowsNothingOfPreforkWarmsUpBeforeItParks(String app) throws Exception {
+        try (RunningSupervisor s = RunningSupervisor.start(dir, "-w", "1", "--spares", "1", "-b", "127.0.0.1:0", "--app", app,
+                "--app-classpath", Jars.EXAMPLES + ":" + RunningSupervisor.TEST_APPS, "--warmup-requests", "50")) {
+            int port = s.port();
+            long worker = s.awaitReadyWorkers(1, BOOT).get(1);
+            long spare = Long.parseLong(s.awaitLine("INFO spare \\(pid (\\d+)\\): parked,", BOOT).group(1));
+            String log = s.logText();
+            int warmed = log.indexOf("prefork spare (pid " + spare + "): warmed up on a private loopback listener: 50 requests");
+            int parked = log.indexOf("INFO spare (pid " + spare + "): parked,");
+            assertTrue(warmed >= 0 && warmed < parked, "the spare warmed up before it parked:\n" + log);
+            Set<String> held = ProcFs.tcpListenersHeldBy(List.of(spare));
+            assertEquals(1, held.size(), "the parked spare holds its private listener only: " + held);
+            assertFalse(held.contains("127.0.0.1:" + port), "the parked spare holds no real listener: " + held);
+
+            Processes.kill(worker, Linux.SIGKILL);
+            assertTrue(RunningSupervisor.awaitGone(worker, BOOT), "worker " + worker + " died");
+            assertEquals(spare, s.awaitNewReady(1, worker, BOOT), "the spare is promoted and READY:\n" + s.logText());
+            assertEquals(Set.of("127.0.0.1:" + port), ProcFs.tcpListenersHeldBy(List.of(spare)),
+                    "the private listener is closed, listener 0 is in its place");
+            for (int i = 0; i < 5; i++) {
+                assertEquals(200, Http.get(port, "/").status());
+            }
+            assertEquals(1, s.count("\\(pid " + spare + "\\): warmed up on a private loopback listener"),
+                    "the promoted spare did not warm up again:\n" + s.logText());
+        }
+    }
+
+    /**
+     * An app that says it is ready as soon as it has its channel (Spring Boot's readiness does, once
+     * Tomcat has started on it) still warms up first, on the private listener: its READY waits until
+     * listener 0 is in place, so a roll never retires an old worker for one that cannot answer yet.
+     */
+    @org.junit.jupiter.api.Test
+    void anAppThatSaysItIsReadyWhileItWarmsUpIsReadyOnceWarm() throws Exception {
+        try (RunningSupervisor s = warmedUp("io.prefork.it.apps.ReadyEarlyApp", 200)) {
+            long pid = s.awaitReadyWorkers(1, BOOT).get(1);
+            String log = s.logText();
+            int warmed = log.indexOf("prefork worker 1 (pid " + pid + "): warmed up on a private loopback listener: 200 requests");
+            assertTrue(warmed >= 0, "warmed up:\n" + log);
+            assertTrue(warmed < log.indexOf("(pid " + pid + "): ready (the app said so)"), "the app's READY waited for the warm-up:\n" + log);
+            assertTrue(warmed < log.indexOf("(pid " + pid + "): BOOTING -> READY"), "READY after the warm-up:\n" + log);
+            assertEquals(200, Http.get(s.port(), "/").status());
         }
     }
 }

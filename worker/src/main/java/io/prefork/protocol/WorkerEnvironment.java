@@ -29,6 +29,12 @@ public final class WorkerEnvironment {
     public static final String WARMUP_REQUESTS = "PREFORK_WARMUP_REQUESTS";
     /** --warmup-path: the path each warm-up request asks for. */
     public static final String WARMUP_PATH = "PREFORK_WARMUP_PATH";
+    /**
+     * "false" when listener 0 is a unix socket: an app that takes {@code System.inheritedChannel()}
+     * would not take a TCP listener in its place, so it gets no private loopback listener to warm up
+     * (or serve the training requests) on, and only an app's warm-up hook runs them. Absent: true.
+     */
+    public static final String WARMUP_LISTENER = "PREFORK_WARMUP_LISTENER";
     /** Not a variable: how many client threads send the warm-up requests at once (the help says it too). */
     public static final int WARMUP_CLIENTS = 16;
     /**
@@ -39,11 +45,6 @@ public final class WorkerEnvironment {
      * the archive holds the classes a request loads too.
      */
     public static final String TRAINING_PROPERTY = "prefork.training";
-    /**
-     * A system property: false when the first bind is a unix socket, whose app would not take a TCP
-     * listener in its place; the training run's requests then go only through the app's warm-up hook.
-     */
-    public static final String TRAINING_LISTENER_PROPERTY = "prefork.training.listener";
 
     private WorkerEnvironment() {
     }

@@ -84,7 +84,6 @@ public final class Launcher {
         if (!"app".equals(System.getenv(WorkerEnvironment.READY_MODE))) {
             AutoReady.start(runtime);
         }
-        WarmUpListener.start(runtime);
     }
 
     /**
@@ -115,7 +114,8 @@ public final class Launcher {
                 Duration.ofMillis(Long.parseLong(env.getOrDefault(WorkerEnvironment.HEARTBEAT_MS, "1000"))),
                 env.get(WorkerEnvironment.LOG_FILE),
                 Integer.parseInt(training != null ? training : env.getOrDefault(WorkerEnvironment.WARMUP_REQUESTS, "0")),
-                env.getOrDefault(WorkerEnvironment.WARMUP_PATH, "/"));
+                env.getOrDefault(WorkerEnvironment.WARMUP_PATH, "/"),
+                !"false".equals(env.get(WorkerEnvironment.WARMUP_LISTENER)));
     }
 
     /**

@@ -32,7 +32,7 @@ public final class Prefork {
     static void install(WorkerRuntime r) {
         synchronized (PENDING) {
             if (pendingWarmUp != null) {
-                r.setWarmUp(pendingWarmUp);
+                r.warmUp().setHook(pendingWarmUp);
             }
             pendingStopHandlers.forEach(r::addStopHandler);
             pendingStopHandlers.clear();
@@ -177,7 +177,7 @@ public final class Prefork {
         synchronized (PENDING) {
             WorkerRuntime r = runtime;
             if (r != null) {
-                r.setWarmUp(warmUp);
+                r.warmUp().setHook(warmUp);
             } else if (connecting != null) {
                 pendingWarmUp = warmUp;
             }

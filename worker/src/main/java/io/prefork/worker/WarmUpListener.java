@@ -22,10 +22,13 @@ import java.util.concurrent.TimeUnit;
  * and accepts there; N requests go to it over loopback; then listener 0 takes the private one's place
  * in every fd and epoll set of the app that held it, the private listener's fd is closed, and each
  * thread still blocked in accept() on it gets one more request there and then accepts on listener 0.
- * A real client can reach the app only after that, so it never meets a cold JVM. An app that calls {@link Prefork#listeners()} gets listener 0 on
- * fd 0 from that call on (it warms up through its own hook instead). The class archive's training run
- * (--training-requests) of an app with no hook serves its requests the same way, on a private listener
- * that nothing replaces.
+ * A real client can reach the app only after that, so it never meets a cold JVM, and the worker is
+ * READY only after that, even if the app says it is ready earlier. A spare's app gets the private
+ * listener as soon as it asks for its channel: it boots all the way and warms up before it parks, and
+ * the swap is all its promotion costs. An app that calls {@link Prefork#listeners()} gets listener 0
+ * on fd 0 from that call on (it warms up through its own hook instead). The class archive's training
+ * run (--training-requests) of an app with no hook serves its requests the same way, on a private
+ * listener that nothing replaces.
  */
 final class WarmUpListener {
     private static final long POLL_MILLIS = 10;
@@ -33,19 +36,24 @@ final class WarmUpListener {
     /** More threads than this asleep in accept() on one listener is not an app anyone runs. */
     private static final int MAX_ACCEPTORS = 64;
 
+    private final WorkerRuntime runtime;
     private final int fd;
     private final int port;
     private final String identity;
-    private final int listener0;
     private final int requests;
     private final String path;
+    /** Listener 0, once the listeners are here (a spare's come on promotion); -1 before. */
+    private volatile int listener0;
     private boolean done;
+    /** Listener 0 is where the private listener was, and no acceptor is left on the private one. */
+    private volatile boolean inPlace;
 
     /** An epoll set's watch of the private listener, to be made again for listener 0. */
     private record Watch(int epfd, ProcSelf.Watched watched) {
     }
 
-    private WarmUpListener(int fd, int port, int listener0, int requests, String path) {
+    private WarmUpListener(WorkerRuntime runtime, int fd, int port, int listener0, int requests, String path) {
+        this.runtime = runtime;
         this.fd = fd;
         this.port = port;
         this.identity = ProcSelf.identity(fd);
@@ -54,26 +62,27 @@ final class WarmUpListener {
         this.path = path;
     }
 
-    /** Binds the private listener and puts it on fd 0, where listener 0 would go. */
-    static WarmUpListener onFd0(int listener0, int requests, String path) throws IOException {
+    /**
+     * Binds the private listener, puts it on fd 0, where listener 0 would go, and starts the thread
+     * that warms the app up once it accepts there. {@code listener0} is -1 when the listeners are not
+     * here yet (a spare, the training run).
+     */
+    static WarmUpListener open(WorkerRuntime runtime, int listener0, int requests, String path) throws IOException {
         int fd = Sockets.tcpSocket(Linux.AF_INET);
+        WarmUpListener w;
         try {
             Sockets.bind(fd, new InetSocketAddress("127.0.0.1", 0), "the warm-up listener");
             Sockets.listen(fd, 128, "the warm-up listener");
             Fds.dup2(fd, 0);
-            return new WarmUpListener(fd, Sockets.localInetAddress(fd).getPort(), listener0, requests, path);
+            w = new WarmUpListener(runtime, fd, Sockets.localInetAddress(fd).getPort(), listener0, requests, path);
         } catch (IOException | RuntimeException e) {
             Fds.close(fd);
             throw e;
         }
-    }
-
-    /**
-     * The class archive's training run of an app with no warm-up hook: the private listener is its
-     * inherited channel, and its only listener if it asks Prefork; no real one ever comes (no listener 0).
-     */
-    static WarmUpListener forTraining(int requests, String path) throws IOException {
-        return onFd0(-1, requests, path);
+        Thread t = new Thread(w::warmUp, "prefork-warm-up");
+        t.setDaemon(true);
+        t.start();
+        return w;
     }
 
     /** Where the private listener is, as a listener's address. */
@@ -81,66 +90,40 @@ final class WarmUpListener {
         return "127.0.0.1:" + port;
     }
 
-    /** With --warmup-requests: a thread that warms the app up once it has its listeners and accepts. */
-    static void start(WorkerRuntime runtime) {
-        Thread t = new Thread(() -> {
-            if (WorkerLog.training()) {
-                WarmUpListener w = runtime.warmUpListener();
-                if (w != null) {
-                    w.trainWhenTheAppAccepts(runtime);
+    /** A spare's listener 0, on promotion: it takes the private listener's place once the app is warm. */
+    void listenerZero(int fd) {
+        listener0 = fd;
+    }
+
+    boolean inPlace() {
+        return inPlace;
+    }
+
+    /**
+     * Waits until the app accepts on the private listener and runs the requests through it. The
+     * training run then parks (the supervisor stops it, and the JVM writes the archive); a spare parks
+     * warm and waits for its listeners; then listener 0 takes the private listener's place. Returns
+     * without warming if the app takes its listeners from Prefork (they were swapped then) or the
+     * worker stops first.
+     */
+    private void warmUp() {
+        boolean training = WorkerLog.training();
+        try {
+            if (awaitAccepting(() -> done || runtime.isStopping() || training && runtime.parked())) {
+                serve();  // said before the swap: once listener 0 is in, a real client may be answered at once
+                if (!training) {
+                    runtime.park();  // a spare, warm now; a worker has its listeners already
+                    runtime.awaitListeners();
+                    swapIn();
                 }
-                return;
-            }
-            try {
-                runtime.awaitListeners();
-            } catch (InterruptedException e) {
-                return;
-            }
-            WarmUpListener w = runtime.warmUpListener();
-            if (w != null) {
-                w.warmUpWhenTheAppAccepts(runtime);
-            }
-        }, "prefork-warm-up");
-        t.setDaemon(true);
-        t.start();
-    }
-
-    /**
-     * Waits until the app accepts on the private listener, runs the warm-up requests through it, and
-     * swaps listener 0 in. Returns without warming if the app takes its listeners from Prefork (it
-     * swapped them itself) or the worker stops first.
-     */
-    private void warmUpWhenTheAppAccepts(WorkerRuntime runtime) {
-        try {
-            if (awaitAccepting(() -> done || runtime.isStopping())) {
-                serve(runtime);  // said before the swap: once listener 0 is in, a real client may be answered at once
-                swapIn();
-            }
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
-        } catch (IOException e) {
-            WorkerLog.info("cannot put listener 0 in place of the warm-up listener: " + e.getMessage());
-        }
-    }
-
-    /**
-     * The training run: once the app accepts on the private listener, the requests go there (the
-     * classes they load are in the archive the JVM writes at exit), then the run parks, which tells the
-     * supervisor to stop it. An app that asks Prefork for its listeners warms up through its hook and
-     * parks there instead; then this returns.
-     */
-    private void trainWhenTheAppAccepts(WorkerRuntime runtime) {
-        try {
-            if (awaitAccepting(() -> runtime.parked() || runtime.isStopping())) {
-                serve(runtime);
             }
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
             return;
         } catch (IOException e) {
-            WorkerLog.info("cannot see whether the app accepts on its training listener: " + e.getMessage());
+            WorkerLog.info("cannot warm up on the private listener or put listener 0 in its place: " + e.getMessage());
         }
-        if (!runtime.isStopping()) {
+        if (training && !runtime.isStopping()) {
             runtime.park();
         }
     }
@@ -159,10 +142,10 @@ final class WarmUpListener {
     }
 
     /** The requests, over loopback to the private listener ({@link WarmUpRun}); the supervisor hears how it went. */
-    private void serve(WorkerRuntime runtime) throws InterruptedException {
+    private void serve() throws InterruptedException {
         long start = System.nanoTime();
         String failure = WarmUpRun.run(WarmUp.overLoopback(() -> port), requests, path);
-        runtime.warmedUp(requests, TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - start), failure,
+        runtime.warmUp().warmedUp(TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - start), failure,
                 "on a private loopback listener");
     }
 
@@ -205,6 +188,9 @@ final class WarmUpListener {
         if (done) {
             return false;
         }
+        if (listener0 < 0) {
+            throw new IOException("listener 0 is not here yet");
+        }
         done = true;
         long inode = ProcSelf.socketInode(identity);
         List<Integer> fds = new ArrayList<>();
@@ -230,6 +216,8 @@ final class WarmUpListener {
         }
         Fds.close(fd);
         moveAcceptorsOver();
+        inPlace = true;
+        runtime.warmUp().listenerZeroInPlace();
         return true;
     }
 

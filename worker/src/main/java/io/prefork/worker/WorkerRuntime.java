@@ -4,7 +4,6 @@ import io.prefork.protocol.ControlMessage;
 import io.prefork.protocol.ControlSocket;
 import io.prefork.protocol.MessageType;
 import io.prefork.protocol.ProtocolException;
-import io.prefork.protocol.WorkerEnvironment;
 import io.prefork.unix.FdPassing;
 import io.prefork.unix.Fds;
 import java.io.IOException;
@@ -15,14 +14,14 @@ import java.util.List;
 import java.util.HashSet;
 import java.util.Set;
 import java.util.concurrent.CountDownLatch;
-import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicLong;
 
 /** The worker side of one control connection: listeners, readiness, heartbeats, and the stop sequence. */
 final class WorkerRuntime {
     /** What the supervisor told this worker through its environment. */
-    record Options(long maxRequests, Duration heartbeat, String logFile, int warmupRequests, String warmupPath) {
+    record Options(long maxRequests, Duration heartbeat, String logFile, int warmupRequests, String warmupPath,
+                   boolean privateListener) {
     }
 
     /**
@@ -40,15 +39,10 @@ final class WorkerRuntime {
     /** Opens once the listeners are here: at once, or when a spare is promoted. */
     private final CountDownLatch promoted = new CountDownLatch(1);
     private final AtomicBoolean parked = new AtomicBoolean();
-    private volatile WarmUp warmUp;
-    private final AtomicBoolean warmed = new AtomicBoolean();
-    private volatile boolean warming;
-    /** --warmup-requests: the private listener on fd 0 until the app is warm (see {@link WarmUpListener}); else null. */
-    private volatile WarmUpListener warmUpListener;
+    private final WorkerWarmUp warmUp;
     private final AtomicBoolean ready = new AtomicBoolean();
+    /** Every request counted, warm-up requests too ({@link WorkerWarmUp#served()} says how many of those). */
     private final AtomicLong requests = new AtomicLong();
-    /** How many of {@link #requests} were warm-up requests: not served ones, not toward --max-requests. */
-    private volatile long warmUpRequests;
     private final AtomicBoolean recycleAsked = new AtomicBoolean();
     private final AtomicBoolean withdrawn = new AtomicBoolean();
     /** The supervisor's private directory, the control socket's: see {@link ListenerWithdrawal#withdraw}. */
@@ -60,6 +54,7 @@ final class WorkerRuntime {
         this.options = options;
         this.control = control;
         this.supervisorDirectory = supervisorDirectory;
+        this.warmUp = new WorkerWarmUp(this, options.warmupRequests(), options.warmupPath(), options.privateListener());
     }
 
     /**
@@ -93,9 +88,7 @@ final class WorkerRuntime {
         if (fds.size() != addresses.size() || fds.isEmpty()) {
             throw new ProtocolException(addresses.size() + " listeners named but " + fds.size() + " fds arrived");
         }
-        if (options.warmupRequests() > 0) {
-            warmUpListener = WarmUpListener.onFd0(fds.get(0), options.warmupRequests(), options.warmupPath());
-        } else {
+        if (!warmUp.takeListenerZero(fds.get(0), addresses.get(0))) {
             Fds.dup2(fds.get(0), 0);
         }
         List<InheritedListener> list = new ArrayList<>();
@@ -113,20 +106,15 @@ final class WorkerRuntime {
      * The class archive's training run: a spare that serves --training-requests before it parks, through
      * the app's hook or else on a private loopback listener (see {@link WarmUpListener}).
      */
-    private void train() throws IOException {
+    private void train() {
         WorkerLog.setWorkerId(0);
         int requests = options.warmupRequests();
-        boolean privateListener = requests > 0
-                && Boolean.parseBoolean(System.getProperty(WorkerEnvironment.TRAINING_LISTENER_PROPERTY, "true"));
         String serves = requests == 0 ? ""
-                : " serves " + requests + " request(s) to " + options.warmupPath() + (privateListener
+                : " serves " + requests + " request(s) to " + options.warmupPath() + (options.privateListener()
                         ? " (through its warm-up hook, or on a private loopback listener),"
                         : " through its warm-up hook if it has one,");
         WorkerLog.info("the class archive's training run: the app boots now," + serves
                 + " and is stopped once it waits for its listeners");
-        if (privateListener) {
-            warmUpListener = WarmUpListener.forTraining(requests, options.warmupPath());
-        }
         loadedForTheArchive(ReceivedListener.class);  // the listeners never come here; every worker takes them
     }
 
@@ -143,9 +131,9 @@ final class WorkerRuntime {
      * The training run of an app with no warm-up hook gets its private listener instead.
      */
     List<InheritedListener> listeners() {
-        warmUpOnce();
-        WarmUpListener training = warmUpListener;
-        if (WorkerLog.training() && warmUp == null && training != null) {
+        warmUp.runHookOnce(requests::get);
+        WarmUpListener training = WorkerLog.training() && !warmUp.hasHook() ? warmUp.privateListenerBeforeListeners() : null;
+        if (training != null) {
             // No hook: the training run's app gets its private listener as listener 0 and serves its
             // requests there; it parks once they are served (WarmUpListener), and never gets a real one.
             return List.of(new ReceivedListener(0, training.address(), 0));
@@ -153,23 +141,20 @@ final class WorkerRuntime {
         if (!awaitPromotion()) {
             return List.of();
         }
-        WarmUpListener w = warmUpListener;  // a spare's comes with its listeners, on promotion
-        if (w != null) {
-            w.giveUp();  // the app warmed up through its hook (or has none): listener 0 on fd 0 now
-        }
+        warmUp.giveUpPrivateListener();
         return listeners;
     }
 
     /**
-     * For System.inheritedChannel(): a spare parks here until promoted. What fd 0 holds then is the
-     * app's channel: listener 0, or with --warmup-requests the private listener it warms up on. The
-     * training run's app takes its private listener at once; it parks once it has served there.
+     * For System.inheritedChannel(): what fd 0 holds is the app's channel. With requests to serve, a
+     * spare's or the training run's app takes its private listener at once, and parks once it has
+     * served there; otherwise a spare parks here until promoted, and then fd 0 holds listener 0 (or,
+     * with --warmup-requests, the private listener it warms up on first).
      */
     void awaitInheritedChannel() {
-        if (WorkerLog.training() && warmUpListener != null) {
-            return;
+        if (warmUp.privateListenerBeforeListeners() == null) {
+            awaitPromotion();
         }
-        awaitPromotion();
     }
 
     /** A spare tells the supervisor it is PARKED, once, and waits; false if interrupted. */
@@ -196,55 +181,8 @@ final class WorkerRuntime {
         return parked.get();
     }
 
-    WarmUpListener warmUpListener() {
-        return warmUpListener;
-    }
-
-    void setWarmUp(WarmUp w) {
-        warmUp = w;
-    }
-
-    /**
-     * --warmup-requests: the first time the app asks for its listeners, before it has them (a spare,
-     * before it parks) or before it can accept on them, the app's own warm-up runs the requests
-     * through its whole stack ({@link WarmUpRun}). The JIT and the class loader then have seen real
-     * requests before a client does.
-     */
-    private void warmUpOnce() {
-        int n = options.warmupRequests();
-        if (n <= 0 || !warmed.compareAndSet(false, true)) {
-            return;
-        }
-        WarmUp w = warmUp;
-        if (w == null) {
-            if (!WorkerLog.training()) {
-                WorkerLog.info("--warmup-requests " + n + ": the app registered no Prefork.onWarmUp; no warm-up");
-            }
-            return;
-        }
-        long start = System.nanoTime();
-        warming = true;
-        String failure = null;
-        try {
-            failure = WarmUpRun.run(w, n, options.warmupPath());
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
-            failure = "interrupted";
-        } finally {
-            warmUpRequests = requests.get();  // served before any real one: warm-up requests, all of them
-            warming = false;
-        }
-        warmedUp(n, TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - start), failure, "through Prefork.onWarmUp");
-    }
-
-    /** Logs the warm-up and tells the supervisor (WARMED), or logs why it failed ({@code failure}). */
-    void warmedUp(int n, long ms, String failure, String how) {
-        if (failure != null) {
-            WorkerLog.info("warm-up failed after some requests: " + failure + "; serving without it");
-            return;
-        }
-        WorkerLog.info("warmed up " + how + ": " + n + " requests to " + options.warmupPath() + " in " + ms + " ms");
-        sendQuietly(ControlMessage.of(MessageType.WARMED, Integer.toString(n), Long.toString(ms)));
+    WorkerWarmUp warmUp() {
+        return warmUp;
     }
 
     /**
@@ -272,8 +210,8 @@ final class WorkerRuntime {
     void requestDone() {
         // A warm-up request takes the same path as a real one: a branch the warm-up never took would
         // cost the first real request a deoptimization. It is counted, then taken off the count.
-        long n = requests.incrementAndGet() - warmUpRequests;
-        if (options.maxRequests() > 0 && n >= options.maxRequests() && !warming && recycleAsked.compareAndSet(false, true)) {
+        long n = requests.incrementAndGet() - warmUp.served();
+        if (options.maxRequests() > 0 && n >= options.maxRequests() && !warmUp.running() && recycleAsked.compareAndSet(false, true)) {
             WorkerLog.info("served " + n + " requests, the limit; asking to be recycled");
             sendQuietly(ControlMessage.of(MessageType.RECYCLE, Long.toString(n)));
         }
@@ -284,7 +222,7 @@ final class WorkerRuntime {
     }
 
     void markReady(String how) {
-        if (stop.isStopping() || WorkerLog.training() || !ready.compareAndSet(false, true)) {
+        if (warmUp.deferReady(how) || stop.isStopping() || WorkerLog.training() || !ready.compareAndSet(false, true)) {
             return;
         }
         WorkerLog.info("ready (" + how + ")");
@@ -298,7 +236,7 @@ final class WorkerRuntime {
         }
     }
 
-    private void sendQuietly(ControlMessage message) {
+    void sendQuietly(ControlMessage message) {
         try {
             control.send(message);
         } catch (IOException e) {
@@ -324,7 +262,7 @@ final class WorkerRuntime {
             try {
                 Thread.sleep(options.heartbeat().toMillis());
                 Runtime jvm = Runtime.getRuntime();
-                control.send(ControlMessage.of(MessageType.HEARTBEAT, Long.toString(requests.get() - warmUpRequests),
+                control.send(ControlMessage.of(MessageType.HEARTBEAT, Long.toString(requests.get() - warmUp.served()),
                         Long.toString(jvm.totalMemory() - jvm.freeMemory()), Long.toString(jvm.maxMemory())));
             } catch (InterruptedException | IOException e) {
                 return; // the control connection is gone; readControl handles that

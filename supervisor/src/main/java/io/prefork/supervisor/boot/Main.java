@@ -106,14 +106,14 @@ public final class Main {
         }
         String logFile = c.logFile() == null ? null : c.logFile().toString();
         ClassArchive archive = c.workerStart() != WorkerStart.PLAIN ? archive(c, jdk, command, accepted, log) : null;
+        // Warm-up and training requests on a private TCP listener need an app that takes TCP where its first bind goes.
+        boolean privateListener = !c.binds().get(0).isUnix();
         var env = JvmWorkerLauncher.environment(controlSocket.toString(), c.readyMode(), c.gracefulTimeout(),
-                Duration.ofMillis(heartbeatMs), logFile, c.runAs(), c.warmupRequests(), c.warmupPath());
+                Duration.ofMillis(heartbeatMs), logFile, c.runAs(), c.warmupRequests(), c.warmupPath(), privateListener);
         BootPriority priority = BootPriority.choose(c.bootNice(), log::warn);
         WorkerLauncher launcher = new JvmWorkerLauncher(command, archive == null ? List::of : archive::useOptions, env, priority);
-        // The training run's requests need an app that takes a TCP listener where its first bind goes.
-        boolean privateListener = !c.binds().get(0).isUnix();
         WorkerLauncher trainer = archive == null ? null
-                : new JvmWorkerLauncher(command, () -> archive.trainOptions(c.trainingRequests(), privateListener), env, priority);
+                : new JvmWorkerLauncher(command, () -> archive.trainOptions(c.trainingRequests()), env, priority);
         WorkerLauncher recorder = archive == null || archive.recordedFile() == null ? null
                 : new JvmWorkerLauncher(command, archive::recordOptions, env, priority);
         return new Generation(settings, launcher, archive, trainer, recorder);

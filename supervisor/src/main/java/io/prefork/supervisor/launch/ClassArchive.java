@@ -185,17 +185,15 @@ public final class ClassArchive implements WorkerArchive {
     /**
      * Options for the training run, which writes the archive when it exits normally.
      *
-     * @param requests        --training-requests: what it serves first, so that their classes are in the archive
-     * @param privateListener whether an app that takes its listener from the JVM may get a TCP one to serve them on
+     * @param requests --training-requests: what it serves first, so that their classes are in the archive
      */
-    public List<String> trainOptions(int requests, boolean privateListener) {
+    public List<String> trainOptions(int requests) {
         trainingFile = output(file, "training");
         // The JVM warns on stdout about each class it leaves out (proxies, JFR events): expected,
         // harmless, and 5-20 lines of noise in the operator's log; trainingEnded() checks the result.
         List<String> options = new ArrayList<>(aot ? List.of("-XX:AOTCacheOutput=" + trainingFile, "-Xlog:aot=off")
                 : List.of("-XX:ArchiveClassesAtExit=" + trainingFile, "-Xlog:cds=off"));
         options.add("-D" + WorkerEnvironment.TRAINING_PROPERTY + "=" + requests);
-        options.add("-D" + WorkerEnvironment.TRAINING_LISTENER_PROPERTY + "=" + privateListener);
         return options;
     }
 

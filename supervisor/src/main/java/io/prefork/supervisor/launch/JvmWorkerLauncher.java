@@ -48,10 +48,11 @@ public final class JvmWorkerLauncher implements WorkerLauncher {
      * @param heartbeat how often workers send HEARTBEAT
      * @param logFile   the log file workers reopen on REOPEN, or null when they log to the inherited stderr
      * @param runAs     who workers become once they have their sockets, or null
+     * @param privateListener whether an app that takes its listener from the JVM may warm up on a TCP one of its own
      */
     public static Map<String, String> environment(String controlSocket, String readyMode, Duration gracefulTimeout,
                                            Duration heartbeat, String logFile, RunAs runAs, int warmupRequests,
-                                           String warmupPath) {
+                                           String warmupPath, boolean privateListener) {
         Map<String, String> env = new java.util.HashMap<>();
         env.put(WorkerEnvironment.CONTROL_SOCKET, controlSocket);
         env.put(WorkerEnvironment.READY_MODE, readyMode);
@@ -64,6 +65,9 @@ public final class JvmWorkerLauncher implements WorkerLauncher {
             env.put(WorkerEnvironment.WARMUP_REQUESTS, Integer.toString(warmupRequests));
         }
         env.put(WorkerEnvironment.WARMUP_PATH, warmupPath);  // the training run's requests ask for it too
+        if (!privateListener) {
+            env.put(WorkerEnvironment.WARMUP_LISTENER, "false");
+        }
         if (runAs != null) {
             env.put(WorkerEnvironment.RUN_AS, runAs.environment());
         }
