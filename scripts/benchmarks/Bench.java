@@ -40,6 +40,8 @@ public final class Bench {
     static final String HELLO_APP = "io.prefork.examples.HelloApp";
     /** The Jetty app that knows nothing of prefork: it takes System.inheritedChannel(). */
     static final String UNAWARE_APP = "io.prefork.examples.UnawareJettyApp";
+    /** Netty on the epoll transport, with prefork-netty's helpers (its warm-up hook among them). */
+    static final String NETTY_APP = "io.prefork.examples.NettyApp";
     static Path out;
     static Path lua;
 
@@ -98,6 +100,9 @@ public final class Bench {
                         "--boot-nice", "0"));
                 json.put("first_answer_unaware", firstAnswer("spare, unaware Jetty app", "--app", UNAWARE_APP));
                 json.put("first_answer_unaware_warm", firstAnswer("warm spare, unaware Jetty app", "--app", UNAWARE_APP,
+                        "--warmup-requests", "500"));
+                json.put("first_answer_netty", firstAnswer("spare, Netty app", "--app", NETTY_APP));
+                json.put("first_answer_netty_warm", firstAnswer("warm spare, Netty app", "--app", NETTY_APP,
                         "--warmup-requests", "500"));
                 return;
             }

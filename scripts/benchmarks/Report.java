@@ -122,7 +122,7 @@ final class Report {
     static String firstAnswer(Map<String, Object> j) {
         StringBuilder b = new StringBuilder();
         for (String key : List.of("first_answer", "first_answer_warm", "first_answer_warm_nice0", "first_answer_unaware",
-                "first_answer_unaware_warm")) {
+                "first_answer_unaware_warm", "first_answer_netty", "first_answer_netty_warm")) {
             Map<String, Object> f = map(j.get(key));
             if (f != null) {
                 b.append("| -w 1, kill -9, ").append(f.get("mode")).append(" | kill to first 200, median of 10; runs | ")

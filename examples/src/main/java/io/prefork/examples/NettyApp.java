@@ -50,6 +50,7 @@ public final class NettyApp {
         });
         Channel server;
         if (Prefork.isSupervised()) {
+            PreforkNetty.warmUpOnLoopback(bootstrap);  // --warmup-requests run through this pipeline first
             server = bootstrap.channelFactory(() -> PreforkNetty.serverChannel(Prefork.listeners().get(0)))
                     .register().sync().channel(); // already bound and listening: register, not bind
             PreforkNetty.drainOnStop(server, group);

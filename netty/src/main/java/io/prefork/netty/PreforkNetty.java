@@ -1,11 +1,14 @@
 package io.prefork.netty;
 
+import io.netty.bootstrap.ServerBootstrap;
 import io.netty.channel.Channel;
 import io.netty.channel.EventLoopGroup;
 import io.netty.channel.epoll.EpollServerSocketChannel;
 import io.prefork.worker.InheritedListener;
 import io.prefork.worker.Prefork;
+import io.prefork.worker.WarmUp;
 import java.io.IOException;
+import java.net.InetSocketAddress;
 import java.time.Duration;
 import java.util.concurrent.TimeUnit;
 
@@ -13,9 +16,11 @@ import java.util.concurrent.TimeUnit;
  * Netty's epoll transport on the listeners prefork hands over.
  * <pre>{@code
  * EventLoopGroup group = new MultiThreadIoEventLoopGroup(EpollIoHandler.newFactory());
- * Channel server = new ServerBootstrap().group(group)
+ * ServerBootstrap bootstrap = new ServerBootstrap().group(group).childHandler(...);
+ * PreforkNetty.warmUpOnLoopback(bootstrap);                // --warmup-requests: the same pipeline, warmed
+ * Channel server = bootstrap
  *         .channelFactory(() -> PreforkNetty.serverChannel(Prefork.listeners().get(0)))
- *         .childHandler(...).register().sync().channel();   // bound already: register, not bind
+ *         .register().sync().channel();                    // bound already: register, not bind
  * PreforkNetty.drainOnStop(server, group);
  * Prefork.ready();
  * }</pre>
@@ -37,6 +42,54 @@ public final class PreforkNetty {
             throw new IllegalStateException("cannot make " + listener + " non-blocking: " + e.getMessage(), e);
         }
         return new EpollServerSocketChannel(listener.fd());
+    }
+
+    /**
+     * The app's warm-up for {@code --warmup-requests}: a copy of {@code bootstrap} (its groups, its child
+     * handlers) bound on 127.0.0.1, on an ephemeral port, at the first warm-up request, the requests sent
+     * there over loopback ({@link WarmUp#overLoopback}), and that channel closed once they are answered.
+     * The epoll transport, the codecs and the handlers are then compiled before a client comes, and a
+     * spare parks warm. Call it before {@code Prefork.listeners()}, where the warm-up runs; without
+     * {@code --warmup-requests} nothing is bound.
+     */
+    public static void warmUpOnLoopback(ServerBootstrap bootstrap) {
+        Prefork.onWarmUp(new LoopbackWarmUp(bootstrap.clone().channel(EpollServerSocketChannel.class)));
+    }
+
+    /** The warm-up's own server channel, bound at its first request, and a keep-alive client for it. */
+    private static final class LoopbackWarmUp implements WarmUp {
+        private final ServerBootstrap bootstrap;
+        private final WarmUp client = WarmUp.overLoopback(this::port);
+        private Channel channel;
+
+        LoopbackWarmUp(ServerBootstrap bootstrap) {
+            this.bootstrap = bootstrap;
+        }
+
+        private synchronized int port() {
+            if (channel == null) {
+                try {
+                    channel = bootstrap.bind(new InetSocketAddress("127.0.0.1", 0)).sync().channel();
+                } catch (InterruptedException e) {
+                    Thread.currentThread().interrupt();
+                    throw new IllegalStateException("interrupted while binding the warm-up channel", e);
+                }
+            }
+            return ((InetSocketAddress) channel.localAddress()).getPort();
+        }
+
+        @Override
+        public void request(String path) throws Exception {
+            client.request(path);
+        }
+
+        @Override
+        public synchronized void finished() throws Exception {
+            client.finished();
+            if (channel != null) {
+                channel.close().sync();
+            }
+        }
     }
 
     /**

@@ -20,7 +20,8 @@ import org.junit.jupiter.api.io.TempDir;
  * --boot-nice: a roll's successor boots at a lower CPU priority while the old worker serves, and every
  * thread of it is lifted back once it is READY; without the right to lift, nothing is lowered. The
  * successor is held at GatedApp's gate (a file), so the test reads its threads while it boots, not
- * whenever a race lets it.
+ * whenever a race lets it. The serving worker keeps a core busy meanwhile, as one under load would:
+ * a boot beside idle workers is lifted within half a second (YieldingBoots), which would race READY.
  */
 @Timeout(180)
 class BootNiceIT {
@@ -34,7 +35,7 @@ class BootNiceIT {
     void aRollsSuccessorBootsNiceAndServesAtTheNormalPriority() throws Exception {
         Path hold = dir.resolve("hold");
         try (RunningSupervisor s = RunningSupervisor.start(dir, "-w", "1", "-b", "127.0.0.1:0", "--app", GATED,
-                "--app-classpath", RunningSupervisor.TEST_APPS + ":" + Jars.EXAMPLES, "--", hold.toString())) {
+                "--app-classpath", RunningSupervisor.TEST_APPS + ":" + Jars.EXAMPLES, "--", hold.toString(), "spin")) {
             long old = s.awaitReadyWorkers(1, BOOT).get(1);
             assertEquals(Set.of(0), Set.copyOf(ProcFs.threadNiceValues(old)), "the first worker booted at full priority");
 

@@ -29,11 +29,13 @@ class ServerAppsIT {
     @TempDir
     Path dir;
 
-    private RunningSupervisor start(String app, int workers) throws Exception {
+    private RunningSupervisor start(String app, int workers, String... extra) throws Exception {
         // A worker killed by the tests cannot remove Tomcat's work directory: it goes in the test's own.
         java.nio.file.Path tmp = java.nio.file.Files.createDirectories(dir.resolve("tmp"));
-        return RunningSupervisor.start(dir, "-w", Integer.toString(workers), "-b", "127.0.0.1:0",
-                "--app", "io.prefork.examples." + app, "--graceful-timeout", "20", "--jvm-opt=-Djava.io.tmpdir=" + tmp);
+        List<String> args = new java.util.ArrayList<>(List.of("-w", Integer.toString(workers), "-b", "127.0.0.1:0",
+                "--app", "io.prefork.examples." + app, "--graceful-timeout", "20", "--jvm-opt=-Djava.io.tmpdir=" + tmp));
+        args.addAll(List.of(extra));
+        return RunningSupervisor.start(dir, args.toArray(String[]::new));
     }
 
     @ParameterizedTest
@@ -71,6 +73,39 @@ class ServerAppsIT {
             System.out.println(app + ": stopped " + ms + " ms after TERM, a 3 s request in flight");
             assertTrue(ms < 10_000, "stopped " + ms + " ms after TERM; --graceful-timeout is 20 s");
             assertEquals(0, s.count("killed by SIGKILL"), s.logText());
+        }
+    }
+    /**
+     * --warmup-requests through the helpers: Netty's hook ({@code PreforkNetty.warmUpOnLoopback}) and
+     * Tomcat on its inherited channel (the private listener). The worker is warmed up before READY, the
+     * spare before it parks, with nothing of the warm-up left listening, and the promoted spare answers
+     * with no second warm-up.
+     */
+    @ParameterizedTest
+    @org.junit.jupiter.params.provider.CsvSource({"NettyApp, through Prefork.onWarmUp", "TomcatApp, on a private loopback listener"})
+    void aWorkerAndASpareAreWarmedUpBeforeReadyAndBeforeTheyPark(String app, String how) throws Exception {
+        try (RunningSupervisor s = start(app, 1, "--spares", "1", "--warmup-requests", "200")) {
+            int port = s.port();
+            long active = s.awaitReadyWorkers(1, BOOT).get(1);
+            long spare = Long.parseLong(s.awaitLine("INFO spare \\(pid (\\d+)\\): parked,", BOOT).group(1));
+            String log = s.logText();
+            int activeWarmed = log.indexOf("worker 1 (pid " + active + "): warmed up " + how + ": 200 requests");
+            assertTrue(activeWarmed >= 0 && activeWarmed < log.indexOf("worker 1 (pid " + active + "): BOOTING -> READY"),
+                    "warmed up before READY:\n" + log);
+            int spareWarmed = log.indexOf("spare (pid " + spare + "): warmed up " + how + ": 200 requests");
+            assertTrue(spareWarmed >= 0 && spareWarmed < log.indexOf("INFO spare (pid " + spare + "): parked,"),
+                    "the spare warmed up before it parked:\n" + log);
+            java.util.Set<String> held = ProcFs.tcpListenersHeldBy(List.of(spare));
+            assertTrue(held.stream().noneMatch(a -> a.equals("127.0.0.1:" + port)), "no real listener before promotion: " + held);
+            if (app.equals("NettyApp")) {
+                assertEquals(java.util.Set.of(), held, "the warm-up channel is closed before the spare parks");
+            }
+            Processes.kill(active, Linux.SIGKILL);
+            assertEquals(spare, s.awaitNewReady(1, active, BOOT), "the spare took the slot:\n" + s.logText());
+            assertEquals(spare, Http.get(port, "/").workerPid(), "the promoted spare serves");
+            assertEquals(java.util.Set.of("127.0.0.1:" + port), ProcFs.tcpListenersHeldBy(List.of(spare)),
+                    "the promoted spare listens on listener 0 only");
+            assertEquals(1, s.count("\\(pid " + spare + "\\): warmed up " + how), "no second warm-up:\n" + s.logText());
         }
     }
 }
