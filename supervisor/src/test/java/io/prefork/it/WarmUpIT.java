@@ -142,10 +142,13 @@ class WarmUpIT {
      * An app that says it is ready as soon as it has its channel (Spring Boot's readiness does, once
      * Tomcat has started on it) still warms up first, on the private listener: its READY waits until
      * listener 0 is in place, so a roll never retires an old worker for one that cannot answer yet.
+     * With --ready app, the app's word is the only way to READY (no race with the library's own look).
      */
     @org.junit.jupiter.api.Test
     void anAppThatSaysItIsReadyWhileItWarmsUpIsReadyOnceWarm() throws Exception {
-        try (RunningSupervisor s = warmedUp("io.prefork.it.apps.ReadyEarlyApp", 200)) {
+        try (RunningSupervisor s = RunningSupervisor.start(dir, "-w", "1", "-b", "127.0.0.1:0", "--app",
+                "io.prefork.it.apps.ReadyEarlyApp", "--app-classpath", Jars.EXAMPLES + ":" + RunningSupervisor.TEST_APPS,
+                "--warmup-requests", "200", "--ready", "app")) {
             long pid = s.awaitReadyWorkers(1, BOOT).get(1);
             String log = s.logText();
             int warmed = log.indexOf("prefork worker 1 (pid " + pid + "): warmed up on a private loopback listener: 200 requests");
@@ -153,6 +156,21 @@ class WarmUpIT {
             assertTrue(warmed < log.indexOf("(pid " + pid + "): ready (the app said so)"), "the app's READY waited for the warm-up:\n" + log);
             assertTrue(warmed < log.indexOf("(pid " + pid + "): BOOTING -> READY"), "READY after the warm-up:\n" + log);
             assertEquals(200, Http.get(s.port(), "/").status());
+        }
+    }
+    /**
+     * With a unix socket as listener 0, an app that takes its channel from the JVM expects a unix socket
+     * there: it gets no private TCP listener in its place, and serves on the unix socket at once.
+     */
+    @org.junit.jupiter.api.Test
+    void withAUnixListenerZeroAnAppThatKnowsNothingOfPreforkGetsNoTcpListener() throws Exception {
+        Path socket = dir.resolve("app.sock");
+        try (RunningSupervisor s = RunningSupervisor.start(dir, "-w", "1", "-b", "unix:" + socket, "--app",
+                "io.prefork.examples.PlainApp", "--app-classpath", Jars.EXAMPLES.toString(), "--warmup-requests", "20")) {
+            long pid = s.awaitReadyWorkers(1, BOOT).get(1);
+            assertEquals(200, Http.get(Http.unix(socket), "/", BOOT).status());
+            assertEquals(Set.of(), ProcFs.tcpListenersHeldBy(List.of(pid)), "no TCP listener in the unix one's place");
+            assertFalse(s.logText().contains("warmed up"), "no hook, and no private listener to warm up on:\n" + s.logText());
         }
     }
 }
