@@ -65,7 +65,7 @@ public final class HelloApp {
             // --warmup-requests: real requests over loopback, to a private connector of its own on an
             // ephemeral port, so the socket path (acceptor, selector, endpoint) is warm too, not only
             // the handler. No client can reach it; it closes when the warm-up is over.
-            Prefork.onWarmUp(new WarmUpConnector(server));
+            Prefork.onWarmUp(WarmUp.onLoopbackServer(new WarmUpConnector(server)));
             // Everything but the connectors starts first: a hot spare (--spares) gets this far before
             // it has sockets, and a promotion then costs only the connectors below.
             server.start();
@@ -90,46 +90,32 @@ public final class HelloApp {
     }
 
     /**
-     * A loopback connector on an ephemeral port, opened on the first warm-up request, with prefork's
-     * loopback client (keep-alive connections, several at once, as clients come); it closes as soon as
-     * the warm-up is over, so a spare parks with nothing of it left.
+     * A loopback connector on an ephemeral port, for {@link WarmUp#onLoopbackServer}: opened at the
+     * first warm-up request, closed as soon as the warm-up is over, so a spare parks with nothing of it
+     * left; prefork's loopback client sends the requests (keep-alive connections, several at once).
      */
-    private static final class WarmUpConnector implements WarmUp {
+    private static final class WarmUpConnector implements WarmUp.LoopbackServer {
         private final Server server;
-        private final WarmUp client = WarmUp.overLoopback(this::port);
         private ServerConnector connector;
 
         WarmUpConnector(Server server) {
             this.server = server;
         }
 
-        private synchronized int port() {
-            if (connector == null) {
-                connector = new ServerConnector(server);
-                connector.setHost("127.0.0.1");
-                connector.setPort(0);
-                server.addConnector(connector);
-                try {
-                    connector.start();
-                } catch (Exception e) {
-                    throw new IllegalStateException("cannot open the warm-up connector: " + e, e);
-                }
-            }
+        @Override
+        public int open() throws Exception {
+            connector = new ServerConnector(server);
+            connector.setHost("127.0.0.1");
+            connector.setPort(0);
+            server.addConnector(connector);
+            connector.start();
             return connector.getLocalPort();
         }
 
         @Override
-        public void request(String path) throws Exception {
-            client.request(path);
-        }
-
-        @Override
-        public synchronized void finished() throws Exception {
-            client.finished();
-            if (connector != null) {
-                connector.stop();
-                server.removeConnector(connector);
-            }
+        public void close() throws Exception {
+            connector.stop();
+            server.removeConnector(connector);
         }
     }
 

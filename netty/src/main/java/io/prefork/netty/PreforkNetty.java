@@ -53,43 +53,21 @@ public final class PreforkNetty {
      * {@code --warmup-requests} nothing is bound.
      */
     public static void warmUpOnLoopback(ServerBootstrap bootstrap) {
-        Prefork.onWarmUp(new LoopbackWarmUp(bootstrap.clone().channel(EpollServerSocketChannel.class)));
-    }
+        ServerBootstrap copy = bootstrap.clone().channel(EpollServerSocketChannel.class);
+        Prefork.onWarmUp(WarmUp.onLoopbackServer(new WarmUp.LoopbackServer() {
+            private Channel channel;
 
-    /** The warm-up's own server channel, bound at its first request, and a keep-alive client for it. */
-    private static final class LoopbackWarmUp implements WarmUp {
-        private final ServerBootstrap bootstrap;
-        private final WarmUp client = WarmUp.overLoopback(this::port);
-        private Channel channel;
-
-        LoopbackWarmUp(ServerBootstrap bootstrap) {
-            this.bootstrap = bootstrap;
-        }
-
-        private synchronized int port() {
-            if (channel == null) {
-                try {
-                    channel = bootstrap.bind(new InetSocketAddress("127.0.0.1", 0)).sync().channel();
-                } catch (InterruptedException e) {
-                    Thread.currentThread().interrupt();
-                    throw new IllegalStateException("interrupted while binding the warm-up channel", e);
-                }
+            @Override
+            public int open() throws InterruptedException {
+                channel = copy.bind(new InetSocketAddress("127.0.0.1", 0)).sync().channel();
+                return ((InetSocketAddress) channel.localAddress()).getPort();
             }
-            return ((InetSocketAddress) channel.localAddress()).getPort();
-        }
 
-        @Override
-        public void request(String path) throws Exception {
-            client.request(path);
-        }
-
-        @Override
-        public synchronized void finished() throws Exception {
-            client.finished();
-            if (channel != null) {
+            @Override
+            public void close() throws InterruptedException {
                 channel.close().sync();
             }
-        }
+        }));
     }
 
     /**

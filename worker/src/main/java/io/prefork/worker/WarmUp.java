@@ -24,4 +24,22 @@ public interface WarmUp {
     static WarmUp overLoopback(IntSupplier port) {
         return new LoopbackClient(port);
     }
+
+    /**
+     * A warm-up over loopback ({@link #overLoopback}) to a server of the app's own, bound for the
+     * warm-up only: opened at the first request, closed after the last one, so a spare parks with
+     * nothing of it left open. For a connector or server channel with the app's real handlers.
+     */
+    static WarmUp onLoopbackServer(LoopbackServer server) {
+        return new LoopbackServerWarmUp(server);
+    }
+
+    /** A server of the app's own for {@link #onLoopbackServer}: on 127.0.0.1, on a port of its choosing. */
+    interface LoopbackServer {
+        /** Binds it (on 127.0.0.1, port 0) and returns its port; called once, at the first warm-up request. */
+        int open() throws Exception;
+
+        /** Closes it; called once, after the last warm-up request, if it was opened. */
+        void close() throws Exception;
+    }
 }
