@@ -26,23 +26,43 @@ final class ArchiveFiles {
 
     /** Why the JVM refuses the archive, or null if it takes it: a start with sharing forced on. */
     static String refusal(List<String> command, boolean aot, Path archive) {
-        List<String> check = new ArrayList<>();
-        check.add(command.get(0));
-        if (aot) {
-            check.addAll(List.of("-XX:AOTMode=on", "-XX:AOTCache=" + archive));
-        } else {
-            check.addAll(List.of("-Xshare:on", "-XX:SharedArchiveFile=" + archive));
+        List<String> options = aot ? List.of("-XX:AOTMode=on", "-XX:AOTCache=" + archive)
+                : List.of("-Xshare:on", "-XX:SharedArchiveFile=" + archive);
+        return runJvm(command, options, List.of("-version"), 30);
+    }
+
+    /**
+     * JDK 24+: makes the AOT cache {@code cache} from the configuration a run recorded
+     * (-XX:AOTMode=record); null if the JVM wrote it, else why not. The JVM's own one-step way
+     * (-XX:AOTCacheOutput) runs this step inside the exiting JVM, in a child that prints six lines
+     * into the operator's log, one of them the whole classpath; here its output is read and dropped.
+     */
+    static String assemble(List<String> command, Path configuration, Path cache) {
+        if (!Files.exists(configuration)) {
+            return "the JVM recorded no AOT configuration (a directory on the classpath?)";
         }
-        // The same options and classpath as the workers, since the archive records them.
+        String failure = runJvm(command, List.of("-XX:AOTMode=create", "-XX:AOTConfiguration=" + configuration,
+                "-XX:AOTCache=" + cache, "-Xlog:aot=off"), List.of(), 300);
+        return failure == null && !Files.exists(cache) ? "the JVM wrote no AOT cache" : failure;
+    }
+
+    /**
+     * Runs {@code java} with {@code options}, then the workers' own options and classpath (an archive
+     * records them), then {@code tail}; null if it exits 0, else its first line of output.
+     */
+    private static String runJvm(List<String> command, List<String> options, List<String> tail, int timeoutSeconds) {
+        List<String> args = new ArrayList<>();
+        args.add(command.get(0));
+        args.addAll(options);
         int cp = command.indexOf("-cp");
-        check.addAll(command.subList(1, cp + 2));
-        check.add("-version");
+        args.addAll(command.subList(1, cp + 2));
+        args.addAll(tail);
         try {
-            Process p = new ProcessBuilder(check).redirectErrorStream(true).start();
+            Process p = new ProcessBuilder(args).redirectErrorStream(true).start();
             String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
-            if (!p.waitFor(30, TimeUnit.SECONDS)) {
+            if (!p.waitFor(timeoutSeconds, TimeUnit.SECONDS)) {
                 p.destroyForcibly();
-                return "the check did not finish";
+                return "the JVM did not finish in " + timeoutSeconds + " s";
             }
             if (p.exitValue() == 0) {
                 return null;

@@ -23,9 +23,11 @@ import java.util.concurrent.atomic.AtomicInteger;
  * is made, or when it is found with no note that the JVM took it (or one for another identity of the
  * file); one the JVM refuses is deleted and trained again. Training is one worker run
  * that boots as far as Prefork.listeners() and exits normally; the JVM writes the archive at exit.
+ * On JDK 24+ a run records the AOT configuration (-XX:AOTMode=record) and the supervisor makes the
+ * cache from it once the run has exited, off its loop ({@link ArchiveFiles#assemble}).
  *
  * <p>{@code --worker-start trained} (JDK 24+) adds the recorded cache: one serving worker at a time
- * runs with -XX:AOTCacheOutput, and the JVM writes what it loaded and the profiles of the methods
+ * records, and the JVM writes what it loaded and the profiles of the methods
  * that served real traffic as it exits (recycled, replaced in a roll, stopped). Once the JVM accepts
  * one, every later worker starts from it instead of the boot archive, and nothing records any more
  * until the command changes (another key, another file).
@@ -191,7 +193,7 @@ public final class ClassArchive implements WorkerArchive {
         trainingFile = output(file, "training");
         // The JVM warns on stdout about each class it leaves out (proxies, JFR events): expected,
         // harmless, and 5-20 lines of noise in the operator's log; trainingEnded() checks the result.
-        List<String> options = new ArrayList<>(aot ? List.of("-XX:AOTCacheOutput=" + trainingFile, "-Xlog:aot=off")
+        List<String> options = new ArrayList<>(aot ? record(trainingFile)
                 : List.of("-XX:ArchiveClassesAtExit=" + trainingFile, "-Xlog:cds=off"));
         options.add("-D" + WorkerEnvironment.TRAINING_PROPERTY + "=" + requests);
         return options;
@@ -199,11 +201,20 @@ public final class ClassArchive implements WorkerArchive {
 
     /**
      * Options for a serving worker that records (it cannot also use a cache: the JVM takes one of
-     * -XX:AOTCache and -XX:AOTCacheOutput).
+     * -XX:AOTCache and -XX:AOTMode=record).
      */
     public List<String> recordOptions() {
         recordingFile = output(recorded, "recording");
-        return List.of("-XX:AOTCacheOutput=" + recordingFile, "-Xlog:aot=off");
+        return record(recordingFile);
+    }
+
+    /** JDK 24+: the JVM records what the cache {@code cache} will be made of as it exits ({@link #install}). */
+    private static List<String> record(Path cache) {
+        return List.of("-XX:AOTMode=record", "-XX:AOTConfiguration=" + configuration(cache), "-Xlog:aot=off");
+    }
+
+    private static Path configuration(Path cache) {
+        return cache.resolveSibling(cache.getFileName() + ".config");
     }
 
     @Override
@@ -268,6 +279,9 @@ public final class ClassArchive implements WorkerArchive {
      */
     private String install(Path written, Path target, String refusal) {
         Path dir = written.getParent();
+        if (refusal == null && aot) {
+            refusal = ArchiveFiles.assemble(command, configuration(written), written);
+        }
         if (refusal == null) {
             refusal = !Files.exists(written) ? "the JVM wrote no archive (a directory on the classpath?)"
                     : ArchiveFiles.refusal(command, aot, written);
@@ -291,6 +305,7 @@ public final class ClassArchive implements WorkerArchive {
         }
         try {
             Files.deleteIfExists(written);
+            Files.deleteIfExists(configuration(written));
             if (!dir.equals(target.getParent())) {
                 Files.deleteIfExists(dir);
             }
