@@ -36,6 +36,7 @@ final class Rolls {
     static Map<String, Object> rollingRestart(Server two) throws Exception {
         List<Double> ratios = new ArrayList<>();
         List<Long> failed = new ArrayList<>();
+        List<String> failedKinds = new ArrayList<>();
         List<Double> steady = new ArrayList<>();
         List<Double> spans = new ArrayList<>();
         List<Double> after = new ArrayList<>();
@@ -73,13 +74,14 @@ final class Rolls {
             steady.add(steadyRps);
             spans.add((to - from) / 100.0);
             failed.add(errors(text));
+            failedKinds.add(errorKinds(text));
             List<Long> perSecond = new ArrayList<>();
             for (long s = from - 200; s < to + AFTER_MS / 10; s += 100) {
                 perSecond.add(count(buckets, s, s + 100));
             }
             series.add(perSecond);
         }
-        return Map.of("failed_requests", failed, "throughput_ratio", median(ratios),
+        return Map.of("failed_requests", failed, "failed_by_kind", failedKinds, "throughput_ratio", median(ratios),
                 "ratios", ratios.stream().map(Measure::round3).toList(), "steady_rps", median(steady),
                 "roll_seconds", spans.stream().map(Measure::round3).toList(),
                 "after_ratio", median(after), "after_ratios", after.stream().map(Measure::round3).toList(),
@@ -101,6 +103,12 @@ final class Rolls {
     /** Answers in the 10 ms buckets [from, to). */
     static long count(TreeMap<Long, Long> buckets, long from, long to) {
         return buckets.subMap(from, to).values().stream().mapToLong(Long::longValue).sum();
+    }
+
+    /** wrk's own count of each kind of failure: "connect=0 read=0 write=0 status=0 timeout=0". */
+    static String errorKinds(String wrkOutput) {
+        Matcher s = Pattern.compile("STATS .* (connect=\\d+ read=\\d+ write=\\d+ status=\\d+ timeout=\\d+)").matcher(wrkOutput);
+        return s.find() ? s.group(1) : "no STATS line";
     }
 
     static long errors(String wrkOutput) {
