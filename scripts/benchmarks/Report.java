@@ -110,9 +110,10 @@ final class Report {
             if (key.startsWith("rolling_restart ")) {
                 Map<String, Object> r = map(value);
                 b.append("| HUP roll, ").append(r.get("args")).append(" | throughput during / steady, median; runs;"
-                        + " first 5 s after / steady, median; roll s; failed | ")
+                        + " first 5 s after / steady, median; the roll and the 5 s after / steady, median; roll s; failed | ")
                         .append(round3((Double) r.get("throughput_ratio"))).append("; ").append(r.get("ratios"))
-                        .append("; ").append(round3((Double) r.get("after_ratio"))).append("; ").append(r.get("roll_seconds"))
+                        .append("; ").append(round3((Double) r.get("after_ratio"))).append("; ").append(r.get("roll_and_after_ratio"))
+                        .append("; ").append(r.get("roll_seconds"))
                         .append("; ").append(r.get("failed_requests")).append(" |\n");
             }
         });

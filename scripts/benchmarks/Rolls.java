@@ -40,6 +40,7 @@ final class Rolls {
         List<Double> steady = new ArrayList<>();
         List<Double> spans = new ArrayList<>();
         List<Double> after = new ArrayList<>();
+        List<Double> rollAndAfter = new ArrayList<>();
         List<List<Long>> series = new ArrayList<>();
         for (int round = 0; round < ROUNDS; round++) {
             two.awaitReady(2);
@@ -71,6 +72,10 @@ final class Rolls {
             double steadyRps = count(buckets, from - STEADY_MS / 10, from) / (STEADY_MS / 1000.0);
             ratios.add(rollRps / steadyRps);
             after.add(count(buckets, to, to + AFTER_MS / 10) / (AFTER_MS / 1000.0) / steadyRps);
+            // "Done" is the last successor's READY: the last old worker's drain and the new JVMs'
+            // first seconds come after it. Both windows together: a change that only moves the dip
+            // out of the roll's span does not raise this one.
+            rollAndAfter.add(count(buckets, from, to + AFTER_MS / 10) / ((to + AFTER_MS / 10 - from) / 100.0) / steadyRps);
             steady.add(steadyRps);
             spans.add((to - from) / 100.0);
             failed.add(errors(text));
@@ -85,6 +90,7 @@ final class Rolls {
                 "ratios", ratios.stream().map(Measure::round3).toList(), "steady_rps", median(steady),
                 "roll_seconds", spans.stream().map(Measure::round3).toList(),
                 "after_ratio", median(after), "after_ratios", after.stream().map(Measure::round3).toList(),
+                "roll_and_after_ratio", round3(median(rollAndAfter)),
                 "answers_per_second_from_2s_before", series);
     }
 
