@@ -49,6 +49,9 @@ class JvmShareIT {
                 assertTrue(maps.contains("/" + System.mapLibraryName("jffi-1.2") + "\n"),
                         "jnr-ffi's stub loaded from the one unpacked copy, not a temporary file of its own: " + maps);
             }
+            String supervisorMaps = Files.readString(Path.of("/proc/" + s.pid() + "/maps"));
+            assertTrue(supervisorMaps.contains("/" + System.mapLibraryName("jffi-1.2") + "\n"),
+                    "the supervisor's own jffi stub comes from the unpacked copy too, not a temporary file: " + supervisorMaps);
             assertEquals(200, Http.get(s.port(), "/").status(), "the workers serve");
         }
     }

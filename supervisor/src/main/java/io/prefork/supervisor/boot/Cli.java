@@ -241,6 +241,29 @@ public final class Cli {
 
     private static final List<String> NOT_IN_FILE = List.of("config", "help", "version");
 
+    /**
+     * The --cache-dir these arguments will have, read before they are parsed (the supervisor's own
+     * jffi is loaded from there, before anything else loads it); null when a --config file may set
+     * it, so that nothing is written where the operator did not say.
+     */
+    static Path cacheDirBeforeParsing(String[] args) {
+        String dir = defaultCacheDir();
+        for (int i = 0; i < args.length && !args[i].equals("--"); i++) {
+            if (args[i].equals("--config") || args[i].startsWith("--config=")) {
+                return null;
+            } else if (args[i].equals("--cache-dir") && i + 1 < args.length) {
+                dir = args[++i];
+            } else if (args[i].startsWith("--cache-dir=")) {
+                dir = args[i].substring("--cache-dir=".length());
+            }
+        }
+        try {
+            return dir.isEmpty() ? null : Path.of(dir);
+        } catch (java.nio.file.InvalidPathException e) {
+            return null;  // the parse reports it
+        }
+    }
+
     private static String defaultCacheDir() {
         String xdg = System.getenv("XDG_CACHE_HOME");
         return (xdg != null && !xdg.isBlank() ? Path.of(xdg) : Path.of(System.getProperty("user.home"), ".cache"))

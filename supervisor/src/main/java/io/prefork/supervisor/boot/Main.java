@@ -40,6 +40,8 @@ public final class Main {
     }
 
     static int run(String[] args) {
+        // jffi's native stub from the cache, not a new copy in /tmp that a SIGKILL would leave there.
+        JffiLibrary.useInThisJvm(Cli.cacheDirBeforeParsing(args));
         // jnr-unixsocket and jnr-posix take about 200 ms to load: on another thread, while this one
         // parses and binds.
         JnrPosix.startLoading();

@@ -21,8 +21,12 @@ import java.util.zip.CRC32;
  * worker ended by SIGKILL, the OOM killer or a crash leaves its copy in /tmp for good, one per crash,
  * for a supervisor whose job is to restart crashed workers. With {@code -Djffi.boot.library.path} each
  * worker loads the one copy instead (and a JVM that cannot, e.g. under --user, unpacks its own as before).
+ * The supervisor's own JVM loads it from there too ({@link #useInThisJvm}), so that a supervisor
+ * killed in its first moments leaves nothing in /tmp either.
  */
 public final class JffiLibrary {
+    private static final String BOOT_PATH = "jffi.boot.library.path";
+
     private JffiLibrary() {
     }
 
@@ -31,14 +35,35 @@ public final class JffiLibrary {
      * there first if no JVM did yet; none if it cannot (jffi then unpacks its own copy, as it would).
      */
     public static List<String> workerOptions(Path cacheDir) {
+        Path dir = unpacked(cacheDir);
+        return dir == null ? List.of() : List.of("-D" + BOOT_PATH + "=" + dir);
+    }
+
+    /**
+     * Points this JVM's jffi at the copy in {@code cacheDir} (unpacking it first if need be); call it
+     * before anything loads jnr-ffi. Does nothing for a null {@code cacheDir}, where a path was given
+     * already, or where there is no safe copy (jffi then unpacks its own, as it would).
+     */
+    public static void useInThisJvm(Path cacheDir) {
+        if (cacheDir == null || System.getProperty(BOOT_PATH) != null) {
+            return;
+        }
+        Path dir = unpacked(cacheDir);
+        if (dir != null) {
+            System.setProperty(BOOT_PATH, dir.toString());
+        }
+    }
+
+    /** The directory in {@code cacheDir} that holds this jffi's library, unpacked there if no JVM did yet; null if none can. */
+    private static Path unpacked(Path cacheDir) {
         String platform = platform();
         if (platform == null) {
-            return List.of();
+            return null;
         }
         String name = System.mapLibraryName("jffi-" + com.kenai.jffi.Version.MAJOR + "." + com.kenai.jffi.Version.MINOR);
         URL resource = ClassLoader.getSystemResource("jni/" + platform + "/" + name);
         if (resource == null) {
-            return List.of();
+            return null;
         }
         Path partial = null;
         try {
@@ -50,7 +75,7 @@ public final class JffiLibrary {
             if (!ours(dir, file, entry.getCrc())) {
                 Files.createDirectories(dir);
                 if (!safe(dir)) {
-                    return List.of();  // others may write there: no library is loaded from it
+                    return null;  // others may write there: no library is loaded from it
                 }
                 partial = Files.createTempFile(dir, name, ".partial");
                 try (InputStream in = jar.getInputStream()) {
@@ -58,9 +83,9 @@ public final class JffiLibrary {
                 }
                 Files.move(partial, file, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
             }
-            return List.of("-Djffi.boot.library.path=" + dir);
+            return dir;
         } catch (IOException | ClassCastException e) {
-            return List.of();  // not in a jar, or no room in the cache: jffi unpacks its own copy
+            return null;  // not in a jar, or no room in the cache: jffi unpacks its own copy
         } finally {
             if (partial != null) {
                 try {

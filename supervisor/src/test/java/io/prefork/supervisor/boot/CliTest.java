@@ -126,4 +126,19 @@ class CliTest {
         assertTrue(Cli.parse(new String[] {"--help"}).help());
         assertTrue(Cli.parse(new String[] {"--version"}).version());
     }
+
+    /** Where the supervisor's own jffi comes from, read before the parse: the --cache-dir the parse will give. */
+    @Test
+    void theCacheDirIsKnownBeforeTheParseUnlessAConfigFileMaySetIt() throws Exception {
+        java.nio.file.Path byDefault = java.nio.file.Path.of(parse("--app", "a.B", "--app-classpath", JAR).cacheDir().toString());
+        assertEquals(byDefault, Cli.cacheDirBeforeParsing(new String[] {"-w", "2"}));
+        assertEquals(java.nio.file.Path.of("/x/c"), Cli.cacheDirBeforeParsing(new String[] {"-w", "2", "--cache-dir", "/x/c"}));
+        assertEquals(java.nio.file.Path.of("/x/c"), Cli.cacheDirBeforeParsing(new String[] {"--cache-dir=/x/c", "-w", "2"}));
+        assertEquals(byDefault, Cli.cacheDirBeforeParsing(new String[] {"--", "--cache-dir", "/app/arg"}),
+                "after --, the app's arguments");
+        assertEquals(null, Cli.cacheDirBeforeParsing(new String[] {"--config", "prefork.conf"}));
+        assertEquals(null, Cli.cacheDirBeforeParsing(new String[] {"--config=prefork.conf", "--cache-dir", "/x/c"}));
+        assertEquals(null, Cli.cacheDirBeforeParsing(new String[] {"--cache-dir", "a\0b"}),
+                "a path the parse will refuse");
+    }
 }
