@@ -27,10 +27,21 @@ public final class JnrPosix {
      * main thread needs soon after parsing and binding); later calls do nothing.
      */
     public static void startLoading() {
+        startLoading(() -> { });
+    }
+
+    /** As {@link #startLoading()}, with {@code first} run on that thread before anything loads jnr-ffi. */
+    public static void startLoading(Runnable first) {
         if (!STARTED.compareAndSet(false, true)) {
             return;
         }
-        Thread loader = new Thread(JnrPosix::load, "prefork-jnr-posix");
+        Thread loader = new Thread(() -> {
+            try {
+                first.run();
+            } finally {
+                load();  // whatever became of first: the supervisor waits for this
+            }
+        }, "prefork-jnr-posix");
         loader.setDaemon(true);
         loader.start();
     }

@@ -28,6 +28,7 @@ import java.nio.file.Path;
 import java.time.Duration;
 import java.util.List;
 import java.util.concurrent.BlockingQueue;
+import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.LinkedBlockingQueue;
 
 /** {@code prefork [options] [-- app args]}: parse, bind, start the workers, run the loop, clean up. */
@@ -40,11 +41,18 @@ public final class Main {
     }
 
     static int run(String[] args) {
-        // jffi's native stub from the cache, not a new copy in /tmp that a SIGKILL would leave there.
-        JffiLibrary.useInThisJvm(Cli.cacheDirBeforeParsing(args));
         // jnr-unixsocket and jnr-posix take about 200 ms to load: on another thread, while this one
-        // parses and binds.
-        JnrPosix.startLoading();
+        // parses and binds. First there, jffi's native stub is pointed at the copy in the cache, not
+        // a new one in /tmp that a SIGKILL would leave; this thread waits for that before it loads
+        // jnr-ffi itself (it has long happened by then: the parse takes longer).
+        CountDownLatch jffiChosen = new CountDownLatch(1);
+        JnrPosix.startLoading(() -> {
+            try {
+                JffiLibrary.useInThisJvm(Cli.cacheDirBeforeParsing(args));
+            } finally {
+                jffiChosen.countDown();
+            }
+        });
         Cli.Parsed parsed;
         try {
             parsed = Cli.parse(args);
@@ -62,9 +70,13 @@ public final class Main {
             return ExitCodes.OK;
         }
         try {
+            jffiChosen.await();
             Native.load();
         } catch (LinkageError | RuntimeException e) {
             System.err.println("prefork: native calls are unavailable (prefork needs Linux): " + e.getMessage());
+            return ExitCodes.RUNTIME;
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
             return ExitCodes.RUNTIME;
         }
         try {

@@ -48,9 +48,13 @@ public final class JffiLibrary {
         if (cacheDir == null || System.getProperty(BOOT_PATH) != null) {
             return;
         }
-        Path dir = unpacked(cacheDir);
-        if (dir != null) {
-            System.setProperty(BOOT_PATH, dir.toString());
+        try {
+            Path dir = unpacked(cacheDir);
+            if (dir != null) {
+                System.setProperty(BOOT_PATH, dir.toString());
+            }
+        } catch (RuntimeException e) {
+            // an odd path or file system: jffi unpacks its own copy
         }
     }
 
