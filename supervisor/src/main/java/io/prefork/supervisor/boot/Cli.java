@@ -150,7 +150,7 @@ public final class Cli {
                 path(v.get("log-file", null)),
                 readyMode,
                 workerCommand.isEmpty() ? WorkerStart.valueOf(start.toUpperCase(Locale.ROOT)) : WorkerStart.PLAIN,
-                path(v.get("cache-dir", defaultCacheDir())),
+                path(v.get("cache-dir", CacheDir.byDefault())),
                 adminBind(v.get("admin-bind", null)),
                 workerCommand,
                 (int) number(v, Flag.MIN_READY, 1, 1024),
@@ -240,35 +240,6 @@ public final class Cli {
     }
 
     private static final List<String> NOT_IN_FILE = List.of("config", "help", "version");
-
-    /**
-     * The --cache-dir these arguments will have, read before they are parsed (the supervisor's own
-     * jffi is loaded from there, before anything else loads it); null when a --config file may set
-     * it, so that nothing is written where the operator did not say.
-     */
-    static Path cacheDirBeforeParsing(String[] args) {
-        String dir = defaultCacheDir();
-        for (int i = 0; i < args.length && !args[i].equals("--"); i++) {
-            if (args[i].equals("--config") || args[i].startsWith("--config=")) {
-                return null;
-            } else if (args[i].equals("--cache-dir") && i + 1 < args.length) {
-                dir = args[++i];
-            } else if (args[i].startsWith("--cache-dir=")) {
-                dir = args[i].substring("--cache-dir=".length());
-            }
-        }
-        try {
-            return dir.isEmpty() ? null : Path.of(dir);
-        } catch (java.nio.file.InvalidPathException e) {
-            return null;  // the parse reports it
-        }
-    }
-
-    private static String defaultCacheDir() {
-        String xdg = System.getenv("XDG_CACHE_HOME");
-        return (xdg != null && !xdg.isBlank() ? Path.of(xdg) : Path.of(System.getProperty("user.home"), ".cache"))
-                .resolve("prefork").toString();
-    }
 
     private static Path path(String name) {
         return name == null ? null : Path.of(name).toAbsolutePath();

@@ -48,7 +48,7 @@ public final class Main {
         CountDownLatch jffiChosen = new CountDownLatch(1);
         JnrPosix.startLoading(() -> {
             try {
-                JffiLibrary.useInThisJvm(Cli.cacheDirBeforeParsing(args));
+                JffiLibrary.useInThisJvm(CacheDir.beforeParsing(args));
             } finally {
                 jffiChosen.countDown();
             }

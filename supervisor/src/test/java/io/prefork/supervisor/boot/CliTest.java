@@ -131,14 +131,14 @@ class CliTest {
     @Test
     void theCacheDirIsKnownBeforeTheParseUnlessAConfigFileMaySetIt() throws Exception {
         java.nio.file.Path byDefault = java.nio.file.Path.of(parse("--app", "a.B", "--app-classpath", JAR).cacheDir().toString());
-        assertEquals(byDefault, Cli.cacheDirBeforeParsing(new String[] {"-w", "2"}));
-        assertEquals(java.nio.file.Path.of("/x/c"), Cli.cacheDirBeforeParsing(new String[] {"-w", "2", "--cache-dir", "/x/c"}));
-        assertEquals(java.nio.file.Path.of("/x/c"), Cli.cacheDirBeforeParsing(new String[] {"--cache-dir=/x/c", "-w", "2"}));
-        assertEquals(byDefault, Cli.cacheDirBeforeParsing(new String[] {"--", "--cache-dir", "/app/arg"}),
+        assertEquals(byDefault, CacheDir.beforeParsing(new String[] {"-w", "2"}));
+        assertEquals(java.nio.file.Path.of("/x/c"), CacheDir.beforeParsing(new String[] {"-w", "2", "--cache-dir", "/x/c"}));
+        assertEquals(java.nio.file.Path.of("/x/c"), CacheDir.beforeParsing(new String[] {"--cache-dir=/x/c", "-w", "2"}));
+        assertEquals(byDefault, CacheDir.beforeParsing(new String[] {"--", "--cache-dir", "/app/arg"}),
                 "after --, the app's arguments");
-        assertEquals(null, Cli.cacheDirBeforeParsing(new String[] {"--config", "prefork.conf"}));
-        assertEquals(null, Cli.cacheDirBeforeParsing(new String[] {"--config=prefork.conf", "--cache-dir", "/x/c"}));
-        assertEquals(null, Cli.cacheDirBeforeParsing(new String[] {"--cache-dir", "a\0b"}),
+        assertEquals(null, CacheDir.beforeParsing(new String[] {"--config", "prefork.conf"}));
+        assertEquals(null, CacheDir.beforeParsing(new String[] {"--config=prefork.conf", "--cache-dir", "/x/c"}));
+        assertEquals(null, CacheDir.beforeParsing(new String[] {"--cache-dir", "a\0b"}),
                 "a path the parse will refuse");
     }
 }
