@@ -2,6 +2,7 @@ package io.prefork.supervisor.launch;
 
 import java.io.File;
 import java.io.IOException;
+import java.io.InputStream;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -12,6 +13,7 @@ import java.security.NoSuchAlgorithmException;
 import java.util.ArrayList;
 import java.util.HexFormat;
 import java.util.List;
+import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
 
 /**
@@ -50,7 +52,7 @@ final class ArchiveFiles {
      * Runs {@code java} with {@code options}, then the workers' own options and classpath (an archive
      * records them), then {@code tail}; null if it exits 0, else its first line of output.
      */
-    private static String runJvm(List<String> command, List<String> options, List<String> tail, int timeoutSeconds) {
+    static String runJvm(List<String> command, List<String> options, List<String> tail, int timeoutSeconds) {
         List<String> args = new ArrayList<>();
         args.add(command.get(0));
         args.addAll(options);
@@ -59,15 +61,23 @@ final class ArchiveFiles {
         args.addAll(tail);
         try {
             Process p = new ProcessBuilder(args).redirectErrorStream(true).start();
-            String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+            // Read on another thread: reading here would wait for the output's end, which a JVM that
+            // hangs never reaches, and the timeout would never come.
+            CompletableFuture<String> out = CompletableFuture.supplyAsync(() -> {
+                try (InputStream in = p.getInputStream()) {
+                    return new String(in.readAllBytes(), StandardCharsets.UTF_8);
+                } catch (IOException e) {
+                    return "";
+                }
+            });
             if (!p.waitFor(timeoutSeconds, TimeUnit.SECONDS)) {
-                p.destroyForcibly();
+                p.destroyForcibly().waitFor();
                 return "the JVM did not finish in " + timeoutSeconds + " s";
             }
             if (p.exitValue() == 0) {
                 return null;
             }
-            String first = out.lines().filter(l -> !l.isBlank()).findFirst().orElse("exit " + p.exitValue());
+            String first = out.join().lines().filter(l -> !l.isBlank()).findFirst().orElse("exit " + p.exitValue());
             return first.strip();
         } catch (IOException e) {
             return e.getMessage();
