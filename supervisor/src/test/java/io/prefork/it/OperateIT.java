@@ -1,15 +1,19 @@
 package io.prefork.it;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.prefork.posix.Processes;
 import io.prefork.unix.Linux;
+import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.HashSet;
+import java.util.List;
 import java.util.Map;
 import java.util.Set;
+import java.util.concurrent.TimeUnit;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 import org.junit.jupiter.api.Test;
@@ -223,6 +227,19 @@ class OperateIT {
             assertEquals(3, table.out().lines().count(), table.out());
             assertEquals("rw-------", java.nio.file.attribute.PosixFilePermissions.toString(
                     java.nio.file.Files.getPosixFilePermissions(dir.resolve("prefork.ctl"))), "owner only");
+
+            // ctl talks over the JDK's own Unix-domain channel: no jnr-ffi, no jffi stub unpacked into /tmp.
+            Path classes = dir.resolve("ctl-classes.txt");
+            List<String> command = RunningSupervisor.commandFor("io.prefork.supervisor.admin.Ctl",
+                    "--socket", dir.resolve("prefork.ctl").toString(), "status");
+            command.add(1, "-Xlog:class+load:file=" + classes);
+            Process ctl = new ProcessBuilder(command).redirectErrorStream(true)
+                    .redirectOutput(dir.resolve("ctl-native.txt").toFile()).start();
+            assertTrue(ctl.waitFor(60, TimeUnit.SECONDS), "prefork ctl status did not finish within 60 s");
+            assertEquals(0, ctl.exitValue(), Files.readString(dir.resolve("ctl-native.txt")));
+            String loaded = Files.readString(classes);
+            assertTrue(loaded.contains("io.prefork.supervisor.admin.Ctl "), "the class log works: " + loaded.length());
+            assertFalse(loaded.contains("com.kenai.jffi") || loaded.contains(" jnr.ffi."), "ctl loaded native code");
 
             RunningSupervisor.CtlResult stop = RunningSupervisor.ctl(dir, "stop");
             assertEquals(0, stop.code(), stop.toString());
