@@ -113,7 +113,10 @@ class SystemdIT {
         List<String> command = new ArrayList<>(List.of("python3",
                 RunningSupervisor.HOME.resolve("supervisor/src/test/resources/socket-activate.py").toString(),
                 info.toString(), "web"));
-        command.addAll(RunningSupervisor.command("-w", "2", "-b", "127.0.0.1:1", "--worker-start", "plain"));
+        // -b names a Unix socket that must not be bound: listener 0 is systemd's TCP socket, so an app that takes
+        // its channel from the JVM may warm up on a private TCP listener of its own.
+        Path notBound = dir.resolve("not-bound.sock");
+        command.addAll(RunningSupervisor.command("-w", "2", "-b", "unix:" + notBound, "--worker-start", "plain"));
         Path notify = dir.resolve("notify.sock");
         ProcessBuilder pb = new ProcessBuilder(command).directory(dir.toFile()).redirectErrorStream(true)
                 .redirectOutput(log.toFile());
@@ -130,18 +133,45 @@ class SystemdIT {
             assertTrue(s.logText().contains("socket activation: using 1 socket(s) from systemd (LISTEN_FDNAMES web)"),
                     s.logText());
             assertTrue(s.logText().contains("listening on 127.0.0.1:" + port), s.logText());
-            assertFalse(s.logText().contains("127.0.0.1:1 "), "the -b address was not bound");
+            assertFalse(Files.exists(notBound), "the -b address was not bound");
             assertEquals(List.of(inode), ProcFs.listeningInodes(port), "one listening socket: the helper's");
             for (long pid : s.readyWorkers().values()) {
                 assertTrue(ProcFs.socketInodes(pid).contains(inode), "worker " + pid + " holds the inherited socket");
                 String environ = Files.readString(Path.of("/proc/" + pid + "/environ"));
-                for (String variable : List.of("LISTEN_FDS=", "LISTEN_PID=", "LISTEN_FDNAMES=", "NOTIFY_SOCKET=")) {
-                    assertFalse(("\0" + environ).contains("\0" + variable), "worker " + pid + " inherited " + variable);
+                for (String variable : List.of("LISTEN_FDS=", "LISTEN_PID=", "LISTEN_FDNAMES=", "NOTIFY_SOCKET=",
+                        "PREFORK_WARMUP_LISTENER=")) {
+                    assertFalse(("\0" + environ).contains("\0" + variable), "worker " + pid + " has " + variable);
                 }
             }
             Http.Response response = Http.get(port, "/");
             assertEquals(200, response.status());
             assertTrue(s.readyWorkers().containsValue(response.workerPid()));
+            s.signal(Linux.SIGTERM);
+            assertEquals(0, s.awaitExit(Duration.ofSeconds(40)));
+        }
+    }
+
+    @Test
+    void aUnixSocketFromSystemdIsListener0WhateverBSays() throws Exception {
+        Path info = dir.resolve("activated.txt");
+        Path log = dir.resolve("supervisor.log");
+        Path socket = dir.resolve("web.sock");
+        List<String> command = new ArrayList<>(List.of("python3",
+                RunningSupervisor.HOME.resolve("supervisor/src/test/resources/socket-activate.py").toString(),
+                "--unix", socket.toString(), info.toString(), "web"));
+        command.addAll(RunningSupervisor.command("-w", "1", "-b", "127.0.0.1:1", "--worker-start", "plain"));
+        ProcessBuilder pb = new ProcessBuilder(command).directory(dir.toFile()).redirectErrorStream(true)
+                .redirectOutput(log.toFile());
+        try (RunningSupervisor s = RunningSupervisor.adopt(pb.start(), log)) {
+            long pid = s.awaitReadyWorkers(1, Duration.ofSeconds(60)).get(1);
+            assertTrue(s.logText().contains("listening on unix:" + socket), s.logText());
+            // Listener 0 is a Unix socket, so no private TCP listener for a warm-up: the app would take
+            // TCP where it expects its Unix socket.
+            String environ = Files.readString(Path.of("/proc/" + pid + "/environ"));
+            assertTrue(("\0" + environ).contains("\0PREFORK_WARMUP_LISTENER=false\0"), "worker " + pid + "'s environment");
+            Http.Response response = Http.get(Http.unix(socket), "/", Duration.ofSeconds(10));
+            assertEquals(200, response.status());
+            assertEquals(pid, response.workerPid());
             s.signal(Linux.SIGTERM);
             assertEquals(0, s.awaitExit(Duration.ofSeconds(40)));
         }

@@ -15,6 +15,7 @@ import io.prefork.supervisor.admin.AdminHttp;
 import io.prefork.supervisor.admin.AdminServer;
 import io.prefork.supervisor.launch.ClassArchive;
 import io.prefork.supervisor.launch.JvmWorkerLauncher;
+import io.prefork.supervisor.net.BindAddress;
 import io.prefork.supervisor.net.ControlServer;
 import io.prefork.supervisor.net.Listener;
 import io.prefork.supervisor.net.Listeners;
@@ -93,11 +94,12 @@ public final class Bootstrap implements AutoCloseable {
         control = ControlServer.start(events::add, admission, log);
         Path controlSocket = control.socketPath();
         ClassArchive.Accepted accepted = new ClassArchive.Accepted();
-        Generation first = Main.generation(config, controlSocket, accepted, log);
+        BindAddress listener0 = listeners.first().get(0).bind();
+        Generation first = Main.generation(config, controlSocket, listener0, accepted, log);
         // One thread for what would block the loop: reading a reload's configuration, checking an archive.
         Executor offLoop = Executors.newSingleThreadExecutor(Daemons.named("prefork-off-loop"));
         Supervisor supervisor = new Supervisor(first, listeners, System::nanoTime, log, events, admission, offLoop);
-        supervisor.setReloader(() -> Main.reload(args, config, controlSocket, accepted, log));
+        supervisor.setReloader(() -> Main.reload(args, config, controlSocket, listener0, accepted, log));
         supervisor.setLogFile(logFile);
         supervisor.setUpgrades(new NewSupervisor(args, events::add, log), this::handOver);
         ServiceManager manager = systemd == null ? ServiceManager.NONE : systemd;

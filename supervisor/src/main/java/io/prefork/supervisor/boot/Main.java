@@ -18,6 +18,7 @@ import io.prefork.supervisor.launch.JvmShare;
 import io.prefork.supervisor.launch.JvmWorkerLauncher;
 import io.prefork.supervisor.launch.WorkerCommand;
 import io.prefork.supervisor.launch.WorkerStart;
+import io.prefork.supervisor.net.BindAddress;
 import io.prefork.unix.Native;
 import io.prefork.unix.NativeException;
 import java.io.IOException;
@@ -99,8 +100,13 @@ public final class Main {
         }
     }
 
-    /** What workers run with, from a config: the loop's settings, the command that starts them, the archive. */
-    static Generation generation(Config c, Path controlSocket, ClassArchive.Accepted accepted, Log log) {
+    /**
+     * What workers run with, from a config: the loop's settings, the command that starts them, the
+     * archive. {@code listener0} is the first listening socket as it is: bound from -b, or passed by
+     * systemd or an old supervisor, which -b does not describe.
+     */
+    static Generation generation(Config c, Path controlSocket, BindAddress listener0, ClassArchive.Accepted accepted,
+                                 Log log) {
         Settings settings = new Settings.Builder(c.workers()).bootTimeout(c.bootTimeout())
                 .gracefulTimeout(c.gracefulTimeout()).timeout(c.timeout()).maxSurge(c.maxSurge())
                 .maxRequests(c.maxRequests(), c.maxRequestsJitter()).maxRssBytes(c.maxWorkerRssMb() << 20)
@@ -120,8 +126,8 @@ public final class Main {
         }
         String logFile = c.logFile() == null ? null : c.logFile().toString();
         ClassArchive archive = c.workerStart() != WorkerStart.PLAIN ? archive(c, jdk, command, accepted, log) : null;
-        // Warm-up and training requests on a private TCP listener need an app that takes TCP where its first bind goes.
-        boolean privateListener = !c.binds().get(0).isUnix();
+        // Warm-up and training requests on a private TCP listener need an app that takes TCP where its first listener goes.
+        boolean privateListener = !listener0.isUnix();
         var env = JvmWorkerLauncher.environment(controlSocket.toString(), c.readyMode(), c.gracefulTimeout(),
                 Duration.ofMillis(heartbeatMs), logFile, c.runAs(), c.warmupRequests(), c.warmupPath(), privateListener);
         BootPriority priority = BootPriority.choose(c.bootNice(), log::warn);
@@ -157,14 +163,14 @@ public final class Main {
     }
 
     /** HUP: the command line as given again, with the config file as it is now on disk. */
-    static Generation reload(String[] args, Config running, Path controlSocket, ClassArchive.Accepted accepted, Log log)
-            throws UsageException {
+    static Generation reload(String[] args, Config running, Path controlSocket, BindAddress listener0,
+                             ClassArchive.Accepted accepted, Log log) throws UsageException {
         Config next = Cli.parse(args).config();
         if (!next.binds().equals(running.binds())) {
             log.warn("reload: the -b addresses changed; listeners are bound once, so keeping " + running.binds()
                     + " (restart the supervisor to change them)");
         }
-        return generation(next, controlSocket, accepted, log);
+        return generation(next, controlSocket, listener0, accepted, log);
     }
 
     /** Everything written to stdout and stderr, ours and the workers' (they inherit both), goes to the file. */

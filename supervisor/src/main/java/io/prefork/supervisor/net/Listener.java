@@ -51,7 +51,8 @@ public final class Listener implements AutoCloseable {
         unlinkOnClose = false;
     }
 
-    BindAddress bind() {
+    /** What this socket is: as bound from -b, or as read from a socket passed down (a port, a path). */
+    public BindAddress bind() {
         return bind;
     }
 
