@@ -25,6 +25,9 @@ class ScriptIT {
         ProcessBuilder pb = new ProcessBuilder(RunningSupervisor.HOME.resolve("scripts/prefork").toString(),
                 "-w", "2", "-b", "127.0.0.1:0", "--cache-dir", dir.resolve("cache").toString());
         pb.directory(dir.toFile()).redirectErrorStream(true).redirectOutput(log.toFile());
+        // scripts/prefork makes TMPDIR the JVM's java.io.tmpdir: the socket directories go with the test's,
+        // which JUnit removes even after a teardown's SIGKILL.
+        pb.environment().put("TMPDIR", dir.toString());
         Process p = pb.start();
         try (RunningSupervisor s = RunningSupervisor.adopt(p, log)) {
             int port = s.port();

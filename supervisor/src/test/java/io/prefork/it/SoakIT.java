@@ -53,6 +53,9 @@ class SoakIT {
                 "-w", Integer.toString(SLOTS), "-b", "127.0.0.1:0", "--worker-command", worker.toString(),
                 "--cache-dir", dir.resolve("cache").toString());
         pb.directory(dir.toFile()).redirectErrorStream(true).redirectOutput(log.toFile());
+        // scripts/prefork makes TMPDIR the JVM's java.io.tmpdir: the socket directories go with the test's,
+        // which JUnit removes even after a teardown's SIGKILL.
+        pb.environment().put("TMPDIR", dir.toString());
         try (RunningSupervisor s = RunningSupervisor.adopt(pb.start(), log)) {
             s.awaitReadyWorkers(SLOTS, Duration.ofSeconds(60));
             Map<Integer, Long> lastKill = new HashMap<>();
