@@ -73,9 +73,11 @@ class PrivilegesIT {
         List<String> command = new ArrayList<>(List.of(setpriv, "--bounding-set=-setuid,-setgid"));
         command.addAll(RunningSupervisor.command("-w", "1", "-b", "127.0.0.1:0", "--user", "nobody", "--app", APP,
                 "--app-classpath", classpath(), "--worker-start", "plain"));
+        Path tmp = RunningSupervisor.newTmp();
+        command.add(command.indexOf("-cp"), "-Djava.io.tmpdir=" + tmp);
         Process p = new ProcessBuilder(command).directory(dir.toFile()).redirectErrorStream(true)
                 .redirectOutput(log.toFile()).start();
-        try (RunningSupervisor s = RunningSupervisor.adopt(p, log)) {
+        try (RunningSupervisor s = RunningSupervisor.adopt(p, log, tmp)) {
             assertEquals(3, s.awaitExit(Duration.ofSeconds(60)), s.logText());
             assertTrue(s.logText().contains("prefork: workers failed to boot 5 times in a row; last: cannot drop privileges"
                     + " to 65534:65534:65534: setgroups: Operation not permitted; the app does not run"), s.logText());

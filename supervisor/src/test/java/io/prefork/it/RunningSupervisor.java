@@ -106,11 +106,7 @@ final class RunningSupervisor implements AutoCloseable {
     /** As {@link #start(Path, String...)}, with {@code env} added to the supervisor's environment. */
     static RunningSupervisor start(Path dir, Map<String, String> env, String... args) throws IOException {
         Path log = Files.createTempFile(dir, "supervisor-", ".log");
-        // The supervisor's private socket directories go in a temporary directory of the test's, which
-        // close() removes: a supervisor the teardown SIGKILLs cannot remove them itself. Open to all,
-        // as /tmp is: workers run as --user make their training directory there.
-        Path tmp = Files.createTempDirectory("prefork-it-");
-        Files.setPosixFilePermissions(tmp, java.nio.file.attribute.PosixFilePermissions.fromString("rwxrwxrwx"));
+        Path tmp = newTmp();
         List<String> all = new ArrayList<>(List.of(args));
         int appArgs = all.indexOf("--");
         List<String> own = new ArrayList<>(appArgs < 0 ? all : all.subList(0, appArgs)); // before "--" and app args
@@ -138,6 +134,25 @@ final class RunningSupervisor implements AutoCloseable {
     /** Watches a supervisor some other way started (scripts/prefork) whose output goes to {@code log}. */
     static RunningSupervisor adopt(Process process, Path log) {
         return new RunningSupervisor(process, log);
+    }
+
+    /**
+     * A temporary directory for a supervisor's java.io.tmpdir: its private socket directories go there,
+     * and close() of the RunningSupervisor that has it removes it, since a supervisor the teardown
+     * SIGKILLs cannot remove them itself. Open to all, as /tmp is: workers run as --user reach their
+     * control socket and make their training directory there.
+     */
+    static Path newTmp() throws IOException {
+        Path tmp = Files.createTempDirectory("prefork-it-");
+        Files.setPosixFilePermissions(tmp, java.nio.file.attribute.PosixFilePermissions.fromString("rwxrwxrwx"));
+        return tmp;
+    }
+
+    /** As {@link #adopt(Process, Path)}, for a supervisor started with {@code tmp} from {@link #newTmp()}. */
+    static RunningSupervisor adopt(Process process, Path log, Path tmp) {
+        RunningSupervisor s = new RunningSupervisor(process, log);
+        s.tmp = tmp;
+        return s;
     }
 
     /**

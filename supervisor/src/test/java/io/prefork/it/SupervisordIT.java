@@ -70,8 +70,10 @@ class SupervisordIT {
                 .replace("/opt/prefork", RunningSupervisor.HOME.toString())
                 .replace("-w 4 -b 127.0.0.1:8080", "-w 2 -b 127.0.0.1:0 --worker-start plain --cache-dir " + dir.resolve("cache"))
                 .replace("/run/prefork.ctl", dir.resolve("prefork.ctl").toString())
-                .replace("/var/log/prefork.log", dir.resolve("prefork.log").toString());
-        assertTrue(program.contains(RunningSupervisor.HOME.toString()) && program.contains("127.0.0.1:0"),
+                .replace("/var/log/prefork.log", dir.resolve("prefork.log").toString())
+                // its socket directories go with the test's, which JUnit removes even after a SIGKILL
+                .replace("\ncommand=", "\nenvironment=TMPDIR=\"" + dir + "\"\ncommand=");
+        assertTrue(program.contains("environment=TMPDIR=") && program.contains(RunningSupervisor.HOME.toString()) && program.contains("127.0.0.1:0"),
                 "the recipe's placeholders changed; update this test:\n" + program);
         String sock = dir.resolve("supervisor.sock").toString();
         String main = String.join("\n",
