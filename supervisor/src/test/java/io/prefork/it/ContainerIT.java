@@ -34,6 +34,7 @@ class ContainerIT {
                 "-w", "2", "-b", "127.0.0.1:0", "--worker-start", "plain", "--graceful-timeout", "8");
         pb.directory(dir.toFile()).redirectErrorStream(true).redirectOutput(log.toFile());
         pb.environment().put("XDG_CACHE_HOME", dir.resolve("cache").toString()); // the supervisor's class archive
+        pb.environment().put("TMPDIR", dir.toString()); // its socket directories: JUnit removes them even after a SIGKILL
         CpuSaturation busy = CpuSaturation.start();
         Process unshare = pb.start();
         try (busy; RunningSupervisor s = RunningSupervisor.adoptInNamespace(unshare, log)) {
