@@ -61,7 +61,7 @@ class BootNiceIT {
         List<String> command = new ArrayList<>(List.of(setpriv, "--inh-caps=-sys_nice", "--bounding-set=-sys_nice"));
         command.addAll(RunningSupervisor.command("-w", "1", "-b", "127.0.0.1:0", "--worker-start", "plain"));
         // Its socket directory in the test's own: the teardown SIGKILLs it, and it cannot remove that itself.
-        command.add(command.indexOf("-cp"), "-Djava.io.tmpdir=" + dir);
+        RunningSupervisor.useTmp(command, dir);
         Process p = new ProcessBuilder(command).directory(dir.toFile()).redirectErrorStream(true)
                 .redirectOutput(log.toFile()).start();
         try (RunningSupervisor s = RunningSupervisor.adopt(p, log)) {

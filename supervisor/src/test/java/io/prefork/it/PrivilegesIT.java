@@ -74,7 +74,7 @@ class PrivilegesIT {
         command.addAll(RunningSupervisor.command("-w", "1", "-b", "127.0.0.1:0", "--user", "nobody", "--app", APP,
                 "--app-classpath", classpath(), "--worker-start", "plain"));
         Path tmp = RunningSupervisor.newTmp();
-        command.add(command.indexOf("-cp"), "-Djava.io.tmpdir=" + tmp);
+        RunningSupervisor.useTmp(command, tmp);
         Process p = new ProcessBuilder(command).directory(dir.toFile()).redirectErrorStream(true)
                 .redirectOutput(log.toFile()).start();
         try (RunningSupervisor s = RunningSupervisor.adopt(p, log, tmp)) {

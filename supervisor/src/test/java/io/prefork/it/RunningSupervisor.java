@@ -118,7 +118,7 @@ final class RunningSupervisor implements AutoCloseable {
             own.addAll(all.subList(appArgs, all.size()));
         }
         List<String> cmd = command(own.toArray(String[]::new));
-        cmd.add(1, "-Djava.io.tmpdir=" + tmp);
+        useTmp(cmd, tmp);
         ProcessBuilder pb = new ProcessBuilder(cmd);
         pb.environment().put("TMPDIR", tmp.toString());  // and a new supervisor an upgrade starts (scripts/prefork takes it)
         pb.environment().putAll(env);
@@ -146,6 +146,14 @@ final class RunningSupervisor implements AutoCloseable {
         Path tmp = Files.createTempDirectory("prefork-it-");
         Files.setPosixFilePermissions(tmp, java.nio.file.attribute.PosixFilePermissions.fromString("rwxrwxrwx"));
         return tmp;
+    }
+
+    /**
+     * Puts {@code -Djava.io.tmpdir=tmp} into a supervisor command from {@link #command} (before its
+     * -cp, wherever a wrapper put the java), so its socket directories go in {@code tmp}.
+     */
+    static void useTmp(List<String> command, Path tmp) {
+        command.add(command.indexOf("-cp"), "-Djava.io.tmpdir=" + tmp);
     }
 
     /** As {@link #adopt(Process, Path)}, for a supervisor started with {@code tmp} from {@link #newTmp()}. */

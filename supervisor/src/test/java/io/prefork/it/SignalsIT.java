@@ -109,7 +109,7 @@ class SignalsIT {
         // What nohup does to HUP: the JVM then cannot handle it, and must say so.
         java.util.List<String> cmd = new java.util.ArrayList<>(java.util.List.of("sh", "-c", "trap '' HUP; exec \"$0\" \"$@\""));
         cmd.addAll(RunningSupervisor.command("-w", "1", "-b", "127.0.0.1:0"));
-        cmd.add(4, "-Djava.io.tmpdir=" + dir);  // after java: its socket directories go with the test's, SIGKILLed at the end
+        RunningSupervisor.useTmp(cmd, dir);  // its socket directories go with the test's, SIGKILLed at the end
         Path log = dir.resolve("nohup.log");
         Process p = new ProcessBuilder(cmd).directory(dir.toFile()).redirectErrorStream(true).redirectOutput(log.toFile()).start();
         try (RunningSupervisor s = RunningSupervisor.adopt(p, log)) {

@@ -117,7 +117,7 @@ class SystemdIT {
         // its channel from the JVM may warm up on a private TCP listener of its own.
         Path notBound = dir.resolve("not-bound.sock");
         command.addAll(RunningSupervisor.command("-w", "2", "-b", "unix:" + notBound, "--worker-start", "plain"));
-        privateTmp(command);
+        RunningSupervisor.useTmp(command, dir);  // JUnit removes it, even after a failed test's SIGKILL
         Path notify = dir.resolve("notify.sock");
         ProcessBuilder pb = new ProcessBuilder(command).directory(dir.toFile()).redirectErrorStream(true)
                 .redirectOutput(log.toFile());
@@ -161,7 +161,7 @@ class SystemdIT {
                 RunningSupervisor.HOME.resolve("supervisor/src/test/resources/socket-activate.py").toString(),
                 "--unix", socket.toString(), info.toString(), "web"));
         command.addAll(RunningSupervisor.command("-w", "1", "-b", "127.0.0.1:1", "--worker-start", "plain"));
-        privateTmp(command);
+        RunningSupervisor.useTmp(command, dir);  // JUnit removes it, even after a failed test's SIGKILL
         ProcessBuilder pb = new ProcessBuilder(command).directory(dir.toFile()).redirectErrorStream(true)
                 .redirectOutput(log.toFile());
         try (RunningSupervisor s = RunningSupervisor.adopt(pb.start(), log)) {
@@ -177,14 +177,6 @@ class SystemdIT {
             s.signal(Linux.SIGTERM);
             assertEquals(0, s.awaitExit(Duration.ofSeconds(40)));
         }
-    }
-
-    /**
-     * The supervisor's socket directories go in the test's own directory, which JUnit removes: a
-     * supervisor the teardown SIGKILLs (a failed test) cannot remove them itself.
-     */
-    private void privateTmp(List<String> command) {
-        command.add(command.indexOf("-cp"), "-Djava.io.tmpdir=" + dir);
     }
 
     private static long inode(int fd) throws Exception {
