@@ -10,20 +10,16 @@ import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
 import java.security.MessageDigest;
 import java.time.Duration;
-import java.util.ArrayList;
 import java.util.HexFormat;
 import java.util.List;
-import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.Executor;
 import java.util.concurrent.TimeUnit;
-import java.util.concurrent.TimeoutException;
 import org.eclipse.jetty.http.HttpHeader;
 import org.eclipse.jetty.io.Content;
 import org.eclipse.jetty.io.ManagedSelector;
 import org.eclipse.jetty.io.SelectorManager;
 import org.eclipse.jetty.io.SocketChannelEndPoint;
 import org.eclipse.jetty.server.AbstractConnector;
-import org.eclipse.jetty.server.Connector;
 import org.eclipse.jetty.server.Handler;
 import org.eclipse.jetty.server.Request;
 import org.eclipse.jetty.server.Response;
@@ -44,6 +40,7 @@ import org.eclipse.jetty.util.thread.Scheduler;
  *   <li>{@code GET /} answers {@code Hello, world!}</li>
  *   <li>{@code GET /sleep?ms=N} answers after N ms</li>
  *   <li>{@code GET /cpu?n=N} runs N rounds of SHA-256</li>
+ *   <li>{@code GET /parts?ms=N} answers in two parts N ms apart: a response still being written when a stop comes</li>
  *   <li>{@code GET /crash} ends the JVM at once</li>
  * </ul>
  * Every response carries {@code X-Worker-Pid}. A {@code prefork-hello.txt} on the classpath replaces
@@ -121,11 +118,7 @@ public final class HelloApp {
 
     /** Listener 0 is the JVM's inherited channel; Jetty's connectors pick it up with setInheritChannel. */
     private static AbstractConnector connectorFor(Server server, InheritedListener listener) throws IOException {
-        AbstractConnector connector = listener.isUnix() ? unixConnector(server, listener) : tcpConnector(server, listener);
-        // During a drain, leave open connections alone: each ends after its next answer (Connection:
-        // close) or at the deadline. Jetty's default closes them after 1 s idle, racing the client.
-        connector.setShutdownIdleTimeout(-1);
-        return connector;
+        return listener.isUnix() ? unixConnector(server, listener) : tcpConnector(server, listener);
     }
 
     private static AbstractConnector unixConnector(Server server, InheritedListener listener) {
@@ -188,21 +181,17 @@ public final class HelloApp {
      * the other workers), answer every further request with Connection: close (see the handler), wait
      * until the clients have closed their connections, then stop Jetty; its graceful stop still waits
      * for requests in flight if the deadline comes first.
+     *
+     * <p>Not Jetty's connector.shutdown() to stop accepting: from then on Jetty closes each connection
+     * after its current response, even one whose head already went out keep-alive, and the client's
+     * next request meets the close. prefork takes the listeners away instead, and Jetty's connections
+     * stay as they are until their clients close them.
      */
     private static void drain(Server server, Duration timeLeft) throws Exception {
         long deadline = System.nanoTime() + timeLeft.toNanos() - TimeUnit.MILLISECONDS.toNanos(250);
-        List<CompletableFuture<Void>> closed = new ArrayList<>();
-        for (Connector connector : server.getConnectors()) {
-            closed.add(((AbstractConnector) connector).shutdown());
-        }
-        try {
-            CompletableFuture.allOf(closed.toArray(CompletableFuture[]::new))
-                    .get(Math.max(0, deadline - System.nanoTime()), TimeUnit.NANOSECONDS);
-        } catch (TimeoutException e) {
-            // connections still open at the deadline: stop anyway
-        }
-        // Jetty's futures miss a connection an acceptor has taken but not yet registered on a
-        // selector; the kernel does not.
+        Prefork.stopAccepting();
+        // The kernel's count, not Jetty's: Jetty misses a connection an acceptor has taken but not yet
+        // registered on a selector.
         Prefork.awaitConnectionsClosed(Duration.ofNanos(Math.max(0, deadline - System.nanoTime())));
         server.setStopTimeout(Math.max(1, TimeUnit.NANOSECONDS.toMillis(deadline - System.nanoTime())));
         server.stop();
@@ -224,13 +213,25 @@ public final class HelloApp {
             switch (Request.getPathInContext(request)) {
                 case "/" -> Content.Sink.write(response, true, GREETING, counted);
                 case "/sleep" -> {
-                    long ms = Long.parseLong(query.getValue("ms") == null ? "0" : query.getValue("ms"));
+                    long ms = number(query, "ms", 0);
                     Thread.sleep(ms);
                     Content.Sink.write(response, true, "slept " + ms + " ms\n", counted);
                 }
                 case "/cpu" -> {
-                    int n = Integer.parseInt(query.getValue("n") == null ? "1000" : query.getValue("n"));
+                    int n = (int) number(query, "n", 1000);
                     Content.Sink.write(response, true, sha256Rounds(n) + "\n", counted);
+                }
+                case "/parts" -> {
+                    long ms = number(query, "ms", 0);
+                    Content.Sink.write(response, false, "first part\n", Callback.from(() -> {
+                        try {
+                            Thread.sleep(ms);
+                            Content.Sink.write(response, true, "second part\n", counted);
+                        } catch (InterruptedException e) {
+                            Thread.currentThread().interrupt();
+                            counted.failed(e);
+                        }
+                    }, counted::failed));
                 }
                 case "/crash" -> Runtime.getRuntime().halt(1);
                 default -> {
@@ -248,6 +249,12 @@ public final class HelloApp {
         } catch (IOException e) {
             throw new IllegalStateException("cannot read prefork-hello.txt", e);
         }
+    }
+
+    /** A number from the query string, or {@code absent} when it is not there. */
+    private static long number(Fields query, String name, long absent) {
+        String value = query.getValue(name);
+        return value == null ? absent : Long.parseLong(value);
     }
 
     static String sha256Rounds(int n) throws Exception {

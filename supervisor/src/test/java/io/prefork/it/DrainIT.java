@@ -123,6 +123,56 @@ class DrainIT {
     }
 
     /**
+     * A keep-alive response whose head went out before the stop and whose end after it: the worker
+     * leaves the connection to the client's next request, answered with Connection: close. Jetty's
+     * connector.shutdown() closed such a connection right after the response, so the next request met
+     * the close (wrk's read errors in HUP-roll soaks; the race is the few microseconds between the head
+     * and the end of a response, which HelloApp's /parts stretches to 1.5 s).
+     */
+    @Test
+    @Timeout(180)
+    void aKeepAliveResponseEndingAfterTheStopLeavesTheConnectionToTheNextRequest() throws Exception {
+        try (RunningSupervisor s = RunningSupervisor.start(dir, "-w", "1", "-b", "127.0.0.1:0", "--graceful-timeout", "20");
+             java.net.Socket client = new java.net.Socket("127.0.0.1", s.port())) {
+            s.awaitReadyWorkers(1, BOOT);
+            client.setSoTimeout(30_000);
+            StringBuilder seen = new StringBuilder();
+            send(client, "GET /parts?ms=1500 HTTP/1.1\r\nHost: test\r\n\r\n");
+            readUntil(client, seen, "first part\n");
+            s.signal(Linux.SIGTERM);
+            readUntil(client, seen, "second part\n\r\n0\r\n\r\n");
+            org.junit.jupiter.api.Assertions.assertFalse(seen.toString().toLowerCase(java.util.Locale.ROOT)
+                    .contains("connection: close"), "the first response went out keep-alive: " + seen);
+            StringBuilder next = new StringBuilder();
+            send(client, "GET / HTTP/1.1\r\nHost: test\r\n\r\n");
+            readUntil(client, next, "Hello, world!\n");
+            org.junit.jupiter.api.Assertions.assertTrue(next.toString().startsWith("HTTP/1.1 200 ")
+                    && next.toString().toLowerCase(java.util.Locale.ROOT).contains("connection: close"),
+                    "the next request on the connection, answered with Connection: close: " + next);
+            client.close();
+            assertEquals(0, s.awaitExit(Duration.ofSeconds(30)), "the supervisor's exit code");
+        }
+    }
+
+    private static void send(java.net.Socket client, String request) throws java.io.IOException {
+        client.getOutputStream().write(request.getBytes(java.nio.charset.StandardCharsets.US_ASCII));
+        client.getOutputStream().flush();
+    }
+
+    /** Reads until what was read ends with {@code end}; fails if the connection closes first. */
+    private static void readUntil(java.net.Socket client, StringBuilder into, String end) throws java.io.IOException {
+        byte[] buf = new byte[4096];
+        while (!into.toString().endsWith(end)) {
+            int n = client.getInputStream().read(buf);
+            if (n < 0) {
+                org.junit.jupiter.api.Assertions.fail("the worker closed the connection before '" + end.trim()
+                        + "'; read so far: " + into);
+            }
+            into.append(new String(buf, 0, n, java.nio.charset.StandardCharsets.ISO_8859_1));
+        }
+    }
+
+    /**
      * The figure for the README: 3 HUP rolls under keep-alive load, side by side, of the prefork-aware
      * HelloApp (Connection: close while draining) and of an app that knows nothing of prefork, which
      * prefork drains by itself. The aware app loses nothing. The unaware one can lose only requests
