@@ -13,6 +13,7 @@ import java.util.HashSet;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
+import java.util.concurrent.ConcurrentHashMap;
 
 /**
  * The connections this worker holds that were accepted on its listeners, as the kernel reports them:
@@ -31,6 +32,14 @@ final class AcceptedConnections {
     private static final String UNIX_LISTENING = "00010000";
 
     private final Set<Long> listenerInodes;
+    /**
+     * The listeners' local addresses, kept once seen: a listener's row leaves /proc/net once no
+     * process holds it (this worker gave its fds up, then the supervisor was killed), while the
+     * connections it accepted still carry its address.
+     */
+    private final Set<String> exact = ConcurrentHashMap.newKeySet();
+    private final Set<String> wildcardPorts = ConcurrentHashMap.newKeySet();
+    private final Set<String> unixPaths = ConcurrentHashMap.newKeySet();
 
     AcceptedConnections(Set<Long> listenerInodes) {
         this.listenerInodes = Set.copyOf(listenerInodes);
@@ -46,6 +55,12 @@ final class AcceptedConnections {
             }
         }
         return new AcceptedConnections(inodes);
+    }
+
+    /** Reads the listeners' addresses now, while this worker still holds them (before a withdrawal). */
+    void learnListeners() throws IOException {
+        acceptedTcp(read("/proc/self/net/tcp") + read("/proc/self/net/tcp6"), Set.of());
+        acceptedUnix(read("/proc/self/net/unix"), Set.of());
     }
 
     /** The connections held now. */
@@ -151,8 +166,6 @@ final class AcceptedConnections {
      * is a listener's: the same address and port, or the same port for a listener on a wildcard address.
      */
     Set<Long> acceptedTcp(String tables, Set<Long> ours) {
-        Set<String> exact = new HashSet<>();
-        Set<String> wildcardPorts = new HashSet<>();
         List<String[]> rows = new ArrayList<>();
         for (String line : tables.split("\n")) {
             String[] f = line.trim().split("\\s+");
@@ -185,7 +198,6 @@ final class AcceptedConnections {
      * the kernel gives an accepted Unix socket the address of the listener that accepted it.
      */
     Set<Long> acceptedUnix(String table, Set<Long> ours) {
-        Set<String> paths = new HashSet<>();
         List<String[]> rows = new ArrayList<>();
         for (String line : table.split("\n")) {
             String[] f = line.trim().split("\\s+");
@@ -194,14 +206,14 @@ final class AcceptedConnections {
             }
             long inode = Long.parseLong(f[6]);
             if (listenerInodes.contains(inode)) {
-                paths.add(f[7]);
+                unixPaths.add(f[7]);
             } else if (ours.contains(inode) && !f[3].equals(UNIX_LISTENING)) {
                 rows.add(f);
             }
         }
         Set<Long> accepted = new HashSet<>();
         for (String[] f : rows) {
-            if (paths.contains(f[7])) {
+            if (unixPaths.contains(f[7])) {
                 accepted.add(Long.parseLong(f[6]));
             }
         }

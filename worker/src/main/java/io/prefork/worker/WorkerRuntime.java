@@ -36,6 +36,8 @@ final class WorkerRuntime {
     private final ControlSocket control;
     private volatile List<InheritedListener> listeners;
     private volatile Set<String> listenerSockets = Set.of();
+    /** The connections accepted on those listeners; one for the worker's life, so it keeps their addresses. */
+    private volatile AcceptedConnections accepted = AcceptedConnections.of(Set.of());
     /** Opens once the listeners are here: at once, or when a spare is promoted. */
     private final CountDownLatch promoted = new CountDownLatch(1);
     private final AtomicBoolean parked = new AtomicBoolean();
@@ -98,6 +100,7 @@ final class WorkerRuntime {
             sockets.add(ProcSelf.identity(fds.get(i)));
         }
         listenerSockets = Set.copyOf(sockets);
+        accepted = AcceptedConnections.of(listenerSockets);
         listeners = List.copyOf(list);
         promoted.countDown();
     }
@@ -318,11 +321,20 @@ final class WorkerRuntime {
 
     /** See {@link Prefork#stopAccepting()}; returns how many fds it took, 0 if done before. */
     int stopAccepting() throws IOException {
-        return withdrawn.compareAndSet(false, true) ? ListenerWithdrawal.withdraw(listenerSockets, supervisorDirectory) : 0;
+        if (!withdrawn.compareAndSet(false, true)) {
+            return 0;
+        }
+        accepted.learnListeners();  // while this worker still holds them: the supervisor may die next
+        return ListenerWithdrawal.withdraw(listenerSockets, supervisorDirectory);
     }
 
     /** See {@link Prefork#awaitConnectionsClosed(Duration)}. */
     boolean awaitConnectionsClosed(Duration timeLeft) throws InterruptedException {
-        return AcceptedConnections.of(listenerSockets).awaitClosed(timeLeft);
+        return accepted.awaitClosed(timeLeft);
+    }
+
+    /** The connections accepted on this worker's listeners, as the kernel reports them. */
+    AcceptedConnections acceptedConnections() {
+        return accepted;
     }
 }

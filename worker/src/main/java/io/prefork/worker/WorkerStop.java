@@ -90,7 +90,7 @@ final class WorkerStop {
                     + " ending each connection it accepted once it is idle");
             // Leave the app's shutdown hooks a moment of the deadline: 10%, at most 1 s.
             long left = Math.max(0, deadline - System.nanoTime());
-            int busy = AcceptedConnections.of(runtime.listenerSockets()).closeWhenIdle(
+            int busy = runtime.acceptedConnections().closeWhenIdle(
                     Duration.ofNanos(left - Math.min(left / 10, Duration.ofSeconds(1).toNanos())));
             WorkerLog.info(busy == 0 ? "every accepted connection was idle and is ended; exiting, the app's shutdown hooks run"
                     : busy + " connection(s) still busy at the deadline; exiting, the app's shutdown hooks run");

@@ -20,6 +20,7 @@ import java.nio.file.Path;
 import java.time.Duration;
 import java.util.List;
 import java.util.Set;
+import java.util.stream.Collectors;
 import java.util.concurrent.CompletableFuture;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
@@ -191,6 +192,11 @@ class AcceptedConnectionsTest {
         assertEquals(Set.of(101L, 201L), c.acceptedTcp(tcp + tcp6, Set.of(100L, 101L, 102L, 103L, 200L, 201L)),
                 "101 on 127.0.0.1:8080 and 201 on [::]:80; not 102 (outbound), not 103 (127.0.0.2:8080)");
         assertEquals(Set.of(), c.acceptedTcp(tcp + tcp6, Set.of(100L, 200L)), "connections of other processes");
+        String listenersGone = (tcp + tcp6).lines().filter(l -> !l.contains(" 0A ")).collect(Collectors.joining("\n"));
+        assertEquals(Set.of(101L, 201L), c.acceptedTcp(listenersGone, Set.of(101L, 102L, 103L, 201L)),
+                "once nobody holds the listeners their rows are gone; the addresses seen before still match");
+        assertEquals(Set.of(), new AcceptedConnections(Set.of(100L, 200L)).acceptedTcp(listenersGone, Set.of(101L, 201L)),
+                "never having seen them, nothing can match: learnListeners() reads them before a withdrawal");
     }
 
     private static ByteBuffer ascii(String s) {
