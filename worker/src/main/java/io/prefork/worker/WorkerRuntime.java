@@ -324,7 +324,11 @@ final class WorkerRuntime {
         if (!withdrawn.compareAndSet(false, true)) {
             return 0;
         }
-        accepted.learnListeners();  // while this worker still holds them: the supervisor may die next
+        try {
+            accepted.learnListeners();  // while this worker still holds them: the supervisor may die next
+        } catch (IOException e) {
+            WorkerLog.info("cannot read the listeners' addresses from /proc: " + e.getMessage());
+        }
         return ListenerWithdrawal.withdraw(listenerSockets, supervisorDirectory);
     }
 
