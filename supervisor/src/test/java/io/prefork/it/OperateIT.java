@@ -61,7 +61,7 @@ class OperateIT {
         try (RunningSupervisor s = RunningSupervisor.start(dir, "-w", "2", "-b", "127.0.0.1:0",
                 "--app-classpath", appJar.toString())) {
             int port = s.port();
-            s.awaitReadyWorkers(2, BOOT);
+            Map<Integer, Long> old = s.awaitReadyWorkers(2, BOOT);
             try (Load load = Load.start(port, 2, 2, 75)) {
                 assertTrue(load.awaitBody("Hello from v1\n", BOOT));
                 Jars.deploy(Jars.exampleWithGreeting(dir, "v2.jar", "Hello from v2\n"), appJar);
@@ -69,9 +69,15 @@ class OperateIT {
                 assertEquals(0, reload.code(), reload.toString());
                 assertEquals("rolling restart done: 2 worker(s) replaced\n", reload.out(), "ctl reload waits for the roll");
                 assertTrue(load.awaitBody("Hello from v2\n", BOOT), "the new build answers");
+                // A draining worker still answers the requests its kept-alive clients send before they
+                // see its Connection: close (README, "Draining"), so the old build may answer a moment
+                // after the roll is done; once the old workers have exited, only the new one answers.
+                for (long pid : old.values()) {
+                    s.awaitLine("worker \\d+ \\(pid " + pid + "\\): DRAINING -> EXITED", BOOT);
+                }
                 long switched = System.nanoTime();
                 RunningSupervisor.pause(500);
-                assertTrue(load.bodies.get("Hello from v1\n") < switched, "and only the new build");
+                assertTrue(load.bodies.get("Hello from v1\n") < switched, "and only the new build, once the old workers have exited");
                 load.close();
                 System.out.println("hot deploy under load: " + load.summary());
                 assertEquals(java.util.List.of(), load.failures(), load.summary());
