@@ -21,6 +21,14 @@ import org.junit.jupiter.api.io.TempDir;
  */
 @Timeout(300)
 class FleetIT {
+    /**
+     * The client's threads of each kind (kept-alive and new connections) and their pace: 480 requests/s
+     * in all. Beside the busy loops, nine JVMs and HAProxy on 2 cores, a CI run saw 339 to 443 through
+     * a deploy; a zero-loss claim needs a load that ran, so it must reach at least half its pace.
+     */
+    private static final int CLIENT_THREADS = 4;
+    private static final int CLIENT_RPS = 60;
+
     @TempDir
     Path dir;
     private Path v1;
@@ -84,7 +92,7 @@ class FleetIT {
 
     /** The client's load for a second, the deploy, a second more, then the client's report. */
     private static Deployed deployUnderLoad(Fleet f, Path jar, String... options) throws Exception {
-        f.startClient(4, 60);
+        f.startClient(CLIENT_THREADS, CLIENT_RPS);
         RunningSupervisor.pause(1000);
         Fleet.Result deploy = f.deploy(jar, options);
         RunningSupervisor.pause(1000);
@@ -93,7 +101,8 @@ class FleetIT {
 
     private static void assertNoFailures(Fleet.Report r, String what) {
         System.out.printf("FleetIT %s: %d requests, %.0f req/s, %d failed%n", what, r.ok(), r.rate(), r.failures().size());
-        assertTrue(r.rate() >= 300, what + ": the load ran at " + r.rate() + " req/s");
+        int pace = 2 * CLIENT_THREADS * CLIENT_RPS;  // both kinds of thread
+        assertTrue(r.rate() >= pace / 2.0, what + ": the load ran at " + r.rate() + " req/s, under half its pace of " + pace);
         assertEquals(List.of(), r.failures(), what + ": failed requests");
     }
 
@@ -141,7 +150,7 @@ class FleetIT {
     @Test
     void aHostWhoseSupervisorIsKilledCostsAtMostTheConnectionsItHeld() throws Exception {
         withIdleFleet(f -> {
-            f.startClient(4, 60);
+            f.startClient(CLIENT_THREADS, CLIENT_RPS);
             RunningSupervisor.pause(2000);
             Fleet.Host h3 = f.hosts.get(2);
             long supervisor = h3.supervisorPid();
