@@ -180,8 +180,10 @@ final class Starts {
     static Map<String, Object> springBootStart() throws Exception {
         String jar = ROOT.resolve("spring-boot-example/target/prefork-example-spring-boot.jar").toString();
         String cache = out.resolve("spring-cache").toString();
+        // Spring Boot's Tomcat leaves a work directory in java.io.tmpdir per JVM (README): the run's own, not /tmp.
+        Path tmp = Files.createDirectories(out.resolve("spring-tmp"));
         List<String> base = List.of(ROOT.resolve("scripts/prefork").toString(), "-w", "2", "--app-jar", jar,
-                "--ctl-socket", out.resolve("spring.ctl").toString(), "--cache-dir", cache);
+                "--ctl-socket", out.resolve("spring.ctl").toString(), "--cache-dir", cache, "--jvm-opt=-Djava.io.tmpdir=" + tmp);
         int port = freePort();
         List<String> train = new ArrayList<>(base);
         train.addAll(List.of("-b", "127.0.0.1:" + port));
