@@ -132,6 +132,8 @@ class HardeningIT {
         List<String> all = new ArrayList<>(List.of("--socket", socket.toString()));
         all.addAll(List.of(args));
         command.addAll(RunningSupervisor.commandFor("io.prefork.supervisor.admin.Ctl", all.toArray(String[]::new)));
+        // No perf data: a JVM of another user would leave that user's /tmp/hsperfdata_<user> behind.
+        command.add(prefix.size() + 1, "-XX:-UsePerfData");
         Path out = Files.createTempFile(dir, "ctl-", ".out");
         Path err = Files.createTempFile(dir, "ctl-", ".err");
         Process p = new ProcessBuilder(command).redirectOutput(out.toFile()).redirectError(err.toFile()).start();
