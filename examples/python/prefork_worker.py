@@ -21,7 +21,7 @@ from socketserver import ThreadingMixIn
 MAX_LINE = 4096
 MAX_FDS = 64
 # PROTOCOL.md's exit codes
-USAGE, NO_SUPERVISOR, STOP_TIMEOUT, PRIVILEGES_NOT_DROPPED = 2, 12, 13, 14
+USAGE, NO_SUPERVISOR, STOP_TIMEOUT = 2, 12, 13
 
 
 def log(message):
@@ -163,19 +163,6 @@ class Worker:
         threading.Thread(target=drain, name="drain").start()
 
 
-def drop_privileges(run_as):
-    """PREFORK_RUN_AS=uid:gid:g1,g2: setgroups, setgid, setuid, in that order, then check."""
-    uid, gid, groups = run_as.split(":")
-    os.setgroups([int(g) for g in groups.split(",") if g])
-    os.setgid(int(gid))
-    os.setuid(int(uid))
-    try:
-        os.setuid(0)
-    except PermissionError:
-        return
-    raise OSError("setuid(0) succeeded after the drop")
-
-
 def main():
     path = os.environ.get("PREFORK_CONTROL_SOCKET")
     if not path:
@@ -198,15 +185,6 @@ def main():
     except (OSError, ValueError) as e:
         log(f"cannot start: {e}")
         sys.exit(NO_SUPERVISOR)
-    if os.environ.get("PREFORK_RUN_AS"):
-        try:
-            drop_privileges(os.environ["PREFORK_RUN_AS"])
-        except OSError as e:
-            reason = f"cannot drop privileges to {os.environ['PREFORK_RUN_AS']}: {e}; the app does not run"
-            log(reason)
-            control.send("BOOT_ERROR", reason)
-            sys.exit(PRIVILEGES_NOT_DROPPED)
-
     worker = Worker(control)
     worker.serve(fds)
     graceful = int(os.environ.get("PREFORK_GRACEFUL_TIMEOUT_MS", "30000"))

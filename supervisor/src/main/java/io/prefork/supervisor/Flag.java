@@ -70,8 +70,8 @@ public enum Flag {
     MAX_RESTARTS(null, "N", "0", null,
             "stop, and exit 4, if more than N unplanned worker restarts happen within --restart-window; 0: never"),
     RESTART_WINDOW(null, "SECONDS", "60", null, "the window --max-restarts counts in"),
-    USER(null, "NAME", null, null, "run the workers as this user: the supervisor starts as root, binds, then each"
-            + " worker drops privileges before any app code runs"),
+    USER(null, "NAME", null, null, "run the workers as this user: the supervisor starts as root, binds, and starts each"
+            + " worker through setpriv (util-linux), so that it runs as the user from its first instruction"),
     GROUP(null, "NAME", null, null, "run the workers with this group (default: the --user's own group)"),
     CONFIG(null, "FILE", null, null, "a properties file with long option names as keys; the command line wins"),
     HELP("h", null, null, null, "show this help"),

@@ -67,6 +67,35 @@ final class Jars {
         return jar;
     }
 
+    /** A Java agent whose premain prints who it runs as, from /proc/self/status: {@code agent premain runs with Uid: ...}. */
+    static Path whoAmIAgent(Path dir) throws IOException {
+        Path src = dir.resolve("agent-src/WhoAmIAgent.java");
+        Files.createDirectories(src.getParent());
+        Files.writeString(src, "public class WhoAmIAgent {\n"
+                + "    public static void premain(String args) throws Exception {\n"
+                + "        String uid = java.nio.file.Files.readAllLines(java.nio.file.Path.of(\"/proc/self/status\")).stream()\n"
+                + "                .filter(l -> l.startsWith(\"Uid:\")).findFirst().orElse(\"Uid: ?\").replaceAll(\"\\\\s+\", \" \");\n"
+                + "        System.out.println(\"agent premain runs with \" + uid);\n"
+                + "    }\n}\n");
+        Path classes = Files.createDirectories(dir.resolve("agent-classes"));
+        JavaCompiler javac = ToolProvider.getSystemJavaCompiler();
+        if (javac.run(null, null, null, "-d", classes.toString(), src.toString()) != 0) {
+            throw new IOException("could not compile the agent");
+        }
+        java.util.jar.Manifest manifest = new java.util.jar.Manifest();
+        manifest.getMainAttributes().put(java.util.jar.Attributes.Name.MANIFEST_VERSION, "1.0");
+        manifest.getMainAttributes().putValue("Premain-Class", "WhoAmIAgent");
+        Path jar = dir.resolve("agent.jar");
+        try (OutputStream file = Files.newOutputStream(jar); JarOutputStream out = new JarOutputStream(file, manifest)) {
+            out.putNextEntry(new JarEntry("WhoAmIAgent.class"));
+            try (InputStream in = Files.newInputStream(classes.resolve("WhoAmIAgent.class"))) {
+                in.transferTo(out);
+            }
+            out.closeEntry();
+        }
+        return jar;
+    }
+
     /** The example app as an executable jar: its manifest's Main-Class is {@code mainClass}. */
     static Path executableExample(Path dir, String mainClass) throws IOException {
         Path jar = dir.resolve("executable.jar");

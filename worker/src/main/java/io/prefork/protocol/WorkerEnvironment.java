@@ -20,11 +20,6 @@ public final class WorkerEnvironment {
     public static final String HEARTBEAT_MS = "PREFORK_HEARTBEAT_MS";
     /** The supervisor's log file, which the worker's stdout and stderr are appended to; absent: inherited. */
     public static final String LOG_FILE = "PREFORK_LOG_FILE";
-    /**
-     * {@code uid:gid:group,group,...}: the ids a worker drops to (--user/--group) after it has its
-     * sockets and before any app code runs.
-     */
-    public static final String RUN_AS = "PREFORK_RUN_AS";
     /** --warmup-requests: how many requests the app's warm-up runs before the worker takes real ones; absent: none. */
     public static final String WARMUP_REQUESTS = "PREFORK_WARMUP_REQUESTS";
     /** --warmup-path: the path each warm-up request asks for. */

@@ -19,8 +19,6 @@ public final class WorkerExitCodes {
     public static final int NO_SUPERVISOR = 12;
     /** The drain did not finish within the deadline the supervisor gave; the worker halted itself. */
     public static final int STOP_TIMEOUT = 13;
-    /** --user/--group: the worker could not drop its privileges, so it never ran the app. */
-    public static final int PRIVILEGES_NOT_DROPPED = 14;
 
     private WorkerExitCodes() {
     }
@@ -33,7 +31,6 @@ public final class WorkerExitCodes {
             case APP_NOT_FOUND -> "app class not found";
             case NO_SUPERVISOR -> "could not talk to the supervisor";
             case STOP_TIMEOUT -> "did not stop within its deadline";
-            case PRIVILEGES_NOT_DROPPED -> "could not drop privileges";
             default -> null;
         };
     }

@@ -51,24 +51,7 @@ public interface LibC {
 
     int dup2(int oldFd, int newFd);
 
-    // The worker's privilege drop (Accounts), before any app code; setgroups and getgrouplist are
-    // in neither library.
-    int setgroups(@size_t long size, @In int[] list);
-
-    int setgid(int gid);
-
-    int setuid(int uid);
-
-    int getuid();
-
-    int geteuid();
-
-    int getgid();
-
-    int getegid();
-
-    int prctl(int option, long arg2, long arg3, long arg4, long arg5);
-
+    // --user's group list (Accounts): in neither library.
     int getgrouplist(String user, int group, @Out int[] groups, @In @Out int[] ngroups);
 
     // A worker's drain (Interrupts, SocketActivity): in neither library.

@@ -38,7 +38,6 @@ public final class Linux {
     public static final int O_APPEND = 02000;
     public static final int O_CLOEXEC = 02000000;
 
-    public static final int PR_SET_DUMPABLE = 4;
 
     public static final int EINTR = 4;
     public static final int ESRCH = 3;

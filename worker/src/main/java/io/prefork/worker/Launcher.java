@@ -2,7 +2,6 @@ package io.prefork.worker;
 
 import io.prefork.protocol.WorkerEnvironment;
 import io.prefork.protocol.WorkerExitCodes;
-import io.prefork.unix.Accounts;
 import java.io.IOException;
 import java.lang.reflect.InvocationTargetException;
 import java.lang.reflect.Method;
@@ -34,17 +33,6 @@ public final class Launcher {
         WorkerLog.setWorkerId(id);
         String appClass = args[0];
         String[] appArgs = Arrays.copyOfRange(args, 1, args.length);
-        String runAs = System.getenv(WorkerEnvironment.RUN_AS);
-        if (runAs != null && !runAs.isEmpty()) {
-            // --user: the app runs only once this JVM holds its listeners and has dropped root.
-            WorkerRuntime runtime = connect(id, socket);
-            Method main = findMain(appClass);  // found (loaded, not initialised) while we may still read every file
-            dropPrivileges(runtime, runAs);
-            ParkingSelectorProvider.install();
-            start(runtime);
-            runApp(main, appClass, appArgs);
-            return;
-        }
         // The app's main starts at once, beside the connection to the supervisor (loading the native
         // binding, the handshake: about 100 ms of a cold start on 2 cores). It cannot take a connection
         // before then: its listeners, System.inheritedChannel() and Prefork's other calls wait for the
@@ -83,25 +71,6 @@ public final class Launcher {
         drainOnSignals(runtime);
         if (!"app".equals(System.getenv(WorkerEnvironment.READY_MODE))) {
             AutoReady.start(runtime);
-        }
-    }
-
-    /**
-     * --user/--group: the supervisor started this JVM as root so that it could connect to the
-     * 0700 control socket; the listeners are here now, so the rest runs as the given user. A worker
-     * that cannot drop never runs the app.
-     */
-    private static void dropPrivileges(WorkerRuntime runtime, String runAs) {
-        try {
-            String[] part = runAs.split(":", -1);
-            int[] groups = part[2].isEmpty() ? new int[0]
-                    : Arrays.stream(part[2].split(",")).mapToInt(Integer::parseInt).toArray();
-            Accounts.dropPrivileges(Integer.parseInt(part[0]), Integer.parseInt(part[1]), groups);
-        } catch (IOException | RuntimeException e) {
-            String reason = "cannot drop privileges to " + runAs + ": " + e.getMessage() + "; the app does not run";
-            WorkerLog.info(reason);
-            runtime.reportBootError(reason);
-            System.exit(WorkerExitCodes.PRIVILEGES_NOT_DROPPED);
         }
     }
 

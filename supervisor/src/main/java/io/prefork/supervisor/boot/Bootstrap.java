@@ -91,7 +91,7 @@ public final class Bootstrap implements AutoCloseable {
 
     private int runLoop() throws IOException, InterruptedException {
         ControlAdmission admission = new ControlAdmission();
-        control = ControlServer.start(events::add, admission, log);
+        control = ControlServer.start(events::add, admission, config.runAs() == null ? -1 : config.runAs().gid(), log);
         Path controlSocket = control.socketPath();
         ClassArchive.Accepted accepted = new ClassArchive.Accepted();
         BindAddress listener0 = listeners.first().get(0).bind();

@@ -117,25 +117,26 @@ public final class Main {
         JvmShare.Machine machine = JvmShare.Machine.current();  // /proc and the cgroup, read once per generation
         List<String> command;
         Runtime.Version jdk = null;
+        boolean cache = workersReachCache(c, log);
         if (c.workerCommand().isEmpty()) {
             jdk = WorkerCommand.javaVersion(c.java());  // its release file, read once per generation
-            command = WorkerCommand.build(c, jdk, machine, JffiLibrary.workerOptions(c.cacheDir()));
+            command = WorkerCommand.build(c, jdk, machine, cache ? JffiLibrary.workerOptions(c.cacheDir()) : List.of());
             describeShare(c, jdk, machine, log);
         } else {
             command = WorkerCommand.build(c, null, machine, List.of());
         }
         String logFile = c.logFile() == null ? null : c.logFile().toString();
-        ClassArchive archive = c.workerStart() != WorkerStart.PLAIN ? archive(c, jdk, command, accepted, log) : null;
+        ClassArchive archive = c.workerStart() != WorkerStart.PLAIN && cache ? archive(c, jdk, command, accepted, log) : null;
         // Warm-up and training requests on a private TCP listener need an app that takes TCP where its first listener goes.
         boolean privateListener = !listener0.isUnix();
         var env = JvmWorkerLauncher.environment(controlSocket.toString(), c.readyMode(), c.gracefulTimeout(),
-                Duration.ofMillis(heartbeatMs), logFile, c.runAs(), c.warmupRequests(), c.warmupPath(), privateListener);
+                Duration.ofMillis(heartbeatMs), logFile, c.warmupRequests(), c.warmupPath(), privateListener);
         BootPriority priority = BootPriority.choose(c.bootNice(), log::warn);
-        WorkerLauncher launcher = new JvmWorkerLauncher(command, archive == null ? List::of : archive::useOptions, env, priority);
+        WorkerLauncher launcher = new JvmWorkerLauncher(c.runAs(), command, archive == null ? List::of : archive::useOptions, env, priority);
         WorkerLauncher trainer = archive == null ? null
-                : new JvmWorkerLauncher(command, () -> archive.trainOptions(c.trainingRequests()), env, priority);
+                : new JvmWorkerLauncher(c.runAs(), command, () -> archive.trainOptions(c.trainingRequests()), env, priority);
         WorkerLauncher recorder = archive == null || archive.recordedFile() == null ? null
-                : new JvmWorkerLauncher(command, archive::recordOptions, env, priority);
+                : new JvmWorkerLauncher(c.runAs(), command, archive::recordOptions, env, priority);
         return new Generation(settings, launcher, archive, trainer, recorder);
     }
 
@@ -149,6 +150,20 @@ public final class Main {
         if (overcommit != null) {
             log.warn(overcommit);
         }
+    }
+
+    /**
+     * Whether the workers may read --cache-dir: under --user, only if that user can reach it (root's
+     * home, the default's, is 0700). If not, workers start without the class archive and jnr-ffi's
+     * stub from there, and the log says why, once per generation.
+     */
+    private static boolean workersReachCache(Config c, Log log) {
+        if (c.runAs() == null || c.runAs().canReach(c.cacheDir())) {
+            return true;
+        }
+        log.warn("--cache-dir " + c.cacheDir() + ": --user " + c.runAs() + " cannot reach it, so workers start without a"
+                + " class archive; give a --cache-dir that user can read, for example /var/cache/prefork");
+        return false;
     }
 
     private static ClassArchive archive(Config c, Runtime.Version jdk, List<String> command, ClassArchive.Accepted accepted,
@@ -166,6 +181,11 @@ public final class Main {
     static Generation reload(String[] args, Config running, Path controlSocket, BindAddress listener0,
                              ClassArchive.Accepted accepted, Log log) throws UsageException {
         Config next = Cli.parse(args).config();
+        boolean sameIds = next.runAs() == null ? running.runAs() == null : next.runAs().sameIds(running.runAs());
+        if (!sameIds) {  // the workers' control socket is their group's, made once
+            throw new UsageException("--user/--group changed to " + next.runAs() + "; they take effect when the supervisor"
+                    + " starts again (running as " + running.runAs() + ")");
+        }
         if (!next.binds().equals(running.binds())) {
             log.warn("reload: the -b addresses changed; listeners are bound once, so keeping " + running.binds()
                     + " (restart the supervisor to change them)");

@@ -5,6 +5,7 @@ import java.io.IOException;
 import java.io.InputStream;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
+import java.nio.file.LinkOption;
 import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
 import java.nio.file.attribute.BasicFileAttributes;
@@ -26,11 +27,14 @@ final class ArchiveFiles {
     private ArchiveFiles() {
     }
 
-    /** Why the JVM refuses the archive, or null if it takes it: a start with sharing forced on. */
-    static String refusal(List<String> command, boolean aot, Path archive) {
+    /**
+     * Why the JVM refuses the archive, or null if it takes it: a start with sharing forced on, run
+     * after {@code prefix} (--user's setpriv: only the workers' user maps what the workers' user wrote).
+     */
+    static String refusal(List<String> prefix, List<String> command, boolean aot, Path archive) {
         List<String> options = aot ? List.of("-XX:AOTMode=on", "-XX:AOTCache=" + archive)
                 : List.of("-Xshare:on", "-XX:SharedArchiveFile=" + archive);
-        return runJvm(command, options, List.of("-version"), 30);
+        return runJvm(prefix, command, options, List.of("-version"), 30);
     }
 
     /**
@@ -39,21 +43,22 @@ final class ArchiveFiles {
      * (-XX:AOTCacheOutput) runs this step inside the exiting JVM, in a child that prints six lines
      * into the operator's log, one of them the whole classpath; here its output is read and dropped.
      */
-    static String assemble(List<String> command, Path configuration, Path cache) {
+    static String assemble(List<String> prefix, List<String> command, Path configuration, Path cache) {
         if (!Files.exists(configuration)) {
             return "the JVM recorded no AOT configuration (a directory on the classpath?)";
         }
-        String failure = runJvm(command, List.of("-XX:AOTMode=create", "-XX:AOTConfiguration=" + configuration,
+        String failure = runJvm(prefix, command, List.of("-XX:AOTMode=create", "-XX:AOTConfiguration=" + configuration,
                 "-XX:AOTCache=" + cache, "-Xlog:aot=off"), List.of(), 300);
         return failure == null && !Files.exists(cache) ? "the JVM wrote no AOT cache" : failure;
     }
 
     /**
-     * Runs {@code java} with {@code options}, then the workers' own options and classpath (an archive
-     * records them), then {@code tail}; null if it exits 0, else its first line of output.
+     * Runs {@code java} (after {@code prefix}) with {@code options}, then the workers' own options and
+     * classpath (an archive records them), then {@code tail}; null if it exits 0, else its first line of output.
      */
-    static String runJvm(List<String> command, List<String> options, List<String> tail, int timeoutSeconds) {
-        List<String> args = new ArrayList<>();
+    static String runJvm(List<String> prefix, List<String> command, List<String> options, List<String> tail,
+                         int timeoutSeconds) {
+        List<String> args = new ArrayList<>(prefix);
         args.add(command.get(0));
         args.addAll(options);
         int cp = command.indexOf("-cp");
@@ -124,6 +129,22 @@ final class ArchiveFiles {
 
     private static Path note(Path file) {
         return file.resolveSibling(file.getFileName() + ".ok");
+    }
+
+    /**
+     * Null if {@code file} belongs to this process's user or to {@code workersUid} (-1: none), or is
+     * gone; else who it belongs to.
+     */
+    static String foreignOwner(Path file, int workersUid) {
+        try {
+            int owner = (Integer) Files.getAttribute(file, "unix:uid", LinkOption.NOFOLLOW_LINKS);
+            int self = (Integer) Files.getAttribute(Path.of("/proc/self"), "unix:uid");
+            return owner == self || owner == workersUid ? null : "uid " + owner;
+        } catch (java.nio.file.NoSuchFileException e) {
+            return null;
+        } catch (IOException | UnsupportedOperationException | IllegalArgumentException e) {
+            return "an owner that cannot be read (" + e.getMessage() + ")";
+        }
     }
 
     /** Inode, size and modification time; null if there is no such file. */

@@ -122,10 +122,25 @@ public final class ClassArchive implements WorkerArchive {
         return archive;
     }
 
-    /** Whether the JVM takes the file (asked once per file identity); one it refuses is deleted. */
+    /**
+     * Whether the JVM takes the file (asked once per file identity); one it refuses is deleted, and so
+     * is one that another user wrote (a worker JVM maps it before it runs anything: a root worker
+     * must never map what an unprivileged user could have written).
+     */
     private boolean usable(Path archive, String what, Log log) {
         String identity = ArchiveFiles.identity(archive);
         if (identity == null) {
+            return false;
+        }
+        String stranger = ArchiveFiles.foreignOwner(archive, runAs == null ? -1 : runAs.uid());
+        if (stranger != null) {
+            log.warn(what + " " + archive + " belongs to " + stranger + ", not to this supervisor's user nor to its workers';"
+                    + " deleting it, a worker run makes it again");
+            try {
+                ArchiveFiles.delete(archive);
+            } catch (IOException e) {
+                log.warn("cannot delete " + archive + ": " + e.getMessage() + "; workers start without it");
+            }
             return false;
         }
         if (accepted.contains(archive, identity)) {
@@ -137,7 +152,7 @@ public final class ClassArchive implements WorkerArchive {
             log.info(what + " " + archive + ": valid (the JVM took it when it was made); workers start with it");
             return true;
         }
-        String refusal = ArchiveFiles.refusal(command, aot, archive);
+        String refusal = ArchiveFiles.refusal(runPrefix(), command, aot, archive);
         if (refusal == null) {
             accepted.add(archive, identity);
             ArchiveFiles.noteAccepted(archive, identity);
@@ -151,6 +166,11 @@ public final class ClassArchive implements WorkerArchive {
             log.warn("cannot delete " + archive + ": " + e.getMessage() + "; workers start without it");
         }
         return false;
+    }
+
+    /** What the JVMs that read a run's output start through: --user's setpriv, or nothing. */
+    private List<String> runPrefix() {
+        return runAs == null ? List.of() : runAs.prefix();
     }
 
     @Override
@@ -279,12 +299,13 @@ public final class ClassArchive implements WorkerArchive {
      */
     private String install(Path written, Path target, String refusal) {
         Path dir = written.getParent();
+        Path configuration = configuration(written);  // beside what the run wrote, wherever that moves
         if (refusal == null && aot) {
-            refusal = ArchiveFiles.assemble(command, configuration(written), written);
+            refusal = ArchiveFiles.assemble(runPrefix(), command, configuration, written);
         }
         if (refusal == null) {
             refusal = !Files.exists(written) ? "the JVM wrote no archive (a directory on the classpath?)"
-                    : ArchiveFiles.refusal(command, aot, written);
+                    : ArchiveFiles.refusal(runPrefix(), command, aot, written);
         }
         if (refusal == null) {
             try {
@@ -305,7 +326,7 @@ public final class ClassArchive implements WorkerArchive {
         }
         try {
             Files.deleteIfExists(written);
-            Files.deleteIfExists(configuration(written));
+            Files.deleteIfExists(configuration);
             if (!dir.equals(target.getParent())) {
                 Files.deleteIfExists(dir);
             }

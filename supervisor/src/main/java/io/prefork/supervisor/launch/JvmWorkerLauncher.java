@@ -18,7 +18,10 @@ import java.util.Map;
 import java.util.concurrent.CompletableFuture;
 import java.util.function.Supplier;
 
-/** Starts each worker as {@code java [opts] -cp <worker libs>:<app> io.prefork.worker.Launcher <app> [args]}. */
+/**
+ * Starts each worker as {@code java [opts] -cp <worker libs>:<app> io.prefork.worker.Launcher <app> [args]},
+ * through {@code setpriv} under --user ({@link RunAs#prefix}).
+ */
 public final class JvmWorkerLauncher implements WorkerLauncher {
     /**
      * Set for a new supervisor during an upgrade (the upgrade package does): where the old one
@@ -26,18 +29,21 @@ public final class JvmWorkerLauncher implements WorkerLauncher {
      */
     public static final String UPGRADE_SOCKET = "PREFORK_UPGRADE_SOCKET";
 
+    private final List<String> prefix;
     private final List<String> command;
     private final Supplier<List<String>> extraOptions;
     private final Map<String, String> environment;
     private final BootPriority priority;
 
     /**
+     * @param runAs        who the workers run as (--user), or null
      * @param extraOptions JVM options asked for at each launch (a class archive, once it is ready)
      * @param environment  what every worker gets, from {@link #environment}
      * @param priority     what a boot that yields the CPU runs at (--boot-nice)
      */
-    public JvmWorkerLauncher(List<String> command, Supplier<List<String>> extraOptions, Map<String, String> environment,
-                             BootPriority priority) {
+    public JvmWorkerLauncher(RunAs runAs, List<String> command, Supplier<List<String>> extraOptions,
+                             Map<String, String> environment, BootPriority priority) {
+        this.prefix = runAs == null ? List.of() : runAs.prefix();
         this.command = List.copyOf(command);
         this.extraOptions = extraOptions;
         this.environment = Map.copyOf(environment);
@@ -47,11 +53,10 @@ public final class JvmWorkerLauncher implements WorkerLauncher {
     /**
      * @param heartbeat how often workers send HEARTBEAT
      * @param logFile   the log file workers reopen on REOPEN, or null when they log to the inherited stderr
-     * @param runAs     who workers become once they have their sockets, or null
      * @param privateListener whether an app that takes its listener from the JVM may warm up on a TCP one of its own
      */
     public static Map<String, String> environment(String controlSocket, String readyMode, Duration gracefulTimeout,
-                                           Duration heartbeat, String logFile, RunAs runAs, int warmupRequests,
+                                           Duration heartbeat, String logFile, int warmupRequests,
                                            String warmupPath, boolean privateListener) {
         Map<String, String> env = new java.util.HashMap<>();
         env.put(WorkerEnvironment.CONTROL_SOCKET, controlSocket);
@@ -68,9 +73,6 @@ public final class JvmWorkerLauncher implements WorkerLauncher {
         if (!privateListener) {
             env.put(WorkerEnvironment.WARMUP_LISTENER, "false");
         }
-        if (runAs != null) {
-            env.put(WorkerEnvironment.RUN_AS, runAs.environment());
-        }
         return env;
     }
 
@@ -81,8 +83,9 @@ public final class JvmWorkerLauncher implements WorkerLauncher {
 
     @Override
     public WorkerProcess launch(Spec spec) throws IOException {
-        List<String> full = new ArrayList<>(command);
-        full.addAll(1, extraOptions.get());
+        List<String> full = new ArrayList<>(prefix);
+        full.addAll(command);
+        full.addAll(prefix.size() + 1, extraOptions.get());
         ProcessBuilder pb = new ProcessBuilder(full);
         Map<String, String> env = pb.environment();
         // systemd's variables (and an upgrade's) describe the supervisor: its pid, its fds, its duties.

@@ -2,15 +2,23 @@ package io.prefork.supervisor.launch;
 
 import io.prefork.posix.Users;
 import io.prefork.supervisor.UsageException;
+import java.io.File;
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
 import java.util.Arrays;
+import java.util.List;
 import java.util.stream.Collectors;
 
 /**
- * {@code --user} / {@code --group}: who the workers become once they have their sockets. The
- * supervisor stays root (it may need to bind again for a reuseport slot, and to signal workers);
- * only the workers, where the app's code runs, drop.
+ * {@code --user} / {@code --group}: who the workers run as. The supervisor stays root (it may need
+ * to bind again for a reuseport slot, and to signal workers). Each worker, and each JVM that reads
+ * what workers wrote (a class archive's check, the AOT cache's assembly), is started through
+ * util-linux's {@code setpriv}, which takes the ids and then execs: nothing in that process, not the
+ * JVM's own start nor a Java agent, ever runs as root, and root never maps an archive that the
+ * workers' user could have written.
  */
-public record RunAs(String user, String group, int uid, int gid, int[] groups) {
+public record RunAs(String user, String group, int uid, int gid, int[] groups, String setpriv) {
     /** Null when neither option is given, or when they name who we already are. */
     public static RunAs resolve(String user, String group) throws UsageException {
         if (user == null && group == null) {
@@ -33,12 +41,61 @@ public record RunAs(String user, String group, int uid, int gid, int[] groups) {
             throw new UsageException("--user/--group need the supervisor to start as root (it runs as uid "
                     + Users.effectiveUid() + ")");
         }
-        return new RunAs(user, group, uid, gid, groups);
+        String setpriv = onPath("setpriv", System.getenv("PATH"));
+        if (setpriv == null) {
+            throw new UsageException("--user/--group start workers through setpriv (util-linux), which is not on the PATH");
+        }
+        return new RunAs(user, group, uid, gid, groups, setpriv);
     }
 
-    /** What a worker gets in PREFORK_RUN_AS: {@code uid:gid:group,group,...}. */
-    String environment() {
-        return uid + ":" + gid + ":" + Arrays.stream(groups).mapToObj(Integer::toString).collect(Collectors.joining(","));
+    /** The first executable {@code name} in the directories of {@code path}, or null. */
+    static String onPath(String name, String path) {
+        for (String dir : (path == null ? "" : path).split(File.pathSeparator)) {
+            Path candidate = Path.of(dir.isEmpty() ? "." : dir, name);
+            if (Files.isRegularFile(candidate) && Files.isExecutable(candidate)) {
+                return candidate.toAbsolutePath().toString();
+            }
+        }
+        return null;
+    }
+
+    /** What goes before a command to run it as these ids: setpriv takes them (groups first), then execs. */
+    public List<String> prefix() {
+        String supplementary = Arrays.stream(groups).mapToObj(Integer::toString).collect(Collectors.joining(","));
+        return List.of(setpriv, "--reuid=" + uid, "--regid=" + gid,
+                supplementary.isEmpty() ? "--clear-groups" : "--groups=" + supplementary, "--");
+    }
+
+    /**
+     * Whether these ids may reach {@code dir}: search permission on it and on every directory above
+     * it, by the mode bits as the kernel judges them (owner, then group, then others; ACLs aside).
+     * A part that does not exist yet is made by root with the usual 0755, so its nearest existing
+     * ancestor decides.
+     */
+    public boolean canReach(Path dir) {
+        try {
+            Path p = dir.toAbsolutePath().normalize();
+            while (p != null && !Files.exists(p)) {
+                p = p.getParent();
+            }
+            for (p = p == null ? null : p.toRealPath(); p != null; p = p.getParent()) {
+                var a = Files.readAttributes(p, "unix:uid,gid,mode");
+                int owner = (Integer) a.get("uid");
+                int group = (Integer) a.get("gid");
+                int bit = owner == uid ? 0100 : group == gid || Arrays.stream(groups).anyMatch(g -> g == group) ? 010 : 01;
+                if (((Integer) a.get("mode") & bit) == 0) {
+                    return false;
+                }
+            }
+            return true;
+        } catch (IOException | UnsupportedOperationException e) {
+            return false;
+        }
+    }
+
+    /** Whether {@code other} runs workers as the same ids. */
+    public boolean sameIds(RunAs other) {
+        return other != null && uid == other.uid && gid == other.gid && Arrays.equals(groups, other.groups);
     }
 
     @Override

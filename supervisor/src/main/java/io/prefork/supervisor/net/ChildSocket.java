@@ -48,11 +48,12 @@ public final class ChildSocket implements AutoCloseable {
     /**
      * @param label what it is for ({@code control}, {@code upgrade}): its directory is
      *              {@code prefork-LABEL-*}, its threads {@code prefork-LABEL-accept} and {@code prefork-LABEL-FD}
+     * @param group the gid of children that run as another user (--user), which may enter; -1 if none
      */
-    public static ChildSocket open(String label, String fileName, int backlog, Log log, Handler handler)
+    public static ChildSocket open(String label, String fileName, int backlog, int group, Log log, Handler handler)
             throws IOException {
         ChildSocket child = new ChildSocket(UnixSocketFiles.bindInPrivateDirectory("prefork-" + label + "-", fileName,
-                backlog), label, log, handler);
+                backlog, group), label, log, handler);
         Daemons.start("prefork-" + label + "-accept", child::acceptLoop);
         return child;
     }

@@ -38,9 +38,11 @@ public final class ControlServer implements AutoCloseable {
         this.log = log;
     }
 
-    public static ControlServer start(Consumer<Event> sink, ControlAdmission admission, Log log) throws IOException {
+    /** @param workerGroup the gid workers run as under --user, whose members may reach the socket; -1 if none */
+    public static ControlServer start(Consumer<Event> sink, ControlAdmission admission, int workerGroup, Log log)
+            throws IOException {
         ControlServer server = new ControlServer(sink, admission, log);
-        server.socket = ChildSocket.open("control", "control.sock", 128, log, new ChildSocket.Handler() {
+        server.socket = ChildSocket.open("control", "control.sock", 128, workerGroup, log, new ChildSocket.Handler() {
             @Override
             public boolean admit(PeerCredentials peer) throws InterruptedException {
                 return server.admit(peer);

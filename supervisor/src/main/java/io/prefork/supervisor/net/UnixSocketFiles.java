@@ -85,7 +85,7 @@ public final class UnixSocketFiles {
         }
     }
 
-    /** A listening Unix socket of mode 0600 in a fresh directory of mode 0700. */
+    /** A listening Unix socket of mode 0600 in a fresh directory of mode 0700 (0660 and 0710 for a group). */
     public record PrivateSocket(Path dir, Path path, UnixServerSocketChannel channel) {
         /**
          * Removes the socket file and its directory, with whatever else is in it (a worker killed while
@@ -108,8 +108,13 @@ public final class UnixSocketFiles {
         }
     }
 
-    /** For sockets only this supervisor's own children may use: the workers' control socket, the upgrade socket. */
-    public static PrivateSocket bindInPrivateDirectory(String prefix, String name, int backlog) throws IOException {
+    /**
+     * For sockets only this supervisor's own children may use: the workers' control socket, the
+     * upgrade socket. With {@code group} (--user's gid, workers that run as another user), the
+     * directory is 0710 and the socket 0660, both that group's: the workers can connect, and the
+     * peer check still admits only pids this supervisor started. Otherwise -1.
+     */
+    public static PrivateSocket bindInPrivateDirectory(String prefix, String name, int backlog, int group) throws IOException {
         Path dir;
         try {
             dir = Files.createTempDirectory(prefix, PosixFilePermissions.asFileAttribute(
@@ -123,9 +128,14 @@ public final class UnixSocketFiles {
         try {
             // Listening before the chmod is safe: only this user can enter the 0700 directory.
             channel = UnixSockets.listen(path.toString(), backlog);
-            Files.setPosixFilePermissions(path, PosixFilePermissions.fromString("rw-------"));
+            Files.setPosixFilePermissions(path, PosixFilePermissions.fromString(group < 0 ? "rw-------" : "rw-rw----"));
+            if (group >= 0) {
+                Files.setAttribute(path, "unix:gid", group);
+                Files.setAttribute(dir, "unix:gid", group);
+                Files.setPosixFilePermissions(dir, PosixFilePermissions.fromString("rwx--x---"));
+            }
             return new PrivateSocket(dir, path, channel);
-        } catch (IOException | IllegalArgumentException e) {
+        } catch (IOException | IllegalArgumentException | UnsupportedOperationException e) {
             if (channel != null) {
                 channel.close();
             }

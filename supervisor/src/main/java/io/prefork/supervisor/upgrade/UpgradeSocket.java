@@ -40,7 +40,7 @@ public final class UpgradeSocket implements AutoCloseable {
 
     static UpgradeSocket start(Consumer<Event> sink, Log log) throws IOException {
         UpgradeSocket upgrade = new UpgradeSocket(sink, log);
-        upgrade.socket = ChildSocket.open("upgrade", "upgrade.sock", 4, log, new ChildSocket.Handler() {
+        upgrade.socket = ChildSocket.open("upgrade", "upgrade.sock", 4, -1, log, new ChildSocket.Handler() {
             @Override
             public boolean admit(PeerCredentials peer) {
                 return upgrade.admit(peer);

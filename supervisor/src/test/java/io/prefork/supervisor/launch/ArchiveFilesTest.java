@@ -27,7 +27,7 @@ class ArchiveFilesTest {
     void aJvmThatHangsWithItsOutputOpenIsEndedAtTheTimeout() throws Exception {
         Path pid = dir.resolve("pid");
         long started = System.nanoTime();
-        String failure = ArchiveFiles.runJvm(command("echo $$ > " + pid + "; exec sleep 60"), List.of(), List.of(), 1);
+        String failure = ArchiveFiles.runJvm(List.of(), command("echo $$ > " + pid + "; exec sleep 60"), List.of(), List.of(), 1);
         long tookMs = (System.nanoTime() - started) / 1_000_000;
         assertEquals("the JVM did not finish in 1 s", failure);
         assertTrue(tookMs < 30_000, "ended at its timeout, not at the end of its output: " + tookMs + " ms");
@@ -37,13 +37,22 @@ class ArchiveFilesTest {
 
     @Test
     void aFailureGivesItsFirstLineAndSuccessGivesNull() throws Exception {
-        assertEquals("Error: cache refused", ArchiveFiles.runJvm(command("echo; echo 'Error: cache refused'; echo more; exit 1"),
+        assertEquals("Error: cache refused", ArchiveFiles.runJvm(List.of(), command("echo; echo 'Error: cache refused'; echo more; exit 1"),
                 List.of(), List.of(), 10));
-        assertEquals("exit 3", ArchiveFiles.runJvm(command("exit 3"), List.of(), List.of(), 10));
-        assertNull(ArchiveFiles.runJvm(command("echo fine"), List.of(), List.of(), 10));
+        assertEquals("exit 3", ArchiveFiles.runJvm(List.of(), command("exit 3"), List.of(), List.of(), 10));
+        assertNull(ArchiveFiles.runJvm(List.of(), command("echo fine"), List.of(), List.of(), 10));
         Path args = dir.resolve("args");
-        assertNull(ArchiveFiles.runJvm(command("echo \"$@\" > " + args), List.of("-XX:AOTMode=on"), List.of("-version"), 10));
+        assertNull(ArchiveFiles.runJvm(List.of(), command("echo \"$@\" > " + args), List.of("-XX:AOTMode=on"), List.of("-version"), 10));
         assertEquals("-XX:AOTMode=on -Xms8m -cp app.jar -version", Files.readString(args).strip(),
                 "the options, then the workers' options and classpath, then the tail");
+    }
+
+    /** --user: the check and the AOT cache's assembly run after setpriv, as the workers' user, never as root. */
+    @Test
+    void theJvmRunsAfterItsPrefix() throws Exception {
+        Path seen = dir.resolve("seen");
+        assertNull(ArchiveFiles.runJvm(List.of("/usr/bin/env", "PREFIX_RAN=yes"), command("echo \"$PREFIX_RAN $1\" > " + seen),
+                List.of("-Xshare:on"), List.of(), 10));
+        assertEquals("yes -Xshare:on", Files.readString(seen).strip());
     }
 }
