@@ -23,6 +23,9 @@ import java.util.regex.Pattern;
  */
 public class StartupAB {
     static final int ROUNDS = Integer.getInteger("bench.rounds", 5);
+    /** More supervisor options for both trees (BENCH_ARGS, split on spaces), e.g. {@code --user nobody}. */
+    static final List<String> EXTRA = System.getProperty("bench.args", "").isBlank() ? List.of()
+            : List.of(System.getProperty("bench.args").trim().split("\\s+"));
     static final Pattern STARTED = Pattern.compile("^(\\S+) prefork\\[\\d+\\] INFO worker \\d+ \\(pid (\\d+)\\): started(, STARTING| to replace )",
             Pattern.MULTILINE);
     static final Pattern BOOTING = Pattern.compile("^(\\S+) prefork\\[\\d+\\] INFO worker \\d+ \\(pid (\\d+)\\): STARTING -> BOOTING",
@@ -43,6 +46,9 @@ public class StartupAB {
         }
         Path results = Path.of(args[2]);
         Path work = Files.createTempDirectory("prefork-startup-ab");
+        if (!EXTRA.isEmpty()) {  // e.g. --user nobody: that user's workers must reach the cache in it
+            Files.setPosixFilePermissions(work, java.nio.file.attribute.PosixFilePermissions.fromString("rwxr-xr-x"));
+        }
         try {
             for (Tree t : trees) {
                 round(t, work, false);  // untimed: trains each tree's class archive
@@ -89,8 +95,9 @@ public class StartupAB {
     static void round(Tree t, Path work, boolean timed) throws Exception {
         int port = freePort();
         Path log = work.resolve("supervisor.log");
-        List<String> cmd = List.of(t.home().resolve("scripts/prefork").toString(), "-w", "2", "-b", "127.0.0.1:" + port,
-                "--ctl-socket", work.resolve("ctl.sock").toString(), "--cache-dir", work.resolve("cache-" + t.name().hashCode()).toString());
+        List<String> cmd = new ArrayList<>(List.of(t.home().resolve("scripts/prefork").toString(), "-w", "2", "-b", "127.0.0.1:" + port,
+                "--ctl-socket", work.resolve("ctl.sock").toString(), "--cache-dir", work.resolve("cache-" + t.name().hashCode()).toString()));
+        cmd.addAll(EXTRA);
         long start = System.nanoTime();
         Process p = new ProcessBuilder(cmd).redirectErrorStream(true).redirectOutput(log.toFile()).start();
         try {
