@@ -157,6 +157,28 @@ class PrivilegesIT {
         }
     }
 
+    /** A worker in another language (PROTOCOL.md) under --user: the user from its start, through the group's socket. */
+    @Test
+    void aPythonWorkerRunsAsTheUserAndGetsItsListeners() throws Exception {
+        requireRoot();
+        Path python = Path.of("/usr/bin/python3");  // not a PATH lookup: a root-only shim (pyenv) is no use to nobody
+        if (!Files.isExecutable(python)) {
+            Tools.missing("/usr/bin/python3 (the Python worker, run as nobody)");
+        }
+        Path script = Files.copy(RunningSupervisor.HOME.resolve("examples/python/prefork_worker.py"),
+                openDirectory("python").resolve("prefork_worker.py"));
+        try (RunningSupervisor s = RunningSupervisor.start(dir, "-w", "2", "-b", "127.0.0.1:0", "--user", "nobody",
+                "--worker-command", python + " " + script)) {
+            Map<Integer, Long> workers = s.awaitReadyWorkers(2, Duration.ofSeconds(60));
+            for (long pid : workers.values()) {
+                assertNobody(pid);
+            }
+            Http.Response r = Http.get(s.port(), "/");
+            assertEquals("Hello from Python\n", r.body());
+            assertTrue(workers.containsValue(r.workerPid()), "a worker answered: " + r.workerPid());
+        }
+    }
+
     @Test
     void aWorkerThatCannotBecomeTheUserNeverRunsTheApp() throws Exception {
         requireRoot();

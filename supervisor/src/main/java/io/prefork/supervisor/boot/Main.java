@@ -158,7 +158,7 @@ public final class Main {
      * stub from there, and the log says why, once per generation.
      */
     private static boolean workersReachCache(Config c, Log log) {
-        if (c.runAs() == null || c.runAs().canReach(c.cacheDir())) {
+        if (c.runAs() == null || !c.workerCommand().isEmpty() || c.runAs().canReach(c.cacheDir())) {  // JVM workers only
             return true;
         }
         log.warn("--cache-dir " + c.cacheDir() + ": --user " + c.runAs() + " cannot reach it, so workers start without a"
