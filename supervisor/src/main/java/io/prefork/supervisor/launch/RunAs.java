@@ -48,10 +48,13 @@ public record RunAs(String user, String group, int uid, int gid, int[] groups, S
         return new RunAs(user, group, uid, gid, groups, setpriv);
     }
 
-    /** The first executable {@code name} in the directories of {@code path}, or null. */
+    /** The first executable {@code name} in the absolute directories of {@code path} (a root daemon skips "" and "."), or null. */
     static String onPath(String name, String path) {
         for (String dir : (path == null ? "" : path).split(File.pathSeparator)) {
-            Path candidate = Path.of(dir.isEmpty() ? "." : dir, name);
+            if (!dir.startsWith("/")) {
+                continue;
+            }
+            Path candidate = Path.of(dir, name);
             if (Files.isRegularFile(candidate) && Files.isExecutable(candidate)) {
                 return candidate.toAbsolutePath().toString();
             }

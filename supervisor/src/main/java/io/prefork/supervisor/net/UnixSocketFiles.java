@@ -110,9 +110,11 @@ public final class UnixSocketFiles {
 
     /**
      * For sockets only this supervisor's own children may use: the workers' control socket, the
-     * upgrade socket. With {@code group} (--user's gid, workers that run as another user), the
-     * directory is 0710 and the socket 0660, both that group's: the workers can connect, and the
-     * peer check still admits only pids this supervisor started. Otherwise -1.
+     * upgrade socket.
+     *
+     * @param group -1, or the gid of children that run as another user (--user): the directory is then
+     *              0710 and the socket 0660, both that group's, so they can connect; the peer check
+     *              still admits only pids this supervisor started
      */
     public static PrivateSocket bindInPrivateDirectory(String prefix, String name, int backlog, int group) throws IOException {
         Path dir;

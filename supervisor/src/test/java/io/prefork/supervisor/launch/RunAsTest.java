@@ -38,6 +38,9 @@ class RunAsTest {
         assertEquals(real.toString(), RunAs.onPath("setpriv", a + ":" + b));
         assertNull(RunAs.onPath("setpriv", a.toString()));
         assertNull(RunAs.onPath("setpriv", null));
+        Path relative = Path.of("").toAbsolutePath().relativize(b);  // names b from here: found, were it not skipped
+        assertTrue(Files.isExecutable(relative.resolve("setpriv")));
+        assertNull(RunAs.onPath("setpriv", "::" + relative), "relative and empty entries are skipped");
     }
 
     @Test
