@@ -149,20 +149,22 @@ class BadInputIT {
                         "--socket", "/tmp/\u00fcber.ctl", "status")),
                 row("abstract admin socket", () -> expect(USAGE,
                         "prefork: --admin-bind unix:@x: use a unix socket path, not an abstract name", "--admin-bind", "unix:@x")),
-                row("unknown user", () -> expect(USAGE, "prefork: --user no-such-user-x: no such user", "--user", "no-such-user-x")),
+                row("unknown user", () -> expect(USAGE, "prefork: --user no-such-user-x: no such user", "--user", "no-such-user-x",
+                        "--cache-dir", dir.toString())),
                 row("--user with no setpriv on the PATH", () -> {
                     long uid = Files.readAllLines(Path.of("/proc/self/status")).stream().filter(l -> l.startsWith("Uid:"))
                             .map(l -> Long.parseLong(l.split("\\s+")[2])).findFirst().orElseThrow();
                     if (uid == 0) {
                         expect(List.of(), Map.of("PATH", dir.toString()), USAGE, "prefork: --user/--group start workers"
-                                + " through setpriv (util-linux), which is not on the PATH", "--user", "nobody");
+                                + " through setpriv (util-linux), which is not on the PATH", "--user", "nobody",
+                                "--cache-dir", dir.toString());
                     } else {
                         expect(USAGE, "prefork: --user/--group need the supervisor to start as root (it runs as uid " + uid + ")",
-                                "--user", "nobody");
+                                "--user", "nobody", "--cache-dir", dir.toString());
                     }
                 }),
                 row("unknown group", () -> expect(USAGE, "prefork: --group no-such-group-x: no such group",
-                        "--group", "no-such-group-x")),
+                        "--group", "no-such-group-x", "--cache-dir", dir.toString())),
                 row("unknown admin group", () -> expect(USAGE, "prefork: --admin-group no-such-group-x: no such group",
                         "--admin-group", "no-such-group-x")),
                 row("app class that does not exist", () -> expect(USAGE, "prefork: --app com.example.Missing: no such class"

@@ -150,7 +150,7 @@ public final class Cli {
                 path(v.get("log-file", null)),
                 readyMode,
                 workerCommand.isEmpty() ? WorkerStart.valueOf(start.toUpperCase(Locale.ROOT)) : WorkerStart.PLAIN,
-                path(v.get("cache-dir", CacheDir.byDefault())),
+                path(v.get("cache-dir", CacheDir.byDefault(v.get("user", null) != null || v.get("group", null) != null))),
                 adminBind(v.get("admin-bind", null)),
                 workerCommand,
                 (int) number(v, Flag.MIN_READY, 1, 1024),

@@ -158,8 +158,10 @@ final class ArchiveFiles {
     }
 
     /**
-     * The java binary, its version and release file, the command, and every classpath entry's size
-     * and time, hashed: a changed jar or option gets another archive.
+     * The java binary, its version and release file, the command, every classpath entry's size and
+     * time, and the user workers run as (--user), hashed: a changed jar or option gets another
+     * archive, and so does another user, whose workers could not use this one's (they refuse what
+     * neither they nor the supervisor's user own).
      */
     static String key(WorkerCommand.App config, List<String> command) {
         try {
@@ -169,6 +171,9 @@ final class ArchiveFiles {
             update(sha, jvmLibrary(config.java()));
             for (String part : command) {
                 update(sha, part);
+            }
+            if (config.runAs() != null) {  // nothing for the others: their archives keep the names they had
+                update(sha, "run as uid " + config.runAs().uid());
             }
             int cp = command.indexOf("-cp");
             for (String entry : command.get(cp + 1).split(File.pathSeparator)) {

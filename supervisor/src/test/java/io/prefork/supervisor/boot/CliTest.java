@@ -141,4 +141,18 @@ class CliTest {
         assertEquals(null, CacheDir.beforeParsing(new String[] {"--cache-dir", "a\0b"}),
                 "a path the parse will refuse");
     }
+
+    /** Root with --user: the workers run as that user and must read the cache, which root's home (0700) forbids. */
+    @Test
+    void rootWithUserKeepsTheCacheWhereTheWorkersCanReadIt() throws Exception {
+        boolean root = (Integer) java.nio.file.Files.getAttribute(java.nio.file.Path.of("/proc/self"), "unix:uid") == 0;
+        org.junit.jupiter.api.Assumptions.assumeTrue(root, "--user needs root");
+        java.nio.file.Path forUser = parse("--app", "a.B", "--app-classpath", JAR, "--user", "nobody").cacheDir();
+        assertEquals(java.nio.file.Path.of("/var/cache/prefork"), forUser);
+        assertEquals(forUser, CacheDir.beforeParsing(new String[] {"--user", "nobody"}));
+        assertEquals(forUser, CacheDir.beforeParsing(new String[] {"--group=nogroup"}));
+        assertEquals(java.nio.file.Path.of("/x/c"), CacheDir.beforeParsing(new String[] {"--user", "nobody", "--cache-dir", "/x/c"}));
+        assertEquals(java.nio.file.Path.of("/x/c"), parse("--app", "a.B", "--app-classpath", JAR, "--user", "nobody",
+                "--cache-dir", "/x/c").cacheDir());
+    }
 }
