@@ -163,6 +163,15 @@ class BadInputIT {
                                 "--user", "nobody", "--cache-dir", dir.toString());
                     }
                 }),
+                row("--user that cannot read the app classpath", () -> {
+                    Path jar = Files.copy(Jars.EXAMPLES, dir.resolve("app.jar"));  // in the test's directory: 0700
+                    long uid = Files.readAllLines(Path.of("/proc/self/status")).stream().filter(l -> l.startsWith("Uid:"))
+                            .map(l -> Long.parseLong(l.split("\\s+")[2])).findFirst().orElseThrow();
+                    expect(USAGE, uid == 0 ? "prefork: --user nobody (uid 65534, gid 65534) cannot read " + jar
+                            + ": the workers run as that user"
+                            : "prefork: --user/--group need the supervisor to start as root (it runs as uid " + uid + ")",
+                            "--user", "nobody", "--app-classpath", jar.toString(), "--cache-dir", dir.toString());
+                }),
                 row("unknown group", () -> expect(USAGE, "prefork: --group no-such-group-x: no such group",
                         "--group", "no-such-group-x", "--cache-dir", dir.toString())),
                 row("unknown admin group", () -> expect(USAGE, "prefork: --admin-group no-such-group-x: no such group",

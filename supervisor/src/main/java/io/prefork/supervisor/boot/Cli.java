@@ -124,12 +124,20 @@ public final class Cli {
         }
         String classpath = !workerCommand.isEmpty() ? "" : appJar != null ? appJar : appClasspath(v.get("app-classpath", null));
         String app = v.get("app", appJar != null && workerCommand.isEmpty() ? AppJar.mainClass(appJar) : Flag.APP.defaultValue());
+        RunAs runAs = RunAs.resolve(v.get("user", null), v.get("group", null));
+        String java = javaExecutable(v.get("java", null));
+        if (runAs != null && workerCommand.isEmpty()) {  // one line now, not five failed boots as that user
+            String unusable = runAs.unusable(java, classpath);
+            if (unusable != null) {
+                throw new UsageException("--user " + runAs + " cannot " + unusable + ": the workers run as that user");
+            }
+        }
         Config config = new Config(
                 (int) number(v, Flag.WORKERS, Runtime.getRuntime().availableProcessors(), 1, 1024),
                 binds,
                 workerCommand.isEmpty() ? appClass(app, classpath) : String.join(" ", workerCommand),
                 classpath,
-                javaExecutable(v.get("java", null)),
+                java,
                 v.all("jvm-opt", "\\s+", List.of()),
                 (int) number(v, Flag.BACKLOG, 1, 65535),
                 balance.equals("shared") ? Listeners.Balance.SHARED : Listeners.Balance.REUSEPORT,
@@ -156,7 +164,7 @@ public final class Cli {
                 (int) number(v, Flag.MIN_READY, 1, 1024),
                 seconds(v, Flag.LAME_DUCK, false),
                 (int) number(v, Flag.MAX_RESTARTS, 0, 100_000),
-                RunAs.resolve(v.get("user", null), v.get("group", null)),
+                runAs,
                 seconds(v, Flag.RESTART_WINDOW, true),
                 seconds(v, Flag.STALL_TIMEOUT, false),
                 share.equals("auto"),

@@ -96,6 +96,44 @@ public record RunAs(String user, String group, int uid, int gid, int[] groups, S
         }
     }
 
+    /**
+     * Null if these ids may run {@code java} and read every entry of {@code classpath} (reach it, and
+     * the mode bits that apply to them); else what they cannot do, e.g. {@code read /root/app.jar}.
+     */
+    public String unusable(String java, String classpath) {
+        if (!may(Path.of(java), 01)) {
+            return "run " + java;
+        }
+        for (String entry : classpath.split(File.pathSeparator)) {
+            if (entry.isEmpty() || entry.endsWith("*")) {
+                continue;  // the JVM's own reading of "" and wildcards: left to it
+            }
+            Path p = Path.of(entry);
+            if (Files.exists(p) && !may(p, Files.isDirectory(p) ? 05 : 04)) {
+                return "read " + entry;
+            }
+        }
+        return null;
+    }
+
+    /** Whether these ids have the {@code bits} (04 read, 02 write, 01 execute) on {@code file}, and can reach it. */
+    private boolean may(Path file, int bits) {
+        try {
+            Path real = file.toRealPath();
+            if (!canReach(file.toAbsolutePath().getParent()) || !canReach(real.getParent())) {
+                return false;
+            }
+            var a = Files.readAttributes(real, "unix:uid,gid,mode");
+            int mode = (Integer) a.get("mode");
+            int group = (Integer) a.get("gid");
+            int granted = (Integer) a.get("uid") == uid ? mode >> 6
+                    : group == gid || Arrays.stream(groups).anyMatch(g -> g == group) ? mode >> 3 : mode;
+            return (granted & bits) == bits;
+        } catch (IOException | UnsupportedOperationException e) {
+            return false;
+        }
+    }
+
     /** Whether {@code other} runs workers as the same ids. */
     public boolean sameIds(RunAs other) {
         return other != null && uid == other.uid && gid == other.gid && Arrays.equals(groups, other.groups);

@@ -147,6 +147,8 @@ class CliTest {
     void rootWithUserKeepsTheCacheWhereTheWorkersCanReadIt() throws Exception {
         boolean root = (Integer) java.nio.file.Files.getAttribute(java.nio.file.Path.of("/proc/self"), "unix:uid") == 0;
         org.junit.jupiter.api.Assumptions.assumeTrue(root, "--user needs root");
+        // nobody must read the app's jar (the parse checks): its directory is the test's, 0700
+        java.nio.file.Files.setPosixFilePermissions(jars, java.nio.file.attribute.PosixFilePermissions.fromString("rwxr-xr-x"));
         java.nio.file.Path forUser = parse("--app", "a.B", "--app-classpath", JAR, "--user", "nobody").cacheDir();
         assertEquals(java.nio.file.Path.of("/var/cache/prefork"), forUser);
         assertEquals(forUser, CacheDir.beforeParsing(new String[] {"--user", "nobody"}));

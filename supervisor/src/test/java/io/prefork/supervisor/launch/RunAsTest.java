@@ -44,6 +44,28 @@ class RunAsTest {
     }
 
     @Test
+    void theWorkersUserMustRunJavaAndReadTheClasspath() throws Exception {
+        int uid = (Integer) Files.getAttribute(dir, "unix:uid");
+        Files.setPosixFilePermissions(dir, PosixFilePermissions.fromString("rwxr-xr-x"));
+        Path java = Files.createFile(dir.resolve("java"));
+        Path jar = Files.createFile(dir.resolve("app.jar"));
+        Path classes = Files.createDirectories(dir.resolve("classes"));
+        Files.setPosixFilePermissions(java, PosixFilePermissions.fromString("rwxr-xr-x"));
+        Files.setPosixFilePermissions(jar, PosixFilePermissions.fromString("rw-r--r--"));
+        Files.setPosixFilePermissions(classes, PosixFilePermissions.fromString("rwxr-xr-x"));
+        RunAs other = new RunAs(null, null, uid + 12345, uid + 12345, new int[0], "setpriv");
+        String classpath = jar + ":" + classes + ":" + dir.resolve("missing.jar") + ":" + dir + "/lib/*";
+        assertNull(other.unusable(java.toString(), classpath), "readable, runnable; a missing entry and a wildcard are the JVM's");
+        Files.setPosixFilePermissions(jar, PosixFilePermissions.fromString("rw-r-----"));
+        assertEquals("read " + jar, other.unusable(java.toString(), classpath));
+        Files.setPosixFilePermissions(jar, PosixFilePermissions.fromString("rw-r--r--"));
+        Files.setPosixFilePermissions(classes, PosixFilePermissions.fromString("rwxr--r--"));
+        assertEquals("read " + classes, other.unusable(java.toString(), classpath), "a directory needs r and x");
+        Files.setPosixFilePermissions(java, PosixFilePermissions.fromString("rwxr--r--"));
+        assertEquals("run " + java, other.unusable(java.toString(), classpath));
+    }
+
+    @Test
     void aDirectoryIsReachableOnlyThroughDirectoriesTheUserMaySearch() throws Exception {
         int uid = (Integer) Files.getAttribute(dir, "unix:uid");
         int gid = (Integer) Files.getAttribute(dir, "unix:gid");
