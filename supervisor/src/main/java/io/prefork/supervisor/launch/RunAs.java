@@ -82,11 +82,7 @@ public record RunAs(String user, String group, int uid, int gid, int[] groups, S
                 p = p.getParent();
             }
             for (p = p == null ? null : p.toRealPath(); p != null; p = p.getParent()) {
-                var a = Files.readAttributes(p, "unix:uid,gid,mode");
-                int owner = (Integer) a.get("uid");
-                int group = (Integer) a.get("gid");
-                int bit = owner == uid ? 0100 : group == gid || Arrays.stream(groups).anyMatch(g -> g == group) ? 010 : 01;
-                if (((Integer) a.get("mode") & bit) == 0) {
+                if ((granted(p) & 01) == 0) {
                     return false;
                 }
             }
@@ -120,18 +116,19 @@ public record RunAs(String user, String group, int uid, int gid, int[] groups, S
     private boolean may(Path file, int bits) {
         try {
             Path real = file.toRealPath();
-            if (!canReach(file.toAbsolutePath().getParent()) || !canReach(real.getParent())) {
-                return false;
-            }
-            var a = Files.readAttributes(real, "unix:uid,gid,mode");
-            int mode = (Integer) a.get("mode");
-            int group = (Integer) a.get("gid");
-            int granted = (Integer) a.get("uid") == uid ? mode >> 6
-                    : group == gid || Arrays.stream(groups).anyMatch(g -> g == group) ? mode >> 3 : mode;
-            return (granted & bits) == bits;
+            return canReach(file.toAbsolutePath().getParent()) && canReach(real.getParent()) && (granted(real) & bits) == bits;
         } catch (IOException | UnsupportedOperationException e) {
             return false;
         }
+    }
+
+    /** The rwx bits of {@code p}'s mode that apply to these ids, as the kernel picks them: owner, else group, else others. */
+    private int granted(Path p) throws IOException {
+        var a = Files.readAttributes(p, "unix:uid,gid,mode");
+        int mode = (Integer) a.get("mode");
+        int group = (Integer) a.get("gid");
+        return (Integer) a.get("uid") == uid ? mode >> 6 & 07
+                : group == gid || Arrays.stream(groups).anyMatch(g -> g == group) ? mode >> 3 & 07 : mode & 07;
     }
 
     /** Whether {@code other} runs workers as the same ids. */
