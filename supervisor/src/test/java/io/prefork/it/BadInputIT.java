@@ -6,6 +6,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.prefork.unix.Linux;
 import io.prefork.unix.UnixSockets;
+import java.io.IOException;
 import java.net.InetAddress;
 import java.net.ServerSocket;
 import java.nio.charset.StandardCharsets;
@@ -76,6 +77,12 @@ class BadInputIT {
         Result r = run(RunningSupervisor.commandFor("io.prefork.supervisor.admin.Ctl", args), Map.of());
         assertEquals(List.of(line), r.stderr(), "exactly one line, no stack trace");
         assertEquals(code, r.code());
+    }
+
+    /** This process's effective uid: --user rows differ as root (CI) and as anyone else. */
+    private static long effectiveUid() throws IOException {
+        return Files.readAllLines(Path.of("/proc/self/status")).stream().filter(l -> l.startsWith("Uid:"))
+                .map(l -> Long.parseLong(l.split("\\s+")[2])).findFirst().orElseThrow();
     }
 
     private static DynamicTest row(String name, org.junit.jupiter.api.function.Executable check) {
@@ -152,8 +159,7 @@ class BadInputIT {
                 row("unknown user", () -> expect(USAGE, "prefork: --user no-such-user-x: no such user", "--user", "no-such-user-x",
                         "--cache-dir", dir.toString())),
                 row("--user with no setpriv on the PATH", () -> {
-                    long uid = Files.readAllLines(Path.of("/proc/self/status")).stream().filter(l -> l.startsWith("Uid:"))
-                            .map(l -> Long.parseLong(l.split("\\s+")[2])).findFirst().orElseThrow();
+                    long uid = effectiveUid();
                     if (uid == 0) {
                         expect(List.of(), Map.of("PATH", dir.toString()), USAGE, "prefork: --user/--group start workers"
                                 + " through setpriv (util-linux), which is not on the PATH", "--user", "nobody",
@@ -165,8 +171,7 @@ class BadInputIT {
                 }),
                 row("--user that cannot read the app classpath", () -> {
                     Path jar = Files.copy(Jars.EXAMPLES, dir.resolve("app.jar"));  // in the test's directory: 0700
-                    long uid = Files.readAllLines(Path.of("/proc/self/status")).stream().filter(l -> l.startsWith("Uid:"))
-                            .map(l -> Long.parseLong(l.split("\\s+")[2])).findFirst().orElseThrow();
+                    long uid = effectiveUid();
                     expect(USAGE, uid == 0 ? "prefork: --user nobody (uid 65534, gid 65534) cannot read " + jar
                             + ": the workers run as that user"
                             : "prefork: --user/--group need the supervisor to start as root (it runs as uid " + uid + ")",
