@@ -74,7 +74,7 @@ public final class ClassArchive implements WorkerArchive {
     private final Path recorded;
     private final boolean aot;
     private final List<String> command;
-    /** --user: the training run writes as that user, into a directory of its own in the cache. */
+    /** --user: runs write as that user, into a temporary directory of their own; the check and the AOT cache's assembly run as that user too. */
     private final RunAs runAs;
     private Path trainingFile;
     private Path recordingFile;
@@ -338,9 +338,9 @@ public final class ClassArchive implements WorkerArchive {
 
     /**
      * Where a run writes before its archive is checked: beside the target, with a name of its own, so
-     * two supervisors (or two runs) never write one file. Under --user, the run drops to that user
-     * before it writes and may not reach the cache directory (root's home is 0700): it writes into a
-     * fresh temporary directory of its own instead, and the supervisor moves the archive in.
+     * two supervisors (or two runs) never write one file. Under --user, the run is that user, who may
+     * read the cache directory but not write it (root's): it writes into a fresh temporary directory
+     * of its own instead, and the supervisor moves the archive in.
      */
     private Path output(Path target, String kind) {
         String name = target.getFileName() + "." + kind + "-" + ProcessHandle.current().pid() + "-" + OUTPUTS.incrementAndGet();
