@@ -31,7 +31,7 @@ class PrivilegesIT {
     @TempDir
     Path dir;
 
-    private static void requireRoot() throws IOException {
+    static void requireRoot() throws IOException {
         boolean root = Files.readAllLines(Path.of("/proc/self/status")).stream()
                 .anyMatch(l -> l.matches("Uid:\\s+0\\s+0\\s+0\\s+0"));
         if (!root && "1".equals(System.getenv("PREFORK_CI"))) {
@@ -54,7 +54,7 @@ class PrivilegesIT {
         return Files.readAllLines(Path.of("/proc/" + pid + "/status"));
     }
 
-    private static void assertNobody(long pid) throws IOException {
+    static void assertNobody(long pid) throws IOException {
         List<String> status = status(pid);
         assertTrue(status.stream().anyMatch(l -> l.matches("Uid:\\s+65534\\s+65534\\s+65534\\s+65534")), status.toString());
         assertTrue(status.stream().anyMatch(l -> l.matches("Gid:\\s+65534\\s+65534\\s+65534\\s+65534")), status.toString());
@@ -94,15 +94,26 @@ class PrivilegesIT {
             s.awaitLine("class archive ready", Duration.ofSeconds(60));
             Path archive = workerArchives(cache).get(0);
             assertEquals("nobody", Files.getOwner(archive).getName(), "written by the workers' user");
-            // Workers started from now on map it, as nobody: a HUP's successors.
-            s.signal(Linux.SIGHUP);
-            s.awaitLine("rolling restart done", Duration.ofSeconds(60));
-            Map<Integer, Long> successors = s.readyWorkers();
-            for (long pid : successors.values()) {
-                assertTrue(!workers.containsValue(pid), "a successor: " + successors);
-                assertNobody(pid);
-                assertTrue(Files.readString(Path.of("/proc/" + pid + "/maps")).contains(archive.toString()),
-                        "worker " + pid + " started from " + archive);
+            // Workers started from now on map it, as nobody: the successors of two HUP rolls, under load
+            // with every core saturated, as the other zero-loss rolls are (OperateIT), losing nothing.
+            Map<Integer, Long> successors = workers;
+            try (CpuSaturation busy = CpuSaturation.start(); Load load = Load.start(port, 2, 2, 75)) {
+                for (int roll = 0; roll < 2; roll++) {
+                    Map<Integer, Long> before = successors;
+                    s.signal(Linux.SIGHUP);
+                    s.awaitMatch(java.util.regex.Pattern.compile("rolling restart done: 2 worker"), roll, Duration.ofSeconds(90));
+                    successors = s.awaitReadyWorkers(2, Duration.ofSeconds(90));
+                    for (long pid : successors.values()) {
+                        assertTrue(!before.containsValue(pid), "a successor after roll " + (roll + 1) + ": " + successors);
+                        assertNobody(pid);
+                        assertTrue(Files.readString(Path.of("/proc/" + pid + "/maps")).contains(archive.toString()),
+                                "worker " + pid + " started from " + archive);
+                    }
+                }
+                load.close();
+                System.out.println("2 HUP rolls of nobody's workers under load: " + load.summary());
+                assertEquals(List.of(), load.failures(), load.summary());
+                assertTrue(load.rate() >= 200, "load was " + load.summary());
             }
             // The control socket is the first user's group's: another user takes a restart, not a HUP.
             Files.writeString(config, "user=daemon\n");

@@ -121,6 +121,9 @@ final class RunningSupervisor implements AutoCloseable {
         useTmp(cmd, tmp);
         ProcessBuilder pb = new ProcessBuilder(cmd);
         pb.environment().put("TMPDIR", tmp.toString());  // and a new supervisor an upgrade starts (scripts/prefork takes it)
+        // The default --cache-dir ($XDG_CACHE_HOME/prefork), its archives and jffi copy, go with tmp
+        // unless the test names its own: nothing is left in the home directory.
+        pb.environment().put("XDG_CACHE_HOME", tmp.resolve("cache").toString());
         pb.environment().putAll(env);
         pb.directory(dir.toFile()); // the default admin socket, prefork.ctl, lands in the test's own directory
         pb.redirectErrorStream(true);

@@ -117,6 +117,44 @@ class UpgradeIT {
         }
     }
 
+    /**
+     * As the test above, with the workers run as nobody (--user): the new supervisor, root as the old
+     * one, starts its workers through setpriv and hands them its control socket by its group.
+     */
+    @Test
+    void underLoadAnUpgradeWhoseWorkersRunAsNobodyLosesNothing() throws Exception {
+        PrivilegesIT.requireRoot();
+        // nobody reads the installation's jars and the cache: the test's directory is root's, 0700
+        Files.setPosixFilePermissions(dir, java.nio.file.attribute.PosixFilePermissions.fromString("rwxr-xr-x"));
+        Path home = install();
+        Path cache = Files.createDirectories(dir.resolve("cache"));
+        try (CpuSaturation busy = CpuSaturation.start();
+             RunningSupervisor old = start(List.of(), home, "-w", "2", "-b", "127.0.0.1:0", "--worker-start", "plain",
+                     "--user", "nobody", "--cache-dir", cache.toString(),
+                     "--jvm-opt=-XX:-UsePerfData")) {  // else nobody's JVMs leave /tmp/hsperfdata_nobody
+            int port = old.port();
+            Map<Integer, Long> oldWorkers = old.awaitReadyWorkers(2, BOOT);
+            try (Load load = Load.start(port, 2, 2, 40)) {
+                RunningSupervisor.pause(500);
+                long newPid = upgrade(old);
+                for (long pid : oldWorkers.values()) {
+                    assertTrue(RunningSupervisor.awaitGone(pid, Duration.ofSeconds(10)), "old worker " + pid + " is gone");
+                }
+                old.awaitLine("upgrade: this supervisor \\(pid " + newPid + "\\) has taken over", BOOT);
+                RunningSupervisor.pause(1000);  // traffic on the new supervisor's workers alone
+                load.close();
+                System.out.println("an upgrade with nobody's workers under load: " + load.summary());
+                assertEquals(List.of(), load.failures(), "failed requests: " + load.summary());
+                assertTrue(load.ok() > 200, load.summary());
+                List<Long> newWorkers = load.pidsLastSeen.keySet().stream().filter(pid -> !oldWorkers.containsValue(pid)).toList();
+                assertTrue(!newWorkers.isEmpty(), "new workers answered: " + load.pidsLastSeen.keySet());
+                for (long pid : newWorkers) {
+                    PrivilegesIT.assertNobody(pid);
+                }
+            }
+        }
+    }
+
     @Test
     void anUpgradeToABrokenInstallationLeavesTheOldSupervisorServing() throws Exception {
         Path home = install();
