@@ -1,5 +1,6 @@
 package io.prefork.supervisor.launch;
 
+import io.prefork.posix.Users;
 import java.io.File;
 import java.io.IOException;
 import java.io.InputStream;
@@ -138,8 +139,7 @@ final class ArchiveFiles {
     static String foreignOwner(Path file, int workersUid) {
         try {
             int owner = (Integer) Files.getAttribute(file, "unix:uid", LinkOption.NOFOLLOW_LINKS);
-            int self = (Integer) Files.getAttribute(Path.of("/proc/self"), "unix:uid");
-            return owner == self || owner == workersUid ? null : "uid " + owner;
+            return owner == Users.effectiveUid() || owner == workersUid ? null : "uid " + owner;
         } catch (java.nio.file.NoSuchFileException e) {
             return null;
         } catch (IOException | UnsupportedOperationException | IllegalArgumentException e) {
