@@ -270,7 +270,7 @@ public final class Worker {
             }
         }
         terminate();
-        transitionTo(WorkerState.DRAINING, "SIGTERM: " + why, log);
+        transitionTo(WorkerState.DRAINING, "sent SIGTERM: " + why, log);
     }
 
     /** Moves to {@code next} if that is legal, and logs the transition with id, pid and why. */

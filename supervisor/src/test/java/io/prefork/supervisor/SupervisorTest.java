@@ -276,6 +276,7 @@ class SupervisorTest extends SupervisorTestBase {
         assertTrue(lines.text().contains("READY -> DRAINING (sent STOP: SIGTERM)"), lines.text());
         assertEquals(0, launcher.launched.get(0).terms, "a connected worker is told, not signalled");
         assertEquals(1, starting.terms, "a worker that has not connected gets SIGTERM");
+        assertTrue(lines.text().contains("STARTING -> DRAINING (sent SIGTERM: SIGTERM)"), lines.text());
         assertTrue(List.copyOf(supervisor.pool().workers()).stream().allMatch(w -> w.state() == WorkerState.DRAINING));
         launcher.launched.get(0).exit(0);
         starting.exit(143);
