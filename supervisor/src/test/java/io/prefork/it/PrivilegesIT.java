@@ -31,9 +31,12 @@ class PrivilegesIT {
     @TempDir
     Path dir;
 
-    static void requireRoot() throws IOException {
-        boolean root = Files.readAllLines(Path.of("/proc/self/status")).stream()
-                .anyMatch(l -> l.matches("Uid:\\s+0\\s+0\\s+0\\s+0"));
+    static boolean isRoot() throws IOException {
+        return Files.readAllLines(Path.of("/proc/self/status")).stream().anyMatch(l -> l.matches("Uid:\\s+0\\s+0\\s+0\\s+0"));
+    }
+
+    private static void requireRoot() throws IOException {
+        boolean root = isRoot();
         if (!root && "1".equals(System.getenv("PREFORK_CI"))) {
             fail("CI runs as root; these tests need it");
         }
