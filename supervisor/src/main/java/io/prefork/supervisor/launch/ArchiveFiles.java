@@ -1,6 +1,5 @@
 package io.prefork.supervisor.launch;
 
-import io.prefork.posix.Users;
 import java.io.File;
 import java.io.IOException;
 import java.io.InputStream;
@@ -139,7 +138,8 @@ final class ArchiveFiles {
     static String foreignOwner(Path file, int workersUid) {
         try {
             int owner = (Integer) Files.getAttribute(file, "unix:uid", LinkOption.NOFOLLOW_LINKS);
-            return owner == Users.effectiveUid() || owner == workersUid ? null : "uid " + owner;
+            int self = (Integer) Files.getAttribute(Path.of("/proc/self"), "unix:uid");
+            return owner == self || owner == workersUid ? null : "uid " + owner;
         } catch (java.nio.file.NoSuchFileException e) {
             return null;
         } catch (IOException | UnsupportedOperationException | IllegalArgumentException e) {
