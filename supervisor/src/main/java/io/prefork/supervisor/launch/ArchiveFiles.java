@@ -138,6 +138,8 @@ final class ArchiveFiles {
     static String foreignOwner(Path file, int workersUid) {
         try {
             int owner = (Integer) Files.getAttribute(file, "unix:uid", LinkOption.NOFOLLOW_LINKS);
+            // Not jnr-posix's geteuid: this runs on the main thread at start, before the first spawn,
+            // while jnr-posix may still be loading on its own thread.
             int self = (Integer) Files.getAttribute(Path.of("/proc/self"), "unix:uid");
             return owner == self || owner == workersUid ? null : "uid " + owner;
         } catch (java.nio.file.NoSuchFileException e) {
