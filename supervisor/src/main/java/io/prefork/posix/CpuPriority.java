@@ -14,7 +14,6 @@ import jnr.posix.POSIX;
  */
 public final class CpuPriority {
     private static final int PRIO_PROCESS = 0;
-    private static final int RLIMIT_NICE = 13;
     private static final int CAP_SYS_NICE = 23;
 
     private CpuPriority() {
@@ -35,7 +34,21 @@ public final class CpuPriority {
                 return true;
             }
         }
-        return JnrPosix.posix().getrlimit(RLIMIT_NICE).rlimCur() >= 20 - nice;
+        return niceLimit(Files.readString(Path.of("/proc/self/limits"))) >= 20 - nice;
+    }
+
+    /**
+     * The soft RLIMIT_NICE in /proc/PID/limits ("Max nice priority", soft, hard, no unit), -1 if it
+     * is not there. Read from /proc, not with getrlimit: this runs at start, before jnr-posix loads.
+     */
+    static long niceLimit(String limits) {
+        for (String line : limits.split("\n")) {
+            if (line.startsWith("Max nice priority")) {
+                String soft = line.substring("Max nice priority".length()).trim().split("\\s+")[0];
+                return soft.equals("unlimited") ? Long.MAX_VALUE : Long.parseLong(soft);
+            }
+        }
+        return -1;
     }
 
     /** Sets the calling thread's nice value; what it starts from now on inherits it. */

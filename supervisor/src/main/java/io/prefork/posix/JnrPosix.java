@@ -4,54 +4,62 @@ import io.prefork.unix.NativeException;
 import io.prefork.unix.UnixSockets;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionException;
-import java.util.concurrent.atomic.AtomicBoolean;
 import jnr.posix.POSIX;
 import jnr.posix.POSIXFactory;
 
 /**
- * jnr-posix, the supervisor's POSIX calls. Initialising it binds its whole libc interface (about 160
- * functions), which costs about 100 ms, so {@link #startLoading()} does it on a background thread
- * as the supervisor starts, after warming jnr-unixsocket up there: by the time the first worker asks
- * for its listeners, it is ready. (Started later, as the workers spawn, it made them wait: BENCHMARKS.md
- * section 7.) A call needed earlier (a log file, --user) waits for it; there is no second binding.
+ * jnr-posix, the supervisor's POSIX calls off its start path: signals, --user's accounts, the CPU
+ * priorities of --boot-nice, the log file. Initialising it binds its whole libc interface (about 160
+ * functions): 100-200 ms of CPU, which at start would be taken from the first workers' boots on a
+ * small machine (BENCHMARKS.md section 7). So it is loaded on a background thread once those workers
+ * serve ({@link #loadInBackground()}), or at start when an option needs it then; a call before that
+ * loads it on the caller's thread. There is one binding, whoever loads it.
  */
 public final class JnrPosix {
     private static final CompletableFuture<POSIX> LOADED = new CompletableFuture<>();
-    private static final AtomicBoolean STARTED = new AtomicBoolean();
 
     private JnrPosix() {
     }
 
     /**
-     * Starts loading jnr-posix on a daemon thread, after warming jnr-unixsocket up there (which the
-     * main thread needs soon after parsing and binding); later calls do nothing.
+     * The start's native work, on a daemon thread while the main thread parses: {@code first} (before
+     * anything loads jnr-ffi), then jnr-unixsocket warmed up (the main thread's admin and control
+     * sockets need it next), then jnr-posix if {@code posixToo}.
      */
-    public static void startLoading() {
-        startLoading(() -> { });
-    }
-
-    /** As {@link #startLoading()}, with {@code first} run on that thread before anything loads jnr-ffi. */
-    public static void startLoading(Runnable first) {
-        if (!STARTED.compareAndSet(false, true)) {
-            return;
-        }
+    public static void warmUpAtStart(Runnable first, boolean posixToo) {
         Thread loader = new Thread(() -> {
             try {
                 first.run();
             } finally {
-                load();  // whatever became of first: the supervisor waits for this
+                try {
+                    UnixSockets.warmUp();
+                } catch (Throwable t) {
+                    // The main thread meets the same failure at its first socket, and reports it. (Or
+                    // the process is exiting under us, at a usage error: nothing here may print.)
+                }
+                if (posixToo) {
+                    load();
+                }
             }
-        }, "prefork-jnr-posix");
+        }, "prefork-native");
         loader.setDaemon(true);
         loader.start();
     }
 
-    private static void load() {
-        try {
-            UnixSockets.warmUp();  // first, as the main thread needs it next: for the control socket
-        } catch (Throwable t) {
-            // The main thread meets the same failure at its first socket, and reports it. (Or the
-            // process is exiting under us, at a usage error: nothing here may print.)
+    /** Loads jnr-posix on a daemon thread of its own, unless it is loaded. */
+    public static void loadInBackground() {
+        if (LOADED.isDone()) {
+            return;
+        }
+        Thread loader = new Thread(JnrPosix::load, "prefork-jnr-posix");
+        loader.setDaemon(true);
+        loader.start();
+    }
+
+    /** Loads it once; a second caller waits for the first. */
+    private static synchronized void load() {
+        if (LOADED.isDone()) {
+            return;
         }
         try {
             POSIX posix = POSIXFactory.getNativePOSIX();
@@ -64,9 +72,11 @@ public final class JnrPosix {
         }
     }
 
-    /** jnr-posix, once loaded: waits for the loader (starting it if nobody did). */
+    /** jnr-posix, loading it on this thread if nobody has yet (or waiting for the one who is). */
     static POSIX posix() {
-        startLoading();
+        if (!LOADED.isDone()) {
+            load();
+        }
         try {
             return LOADED.join();
         } catch (CompletionException e) {

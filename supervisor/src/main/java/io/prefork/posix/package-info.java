@@ -1,5 +1,5 @@
 /**
- * The supervisor's POSIX calls through jnr-posix: kill, sendmsg and recvmsg with SCM_RIGHTS, users
- * and groups, the log file. Internal to prefork.
+ * The supervisor's POSIX calls through jnr-posix, none of them on its start path unless an option
+ * needs it there: kill, users and groups, CPU priorities, the log file. Internal to prefork.
  */
 package io.prefork.posix;

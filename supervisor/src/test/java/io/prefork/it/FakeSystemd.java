@@ -2,7 +2,7 @@ package io.prefork.it;
 
 import static org.junit.jupiter.api.Assertions.fail;
 
-import io.prefork.posix.PosixFdTransport;
+import io.prefork.unix.FdPassing;
 import io.prefork.unix.Fds;
 import io.prefork.unix.NativeException;
 import java.io.IOException;
@@ -68,7 +68,7 @@ final class FakeSystemd implements AutoCloseable {
         while (open) {
             List<Integer> fds = new ArrayList<>();
             try {
-                int n = PosixFdTransport.SUPERVISOR.receive(channel.getFD(), buf, fds);
+                int n = FdPassing.INSTANCE.receive(channel.getFD(), buf, fds);
                 if (n > 0) {
                     synchronized (received) {
                         received.add(new Notification(System.nanoTime(), new String(buf, 0, n, StandardCharsets.UTF_8),

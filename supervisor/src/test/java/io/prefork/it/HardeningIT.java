@@ -8,6 +8,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import io.prefork.protocol.ControlMessage;
 import io.prefork.protocol.ControlSocket;
 import io.prefork.protocol.MessageType;
+import io.prefork.unix.FdPassing;
 import java.io.IOException;
 import java.net.StandardProtocolFamily;
 import java.net.UnixDomainSocketAddress;
@@ -52,7 +53,7 @@ class HardeningIT {
             Map<String, String> env = environment(worker);
             String socket = env.get("PREFORK_CONTROL_SOCKET");
             for (String token : List.of(env.get("PREFORK_TOKEN"), "not-a-token")) {
-                ControlSocket impostor = ControlSocket.connect(socket, io.prefork.unix.FdPassing.WORKER);
+                ControlSocket impostor = ControlSocket.connect(socket, FdPassing.INSTANCE);
                 try {
                     impostor.send(new ControlMessage(MessageType.HELLO, List.of(token)));
                     ControlMessage answer;

@@ -32,9 +32,9 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
 
 /**
- * Fd passing as prefork pairs it: the supervisor sends with jnr-posix, a worker receives with the
- * minimal binding, and a new supervisor (in an upgrade) receives with jnr-posix. Both receivers
- * ride out a signal that interrupts recvmsg.
+ * Fd passing as prefork does it, both ends with the minimal binding ({@link FdPassing}): the
+ * supervisor sends, a worker or a new supervisor (in an upgrade) receives; the receiver rides out a
+ * signal that interrupts recvmsg. And the supervisor's jnr-posix calls.
  */
 @Timeout(60)
 class FdPassingTest {
@@ -71,17 +71,19 @@ class FdPassingTest {
 
     @Test
     void theSupervisorSendsAndAWorkerOrTheNextSupervisorReceivesTheSameSocket() throws Exception {
-        for (FdTransport receiver : List.of(FdPassing.WORKER, PosixFdTransport.SUPERVISOR)) {
+        for (int fdCount : new int[] {1, 2, FdTransport.MAX_FDS}) {
             int listener = tcpListener();
             UnixSocketChannel[] pair = pair();
-            ControlSocket supervisor = new ControlSocket(pair[0], PosixFdTransport.SUPERVISOR);
-            ControlSocket other = new ControlSocket(pair[1], receiver);
-            supervisor.sendWithFds(ControlMessage.of(MessageType.FDS, "127.0.0.1:1"), new int[] {listener, listener});
+            ControlSocket supervisor = new ControlSocket(pair[0], FdPassing.INSTANCE);
+            ControlSocket other = new ControlSocket(pair[1], FdPassing.INSTANCE);
+            int[] sent = new int[fdCount];
+            java.util.Arrays.fill(sent, listener);
+            supervisor.sendWithFds(ControlMessage.of(MessageType.FDS, "127.0.0.1:1"), sent);
             supervisor.send(ControlMessage.of(MessageType.STOP, "5"));
             assertEquals(ControlMessage.of(MessageType.FDS, "127.0.0.1:1"), other.receive());
             List<Integer> fds = other.takeReceivedFds();
             opened.addAll(fds);
-            assertEquals(2, fds.size(), "both fds, in native byte order: " + fds);
+            assertEquals(fdCount, fds.size(), "every fd, in native byte order: " + fds);
             for (int fd : fds) {
                 assertNotEquals(listener, fd);
                 assertEquals(link(listener), link(fd), "the same socket inode");
@@ -97,32 +99,30 @@ class FdPassingTest {
         // The JDK's interrupt signal: its handler has no SA_RESTART, so a blocked recvmsg fails with EINTR.
         Class.forName("sun.nio.ch.NativeThread");
         assertTrue(caught(Linux.SIG_JDK_INTERRUPT), "the JDK installed its handler for signal 62");
-        for (FdTransport receiver : List.of(FdPassing.WORKER, PosixFdTransport.SUPERVISOR)) {
-            UnixSocketChannel[] pair = pair();
-            int fd = pair[1].getFD();
-            CompletableFuture<Object> got = new CompletableFuture<>();
-            List<Integer> fds = new ArrayList<>();
-            Thread reader = new Thread(() -> {
-                try {
-                    byte[] buf = new byte[64];
-                    int n = receiver.receive(fd, buf, fds);
-                    got.complete(new String(buf, 0, n, StandardCharsets.UTF_8));
-                } catch (Throwable t) {
-                    got.complete(t);
-                }
-            }, "recvmsg-reader");
-            reader.start();
-            int tid = awaitThreadInRecvmsg(fd);
-            Interrupts.signalThread(tid, Linux.SIG_JDK_INTERRUPT);
-            awaitThreadInRecvmsg(fd);  // back in recvmsg after the signal, not out with EINTR
-            assertFalse(got.isDone(), receiver + ": " + got.getNow(null));
-            int listener = tcpListener();
-            PosixFdTransport.SUPERVISOR.sendWithFds(pair[0].getFD(), "FDS x\n".getBytes(StandardCharsets.UTF_8),
-                    new int[] {listener});
-            assertEquals("FDS x\n", got.get(10, TimeUnit.SECONDS), receiver.getClass().getSimpleName());
-            assertEquals(1, fds.size());
-            opened.addAll(fds);
-        }
+        UnixSocketChannel[] pair = pair();
+        int fd = pair[1].getFD();
+        CompletableFuture<Object> got = new CompletableFuture<>();
+        List<Integer> fds = new ArrayList<>();
+        Thread reader = new Thread(() -> {
+            try {
+                byte[] buf = new byte[64];
+                int n = FdPassing.INSTANCE.receive(fd, buf, fds);
+                got.complete(new String(buf, 0, n, StandardCharsets.UTF_8));
+            } catch (Throwable t) {
+                got.complete(t);
+            }
+        }, "recvmsg-reader");
+        reader.start();
+        int tid = awaitThreadInRecvmsg(fd);
+        Interrupts.signalThread(tid, Linux.SIG_JDK_INTERRUPT);
+        awaitThreadInRecvmsg(fd);  // back in recvmsg after the signal, not out with EINTR
+        assertFalse(got.isDone(), "recvmsg returned: " + got.getNow(null));
+        int listener = tcpListener();
+        FdPassing.INSTANCE.sendWithFds(pair[0].getFD(), "FDS x\n".getBytes(StandardCharsets.UTF_8),
+                new int[] {listener});
+        assertEquals("FDS x\n", got.get(10, TimeUnit.SECONDS));
+        assertEquals(1, fds.size());
+        opened.addAll(fds);
     }
 
     /** How the control socket gives a connection that never says HELLO its deadline. */
@@ -132,7 +132,7 @@ class FdPassingTest {
         pair[1].setOption(jnr.unixsocket.UnixSocketOptions.SO_RCVTIMEO, 200);
         long start = System.nanoTime();
         io.prefork.unix.NativeException e = org.junit.jupiter.api.Assertions.assertThrows(io.prefork.unix.NativeException.class,
-                () -> PosixFdTransport.SUPERVISOR.receive(pair[1].getFD(), new byte[8], new ArrayList<>()));
+                () -> FdPassing.INSTANCE.receive(pair[1].getFD(), new byte[8], new ArrayList<>()));
         long ms = (System.nanoTime() - start) / 1_000_000;
         assertEquals(Linux.EAGAIN, e.errno(), e.getMessage());
         assertTrue(e.getMessage().startsWith("recvmsg: "), e.getMessage());

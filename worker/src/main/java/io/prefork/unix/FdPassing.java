@@ -7,12 +7,15 @@ import jnr.ffi.Pointer;
 import jnr.ffi.Runtime;
 
 /**
- * The worker's end of fd passing, with the minimal binding: its recvmsg runs before any app code,
- * where initialising jnr-posix would cost 300 ms. A worker sends plain lines, never fds.
+ * Fd passing over a connected Unix socket, with the minimal binding, for both ends: the supervisor
+ * sends listeners to its workers, to the next supervisor in an upgrade and to systemd's fd store; a
+ * worker (or a new supervisor) receives them. A worker's recvmsg runs before any app code, and the
+ * supervisor's sendmsg at its start, beside its first workers' boots: initialising jnr-posix there
+ * would cost a worker 300 ms and the supervisor 100-200 ms of CPU (README, "Dependencies").
  * Linux on a 64-bit (LP64) CPU only: the msghdr layout below assumes it.
  */
 public final class FdPassing implements FdTransport {
-    public static final FdPassing WORKER = new FdPassing();
+    public static final FdPassing INSTANCE = new FdPassing();
 
     // struct msghdr / iovec / cmsghdr on LP64 Linux.
     private static final int MSGHDR_SIZE = 56;
@@ -27,10 +30,39 @@ public final class FdPassing implements FdTransport {
         Fds.writeFully(fd, data, 0, data.length);
     }
 
-    /** Workers never send fds: the supervisor does, with jnr-posix. */
     @Override
-    public void sendWithFds(int fd, byte[] data, int[] fds) {
-        throw new UnsupportedOperationException("a worker sends no fds");
+    public void sendWithFds(int fd, byte[] data, int[] fds) throws NativeException {
+        if (fds.length == 0 || fds.length > MAX_FDS) {
+            throw new IllegalArgumentException("can send 1.." + MAX_FDS + " fds, not " + fds.length);
+        }
+        Runtime rt = Native.runtime();
+        Pointer payload = Memory.allocateDirect(rt, data.length);
+        payload.put(0, data, 0, data.length);
+        int space = CMSG_HEADER + align8(4 * fds.length);
+        Pointer control = Memory.allocateDirect(rt, space, true);
+        control.putLong(0, CMSG_HEADER + 4L * fds.length);
+        control.putInt(8, Linux.SOL_SOCKET);
+        control.putInt(12, Linux.SCM_RIGHTS);
+        for (int i = 0; i < fds.length; i++) {
+            control.putInt(CMSG_HEADER + 4L * i, fds[i]);
+        }
+        Pointer msg = Memory.allocateDirect(rt, MSGHDR_SIZE + IOVEC_SIZE, true);
+        msg.putAddress(MSGHDR_SIZE, payload.address());
+        msg.putLong(MSGHDR_SIZE + 8, data.length);
+        msg.putAddress(16, msg.address() + MSGHDR_SIZE);
+        msg.putLong(24, 1);
+        msg.putAddress(32, control.address());
+        msg.putLong(40, space);
+        long sent;
+        do {
+            sent = Native.libc().sendmsg(fd, msg, Linux.MSG_NOSIGNAL);
+        } while (sent < 0 && Native.errno() == Linux.EINTR);
+        Reference.reachabilityFence(control);
+        Reference.reachabilityFence(payload);
+        if (sent < 0) {
+            throw Native.failure("sendmsg");
+        }
+        Fds.writeFully(fd, data, (int) sent, data.length - (int) sent);
     }
 
     @Override

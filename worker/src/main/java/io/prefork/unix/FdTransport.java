@@ -3,8 +3,7 @@ package io.prefork.unix;
 import java.util.List;
 
 /**
- * How bytes and fds cross a connected Unix stream socket. Two implementations, one per side: the
- * worker's ({@link FdPassing}, the minimal binding, on its start path) and the supervisor's (jnr-posix).
+ * How bytes and fds cross a connected Unix stream socket ({@link FdPassing}, on both sides).
  */
 public interface FdTransport {
     /** The most fds one message may carry; prefork sends one per listener. */

@@ -31,8 +31,11 @@ public interface LibC {
     // records the address, and sendmsg with fds to systemd needs a connected socket.
     int connect(int fd, @In byte[] addr, int len);
 
-    // The worker's fd passing (FdPassing): recvmsg runs before any app code, where jnr-posix costs too much.
+    // Fd passing (FdPassing): a worker's recvmsg runs before any app code, the supervisor's sendmsg
+    // beside its first workers' boots, where initialising jnr-posix costs too much.
     @ssize_t long recvmsg(int fd, Pointer msg, int flags);
+
+    @ssize_t long sendmsg(int fd, Pointer msg, int flags);
 
     // Fds: on a worker's start path (dup2 onto fd 0, stdio) and at the supervisor's start, before
     // jnr-posix is ready. fcntl sets FD_CLOEXEC on the sockets jnr-unixsocket creates without it;

@@ -64,7 +64,7 @@ final class WorkerRuntime {
      * channel) or is told it is a spare, whose listeners come later, on promotion.
      */
     static WorkerRuntime connect(int id, Options options, String socketPath, String token) throws IOException {
-        ControlSocket control = ControlSocket.connect(socketPath, FdPassing.WORKER);
+        ControlSocket control = ControlSocket.connect(socketPath, FdPassing.INSTANCE);
         control.send(ControlMessage.of(MessageType.HELLO, token));
         ControlMessage first = control.receive();
         if (first == null) {

@@ -98,16 +98,16 @@ class UnixSocketsTest {
     void endOfStreamAndOverlongLines() throws Exception {
         String path = dir.resolve("l.sock").toString();
         try (UnixServerSocketChannel server = UnixSockets.listen(path, 4)) {
-            ControlSocket client = ControlSocket.connect(path, FdPassing.WORKER);
-            ControlSocket accepted = new ControlSocket(UnixSockets.accept(server), FdPassing.WORKER);
+            ControlSocket client = ControlSocket.connect(path, FdPassing.INSTANCE);
+            ControlSocket accepted = new ControlSocket(UnixSockets.accept(server), FdPassing.INSTANCE);
             try {
                 accepted.send(ControlMessage.of(MessageType.STOP, "5"));
                 assertEquals(ControlMessage.of(MessageType.STOP, "5"), client.receive());
                 byte[] huge = ("READY " + "x".repeat(ControlMessage.MAX_LINE) + "\n").getBytes(StandardCharsets.UTF_8);
-                FdPassing.WORKER.write(accepted.fd(), huge);
+                FdPassing.INSTANCE.write(accepted.fd(), huge);
                 assertThrows(ProtocolException.class, client::receive);
-                ControlSocket fresh = ControlSocket.connect(path, FdPassing.WORKER);
-                ControlSocket freshAccepted = new ControlSocket(UnixSockets.accept(server), FdPassing.WORKER);
+                ControlSocket fresh = ControlSocket.connect(path, FdPassing.INSTANCE);
+                ControlSocket freshAccepted = new ControlSocket(UnixSockets.accept(server), FdPassing.INSTANCE);
                 freshAccepted.shutdown();
                 freshAccepted.close();
                 assertNull(fresh.receive(), "EOF is null");

@@ -1,5 +1,6 @@
 package io.prefork.supervisor.boot;
 
+import io.prefork.posix.JnrPosix;
 import io.prefork.supervisor.ControlAdmission;
 import io.prefork.supervisor.Daemons;
 import io.prefork.supervisor.Event;
@@ -107,7 +108,9 @@ public final class Bootstrap implements AutoCloseable {
             log.info("systemd: notifying " + systemd.notifier().socket() + (systemd.watchdogInterval().isZero() ? ""
                     : ", watchdog every " + systemd.watchdogInterval().toMillis() + " ms while a worker is READY"));
         }
-        supervisor.setServiceManager(parent == null ? manager : new TakeOverWhenReady(manager, this::takeOver));
+        // jnr-posix (signals, priorities) loads once the first workers serve, not beside their boots.
+        supervisor.setServiceManager(new AfterStartUp(parent == null ? manager : new TakeOverWhenReady(manager, this::takeOver),
+                JnrPosix::loadInBackground));
         loop.set(supervisor);
         log.info("starting " + config.workers() + " worker(s): " + config.appClass());
         int code = supervisor.run();

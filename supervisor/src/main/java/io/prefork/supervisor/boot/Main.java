@@ -42,18 +42,19 @@ public final class Main {
     }
 
     static int run(String[] args) {
-        // jnr-unixsocket and jnr-posix take about 200 ms to load: on another thread, while this one
-        // parses and binds. First there, jffi's native stub is pointed at the copy in the cache, not
-        // a new one in /tmp that a SIGKILL would leave; this thread waits for that before it loads
-        // jnr-ffi itself (it has long happened by then: the parse takes longer).
+        // jnr-unixsocket takes tens of ms to load: on another thread, while this one parses. First
+        // there, jffi's native stub is pointed at the copy in the cache, not a new one in /tmp that a
+        // SIGKILL would leave; this thread waits for that before it loads jnr-ffi itself (it has long
+        // happened by then: the parse takes longer). jnr-posix follows there only if an option needs
+        // it at start; else it loads once the first workers serve (JnrPosix).
         CountDownLatch jffiChosen = new CountDownLatch(1);
-        JnrPosix.startLoading(() -> {
+        JnrPosix.warmUpAtStart(() -> {
             try {
                 JffiLibrary.useInThisJvm(CacheDir.beforeParsing(args));
             } finally {
                 jffiChosen.countDown();
             }
-        });
+        }, needsPosixAtStart(args));
         Cli.Parsed parsed;
         try {
             parsed = Cli.parse(args);
@@ -98,6 +99,24 @@ public final class Main {
         try (Bootstrap process = new Bootstrap(args, config, log, events)) {
             return process.run();
         }
+    }
+
+    /**
+     * Whether these arguments name an option that makes a jnr-posix call at start: --user and
+     * --group (the accounts), --log-file (its open and dup2); or a --config file, which may.
+     */
+    static boolean needsPosixAtStart(String[] args) {
+        for (String arg : args) {
+            if (arg.equals("--")) {
+                return false;
+            }
+            for (String option : List.of("--user", "--group", "--log-file", "--config")) {
+                if (arg.equals(option) || arg.startsWith(option + "=")) {
+                    return true;
+                }
+            }
+        }
+        return false;
     }
 
     /**

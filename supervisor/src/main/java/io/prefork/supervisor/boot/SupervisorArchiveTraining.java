@@ -1,12 +1,12 @@
 package io.prefork.supervisor.boot;
 
 import io.prefork.posix.JnrPosix;
-import io.prefork.posix.PosixFdTransport;
 import io.prefork.posix.Processes;
 import io.prefork.protocol.ControlSocket;
 import io.prefork.supervisor.UsageException;
 import io.prefork.supervisor.net.BindAddress;
 import io.prefork.supervisor.net.Listener;
+import io.prefork.unix.FdPassing;
 import io.prefork.unix.Fds;
 import io.prefork.unix.Native;
 import io.prefork.unix.UnixSockets;
@@ -46,10 +46,10 @@ public final class SupervisorArchiveTraining {
             Processes.kill(ProcessHandle.current().pid(), 0);
             UnixSocketChannel[] pair = UnixSocketChannel.pair();
             try {
-                PosixFdTransport.SUPERVISOR.sendWithFds(pair[0].getFD(), "x\n".getBytes(StandardCharsets.US_ASCII),
+                FdPassing.INSTANCE.sendWithFds(pair[0].getFD(), "x\n".getBytes(StandardCharsets.US_ASCII),
                         new int[] {listener.fd()});
                 List<Integer> fds = new ArrayList<>();
-                PosixFdTransport.SUPERVISOR.receive(pair[1].getFD(), new byte[8], fds);
+                FdPassing.INSTANCE.receive(pair[1].getFD(), new byte[8], fds);
                 for (int fd : fds) {
                     Fds.close(fd);
                 }

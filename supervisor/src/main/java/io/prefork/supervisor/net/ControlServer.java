@@ -1,6 +1,6 @@
 package io.prefork.supervisor.net;
 
-import io.prefork.posix.PosixFdTransport;
+import io.prefork.unix.FdPassing;
 import io.prefork.protocol.ControlMessage;
 import io.prefork.protocol.ControlSocket;
 import io.prefork.protocol.MessageType;
@@ -81,7 +81,7 @@ public final class ControlServer implements AutoCloseable {
     }
 
     private void serve(UnixSocketChannel client, PeerCredentials peer) {
-        ControlSocket socket = new ControlSocket(client, PosixFdTransport.SUPERVISOR);
+        ControlSocket socket = new ControlSocket(client, FdPassing.INSTANCE);
         Connection connection = null;
         try {
             client.setOption(UnixSocketOptions.SO_RCVTIMEO, (int) HELLO_DEADLINE.toMillis());

@@ -1,6 +1,6 @@
 package io.prefork.supervisor.systemd;
 
-import io.prefork.posix.PosixFdTransport;
+import io.prefork.unix.FdPassing;
 import io.prefork.supervisor.Log;
 import io.prefork.unix.UnixSockets;
 import java.io.IOException;
@@ -46,9 +46,9 @@ public final class SdNotify {
         byte[] data = state.getBytes(StandardCharsets.UTF_8);
         try (UnixDatagramChannel channel = UnixSockets.connectedDatagram(socket)) {
             if (fds.length == 0) {
-                PosixFdTransport.SUPERVISOR.write(channel.getFD(), data);
+                FdPassing.INSTANCE.write(channel.getFD(), data);
             } else {
-                PosixFdTransport.SUPERVISOR.sendWithFds(channel.getFD(), data, fds);
+                FdPassing.INSTANCE.sendWithFds(channel.getFD(), data, fds);
             }
         } catch (IOException | IllegalArgumentException e) {
             if (!warned) {

@@ -1,6 +1,6 @@
 package io.prefork.supervisor.upgrade;
 
-import io.prefork.posix.PosixFdTransport;
+import io.prefork.unix.FdPassing;
 import io.prefork.protocol.ControlMessage;
 import io.prefork.protocol.ControlSocket;
 import io.prefork.protocol.MessageType;
@@ -32,7 +32,7 @@ public final class OldSupervisor implements AutoCloseable {
 
     /** @param socket the upgrade socket's path, from {@code PREFORK_UPGRADE_SOCKET} */
     public static OldSupervisor connect(String socket, Log log) throws IOException {
-        return new OldSupervisor(ControlSocket.connect(socket, PosixFdTransport.SUPERVISOR), log);
+        return new OldSupervisor(ControlSocket.connect(socket, FdPassing.INSTANCE), log);
     }
 
     /** The old supervisor's pid (our parent's), or -1 if unknown. */

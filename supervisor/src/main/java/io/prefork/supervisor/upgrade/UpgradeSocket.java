@@ -1,6 +1,6 @@
 package io.prefork.supervisor.upgrade;
 
-import io.prefork.posix.PosixFdTransport;
+import io.prefork.unix.FdPassing;
 import io.prefork.protocol.ControlMessage;
 import io.prefork.protocol.ControlSocket;
 import io.prefork.protocol.MessageType;
@@ -48,7 +48,7 @@ public final class UpgradeSocket implements AutoCloseable {
 
             @Override
             public void serve(UnixSocketChannel connection, PeerCredentials peer) {
-                upgrade.readFrom(new ControlSocket(connection, PosixFdTransport.SUPERVISOR));
+                upgrade.readFrom(new ControlSocket(connection, FdPassing.INSTANCE));
             }
 
             @Override

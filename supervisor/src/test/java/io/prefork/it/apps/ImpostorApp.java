@@ -5,6 +5,7 @@ import io.prefork.protocol.ControlMessage;
 import io.prefork.protocol.ControlSocket;
 import io.prefork.protocol.MessageType;
 import io.prefork.protocol.WorkerEnvironment;
+import io.prefork.unix.FdPassing;
 import java.io.IOException;
 import java.util.List;
 
@@ -33,7 +34,7 @@ public final class ImpostorApp {
 
     private static String probe(String socket, String token) {
         try {
-            ControlSocket s = ControlSocket.connect(socket, io.prefork.unix.FdPassing.WORKER);
+            ControlSocket s = ControlSocket.connect(socket, FdPassing.INSTANCE);
             try {
                 s.send(new ControlMessage(MessageType.HELLO, List.of(token)));
                 ControlMessage answer = s.receive();
