@@ -46,13 +46,7 @@ public final class FdPassing implements FdTransport {
         for (int i = 0; i < fds.length; i++) {
             control.putInt(CMSG_HEADER + 4L * i, fds[i]);
         }
-        Pointer msg = Memory.allocateDirect(rt, MSGHDR_SIZE + IOVEC_SIZE, true);
-        msg.putAddress(MSGHDR_SIZE, payload.address());
-        msg.putLong(MSGHDR_SIZE + 8, data.length);
-        msg.putAddress(16, msg.address() + MSGHDR_SIZE);
-        msg.putLong(24, 1);
-        msg.putAddress(32, control.address());
-        msg.putLong(40, space);
+        Pointer msg = msghdr(rt, payload, data.length, control, space);
         long sent;
         do {
             sent = Native.libc().sendmsg(fd, msg, Linux.MSG_NOSIGNAL);
@@ -71,14 +65,7 @@ public final class FdPassing implements FdTransport {
         Pointer payload = Memory.allocateDirect(rt, buf.length);
         int space = CMSG_HEADER + align8(4 * MAX_FDS);
         Pointer control = Memory.allocateDirect(rt, space, true);
-        // One block holds the msghdr and its single iovec, so nothing it points to can be freed early.
-        Pointer msg = Memory.allocateDirect(rt, MSGHDR_SIZE + IOVEC_SIZE, true);
-        msg.putAddress(MSGHDR_SIZE, payload.address());
-        msg.putLong(MSGHDR_SIZE + 8, buf.length);
-        msg.putAddress(16, msg.address() + MSGHDR_SIZE);
-        msg.putLong(24, 1);
-        msg.putAddress(32, control.address());
-        msg.putLong(40, space);
+        Pointer msg = msghdr(rt, payload, buf.length, control, space);
         long n;
         do {
             n = Native.libc().recvmsg(fd, msg, Linux.MSG_CMSG_CLOEXEC);
@@ -93,6 +80,22 @@ public final class FdPassing implements FdTransport {
         }
         payload.get(0, buf, 0, (int) n);
         return n == 0 ? -1 : (int) n;
+    }
+
+    /**
+     * A msghdr with one iovec over {@code payload} and {@code control} as its control block. One
+     * block holds the msghdr and its iovec, so the iovec cannot be freed before the msghdr; the
+     * caller keeps {@code payload} and {@code control} reachable until the call returns.
+     */
+    private static Pointer msghdr(Runtime rt, Pointer payload, long length, Pointer control, long controlSpace) {
+        Pointer msg = Memory.allocateDirect(rt, MSGHDR_SIZE + IOVEC_SIZE, true);
+        msg.putAddress(MSGHDR_SIZE, payload.address());
+        msg.putLong(MSGHDR_SIZE + 8, length);
+        msg.putAddress(16, msg.address() + MSGHDR_SIZE);  // msg_iov
+        msg.putLong(24, 1);                               // msg_iovlen
+        msg.putAddress(32, control.address());            // msg_control
+        msg.putLong(40, controlSpace);                    // msg_controllen
+        return msg;
     }
 
     private static void collectFds(Pointer control, long length, List<Integer> fdsOut) {
