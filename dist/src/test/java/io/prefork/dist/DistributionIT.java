@@ -60,6 +60,13 @@ class DistributionIT {
             await(log, "BOOTING -> READY");
             prefork.descendants().forEach(started::add);
             assertEquals("Hello, world!\n", get(port));
+            // The default --cache-dir follows $HOME, as the script's does: the jffi copy the JVMs load
+            // and the supervisor's class archive, both here, none in the password database's home.
+            try (var cache = Files.list(dir.resolve(".cache/prefork"))) {
+                List<String> names = cache.map(f -> f.getFileName().toString()).toList();
+                assertTrue(names.stream().anyMatch(n -> n.startsWith("jffi-")), "the jffi copy in $HOME/.cache: " + names);
+                assertTrue(names.stream().anyMatch(n -> n.startsWith("supervisor-")), "the supervisor's archive: " + names);
+            }
             prefork.toHandle().destroy(); // SIGTERM: a graceful stop
             assertTrue(prefork.waitFor(30, TimeUnit.SECONDS), "stopped within 30 s:\n" + Files.readString(log));
             assertEquals(0, prefork.exitValue(), Files.readString(log));

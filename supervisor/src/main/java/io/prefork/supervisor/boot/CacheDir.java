@@ -13,13 +13,19 @@ final class CacheDir {
     private CacheDir() {
     }
 
-    /** $XDG_CACHE_HOME/prefork, or ~/.cache/prefork; for root with --user or --group, /var/cache/prefork. */
+    /**
+     * $XDG_CACHE_HOME/prefork, or $HOME/.cache/prefork (the JVM's user.home, from the password
+     * database, only without $HOME), as scripts/prefork has it for the supervisor's own archive; for
+     * root with --user or --group, /var/cache/prefork.
+     */
     static String byDefault(boolean runAs) {
         if (runAs && isRoot()) {
             return FOR_WORKERS_OF_ANOTHER_USER;
         }
         String xdg = System.getenv("XDG_CACHE_HOME");
-        return (xdg != null && !xdg.isBlank() ? Path.of(xdg) : Path.of(System.getProperty("user.home"), ".cache"))
+        String home = System.getenv("HOME");
+        return (xdg != null && !xdg.isBlank() ? Path.of(xdg)
+                : Path.of(home != null && !home.isBlank() ? home : System.getProperty("user.home"), ".cache"))
                 .resolve("prefork").toString();
     }
 
