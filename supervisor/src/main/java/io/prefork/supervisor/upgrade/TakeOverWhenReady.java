@@ -1,5 +1,6 @@
 package io.prefork.supervisor.upgrade;
 
+import io.prefork.supervisor.ForwardingServiceManager;
 import io.prefork.supervisor.ServiceManager;
 import java.time.Duration;
 
@@ -9,12 +10,11 @@ import java.time.Duration;
  * from it: the old supervisor is the service's main process, and with NotifyAccess=main systemd
  * would refuse (and log) every message. After, everything is passed on as usual.
  */
-public final class TakeOverWhenReady implements ServiceManager {
-    private final ServiceManager inner;
+public final class TakeOverWhenReady extends ForwardingServiceManager {
     private Runnable takeOver;
 
     public TakeOverWhenReady(ServiceManager inner, Runnable takeOver) {
-        this.inner = inner;
+        super(inner);
         this.takeOver = takeOver;
     }
 
@@ -29,51 +29,41 @@ public final class TakeOverWhenReady implements ServiceManager {
             takeOver = null;
             once.run();
         }
-        inner.ready(status);
+        super.ready(status);
     }
 
     @Override
     public void reloading(long monotonicNanos, String status) {
         if (tookOver()) {
-            inner.reloading(monotonicNanos, status);
+            super.reloading(monotonicNanos, status);
         }
     }
 
     @Override
     public void stopping(String status) {
         if (tookOver()) {
-            inner.stopping(status);
+            super.stopping(status);
         }
     }
 
     @Override
     public void status(String status) {
         if (tookOver()) {
-            inner.status(status);
+            super.status(status);
         }
     }
 
     @Override
     public void watchdog() {
         if (tookOver()) {
-            inner.watchdog();
+            super.watchdog();
         }
     }
 
     @Override
     public void extendTimeout(Duration more) {
         if (tookOver()) {
-            inner.extendTimeout(more);
+            super.extendTimeout(more);
         }
-    }
-
-    @Override
-    public Duration watchdogInterval() {
-        return inner.watchdogInterval();
-    }
-
-    @Override
-    public void mainPid(long pid) {
-        inner.mainPid(pid);
     }
 }
