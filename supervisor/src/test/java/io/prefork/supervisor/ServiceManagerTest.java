@@ -6,7 +6,6 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.prefork.protocol.MessageType;
 import java.time.Duration;
-import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.CompletableFuture;
 import org.junit.jupiter.api.Test;
@@ -15,56 +14,7 @@ import org.junit.jupiter.api.Timeout;
 /** What systemd hears and when, what /readyz and /metrics see: the loop's side, with fakes. */
 @Timeout(10)
 class ServiceManagerTest extends SupervisorTestBase {
-    /** Records every call as one line, e.g. "READY 2/2 workers READY". */
-    static final class Recorder implements ServiceManager {
-        final List<String> said = new ArrayList<>();
-        Duration watchdog = Duration.ZERO;
-
-        @Override
-        public void ready(String status) {
-            said.add("READY " + status);
-        }
-
-        @Override
-        public void reloading(long monotonicNanos, String status) {
-            said.add("RELOADING " + monotonicNanos);
-        }
-
-        @Override
-        public void stopping(String status) {
-            said.add("STOPPING " + status);
-        }
-
-        @Override
-        public void status(String status) {
-            said.add("STATUS " + status);
-        }
-
-        @Override
-        public void watchdog() {
-            said.add("WATCHDOG");
-        }
-
-        @Override
-        public void extendTimeout(Duration more) {
-            said.add("EXTEND " + more.toSeconds());
-        }
-
-        @Override
-        public Duration watchdogInterval() {
-            return watchdog;
-        }
-
-        List<String> kinds() {
-            return said.stream().map(s -> s.split(" ")[0]).toList();
-        }
-
-        long count(String kind) {
-            return kinds().stream().filter(kind::equals).count();
-        }
-    }
-
-    private final Recorder systemd = new Recorder();
+    private final RecordingServiceManager systemd = new RecordingServiceManager();
 
     private void startWith(Settings settings) throws InterruptedException {
         supervisor = new Supervisor(settings, List.of(new Handoff("127.0.0.1:8080", 7)), launcher, clock,
