@@ -17,6 +17,7 @@ import jnr.posix.POSIXFactory;
  */
 public final class JnrPosix {
     private static final CompletableFuture<POSIX> LOADED = new CompletableFuture<>();
+    private static volatile Thread startUpThread;
 
     private JnrPosix() {
     }
@@ -43,7 +44,25 @@ public final class JnrPosix {
             }
         }, "prefork-native");
         loader.setDaemon(true);
+        startUpThread = loader;
         loader.start();
+    }
+
+    /**
+     * Waits, up to {@code millis}, for the start's native work to end. An exit must not cut it short:
+     * without a --cache-dir known before the parse, jffi unpacks a temporary copy of its library, and
+     * an exit while it writes it (a usage error, --help) leaves the file behind.
+     */
+    public static void awaitStartUp(long millis) {
+        Thread t = startUpThread;
+        if (t == null) {
+            return;
+        }
+        try {
+            t.join(millis);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
     }
 
     /** Loads jnr-posix on a daemon thread of its own, unless it is loaded. */

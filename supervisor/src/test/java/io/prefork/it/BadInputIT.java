@@ -48,18 +48,34 @@ class BadInputIT {
         return run(command, env);
     }
 
+    /**
+     * Runs it with a java.io.tmpdir of its own, and checks that bad input leaves nothing there (a
+     * jffi copy cut short by the exit was once left in /tmp).
+     */
     private Result run(List<String> command, Map<String, String> env) throws Exception {
         Path err = Files.createTempFile(dir, "stderr-", ".txt");
-        ProcessBuilder pb = new ProcessBuilder(command).directory(dir.toFile())
+        Path tmp = RunningSupervisor.newTmp();
+        List<String> withTmp = new ArrayList<>(command);
+        if (withTmp.contains("-cp") && withTmp.stream().noneMatch(a -> a.contains("-Djava.io.tmpdir="))) {  // a row's own wins
+            RunningSupervisor.useTmp(withTmp, tmp);
+        }
+        ProcessBuilder pb = new ProcessBuilder(withTmp).directory(dir.toFile())
                 .redirectError(err.toFile()).redirectOutput(ProcessBuilder.Redirect.DISCARD);
         pb.environment().putAll(env);
         Process p = pb.start();
+        List<String> left;
         try {
             assertTrue(p.waitFor(60, TimeUnit.SECONDS), "exits");
         } finally {
             p.descendants().forEach(ProcessHandle::destroyForcibly);
             p.destroyForcibly();
+            p.waitFor(10, TimeUnit.SECONDS);
+            try (var files = Files.walk(tmp)) {
+                left = files.filter(f -> !f.equals(tmp)).map(f -> tmp.relativize(f).toString()).sorted().toList();
+            }
+            RunningSupervisor.deleteTree(tmp);
         }
+        assertEquals(List.of(), left, "files left in the JVM's tmpdir by " + command);
         return new Result(p.exitValue(), Files.readAllLines(err, StandardCharsets.UTF_8));
     }
 

@@ -324,7 +324,7 @@ final class RunningSupervisor implements AutoCloseable {
         return (System.nanoTime() - termAt) / 1_000_000;
     }
 
-    private static void deleteTree(Path root) {
+    static void deleteTree(Path root) {
         if (root == null) {
             return;
         }

@@ -38,7 +38,9 @@ public final class Main {
     }
 
     public static void main(String[] args) {
-        System.exit(run(args));
+        int code = run(args);
+        JnrPosix.awaitStartUp(5_000);  // long over by now, unless the parse refused the arguments at once
+        System.exit(code);
     }
 
     static int run(String[] args) {
