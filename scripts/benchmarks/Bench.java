@@ -64,8 +64,12 @@ public final class Bench {
             }
             if ("roll".equals(System.getProperty("bench.only"))) {
                 for (List<String> setup : List.of(List.of("-w", "2", "--boot-nice", "0"), List.of("-w", "2"),
-                        List.of("-w", "2", "--warmup-requests", "5000"))) {
+                        List.of("-w", "2", "--warmup-requests", "5000"), List.of("-w", "2", "--java", Ramp.JDK25),
+                        List.of("-w", "2", "--java", Ramp.JDK25, "--worker-start", "trained"))) {
                     Server s = Server.prefork("roll" + json.size(), setup.toArray(String[]::new));
+                    if (setup.contains("trained")) {
+                        Ramp.record(s);
+                    }
                     Map<String, Object> r = new LinkedHashMap<>(rollingRestart(s));
                     r.put("args", String.join(" ", setup));
                     json.put("rolling_restart " + String.join(" ", setup), r);

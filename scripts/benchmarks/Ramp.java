@@ -12,6 +12,7 @@ import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicIntegerArray;
 import java.util.regex.Pattern;
 
@@ -50,10 +51,8 @@ final class Ramp {
         if (List.of(args).contains("fast")) {
             s.awaitMatch(ARCHIVE_READY, 0);  // the replacements start from it
         }
-        if (trained) {  // the first worker records; replaced by a roll, it writes the cache as it exits
-            wrk(s.port, "/", 10, false);
-            kill(s.process.pid(), 1);
-            s.awaitMatch(RECORDED, 0);
+        if (trained) {
+            record(s);
         }
         List<Double> seconds = new ArrayList<>();
         List<Double> steady = new ArrayList<>();
@@ -78,6 +77,22 @@ final class Ramp {
         }
         return Map.of("args", String.join(" ", args), "seconds_to_90pct_median", median(seconds), "runs_s", seconds,
                 "steady_rps", steady);
+    }
+
+    /**
+     * The first worker records; replaced by a roll, it writes the cache as it exits. A new connection
+     * per request, so that with more than one worker the recording one gets its share: kept-alive
+     * connections made at once can all land on another.
+     */
+    static void record(Server s) throws Exception {
+        Process p = new ProcessBuilder("wrk", "-t2", "-c8", "-d10s", "-H", "Connection: close",
+                "http://127.0.0.1:" + s.port + "/").redirectErrorStream(true).start();
+        String text = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+        if (!p.waitFor(40, TimeUnit.SECONDS) || p.exitValue() != 0) {
+            throw new IllegalStateException("wrk failed: " + text);
+        }
+        kill(s.process.pid(), 1);
+        s.awaitMatch(RECORDED, 0);
     }
 
     /** A closed-loop load: each thread one keep-alive connection (a new one when it breaks), completions per 100 ms. */
