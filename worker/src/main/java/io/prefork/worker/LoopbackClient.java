@@ -17,7 +17,11 @@ import java.util.function.IntSupplier;
  * Warm-up requests as clients send them: HTTP/1.1 GETs over loopback on keep-alive connections, one
  * per calling thread, with the Host a client of that address sends. A warm-up that differs from real
  * traffic (a new connection per request, one at a time, another Host) leaves code paths the JIT has
- * never seen, and the first real requests pay for them with deoptimizations and recompiles.
+ * never seen, and the first real requests pay for them with deoptimizations and recompiles. Each
+ * connection ends as a client that is done ends it: one more GET, with {@code Connection: close} and
+ * the Host by name ({@code localhost:port}), so that a server's parsing of both (Tomcat loads classes
+ * for each) has run too; a class archive trained on one request then holds what either kind of first
+ * request loads.
  */
 final class LoopbackClient implements WarmUp {
     private static final int TIMEOUT_MS = 10_000;
@@ -26,6 +30,7 @@ final class LoopbackClient implements WarmUp {
     private final IntSupplier port;
     private final ThreadLocal<Connection> mine = new ThreadLocal<>();
     private final Set<Connection> open = ConcurrentHashMap.newKeySet();
+    private volatile String lastPath;
 
     LoopbackClient(IntSupplier port) {
         this.port = port;
@@ -33,6 +38,7 @@ final class LoopbackClient implements WarmUp {
 
     @Override
     public void request(String path) throws IOException {
+        lastPath = path;
         Connection c = mine.get();
         if (c != null) {
             try {
@@ -57,12 +63,26 @@ final class LoopbackClient implements WarmUp {
         }
     }
 
+    /** Ends each connection with a last request, {@code Connection: close}; then closes them all. */
     @Override
-    public void finished() {
-        for (Connection c : open) {
-            c.close();
+    public void finished() throws IOException {
+        try {
+            for (Connection c : open) {
+                try {
+                    c.getAndClose(lastPath);
+                } catch (IOException e) {
+                    if (c.answerStarted) {
+                        throw e;
+                    }
+                    // closed by the server since its last answer (an idle timeout): nothing to end
+                }
+            }
+        } finally {
+            for (Connection c : open) {
+                c.close();
+            }
+            open.clear();
         }
-        open.clear();
     }
 
     private void forget(Connection c) {
@@ -91,8 +111,17 @@ final class LoopbackClient implements WarmUp {
 
         /** One GET, its answer read to the end; false if the server closes the connection after it. */
         boolean get(String path) throws IOException {
+            return send("GET " + path + " HTTP/1.1\r\nHost: " + host + "\r\n\r\n");
+        }
+
+        /** The connection's last GET, as a client that is done sends it; its answer read to the end. */
+        void getAndClose(String path) throws IOException {
+            send("GET " + path + " HTTP/1.1\r\nHost: localhost:" + socket.getPort() + "\r\nConnection: close\r\n\r\n");
+        }
+
+        private boolean send(String request) throws IOException {
             answerStarted = false;
-            out.write(("GET " + path + " HTTP/1.1\r\nHost: " + host + "\r\n\r\n").getBytes(StandardCharsets.US_ASCII));
+            out.write(request.getBytes(StandardCharsets.US_ASCII));
             out.flush();
             while (true) {
                 String head = readHead();

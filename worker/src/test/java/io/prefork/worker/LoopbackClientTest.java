@@ -192,17 +192,33 @@ class LoopbackClientTest {
     }
 
     @Test
-    void eachThreadHasItsOwnConnectionAndFinishedClosesThemAll() throws Exception {
+    void eachThreadHasItsOwnConnectionAndFinishedEndsThemAll() throws Exception {
         Server s = server(OK);
         WarmUp c = client(s);
         assertEquals(null, WarmUpRun.run(c, 400, "/"));
-        assertEquals(400, s.requests.size());
         int n = s.connections.get();  // each accepted before its first answer: final once run() returned
         // A thread that found no request left opens none; never more than one each.
         assertTrue(n > 1 && n <= WarmUpRun.CLIENTS, n + " connections for " + WarmUpRun.CLIENTS + " client threads");
+        assertEquals(400 + n, s.requests.size(), "400 requests, and one to end each connection");
+        assertEquals(n, s.requests.stream().filter(r -> r.contains("Connection: close")).count());
         for (int i = 0; i < n; i++) {
             assertEquals("eof", s.closed.poll(10, TimeUnit.SECONDS), "run() ends with finished(): every connection closed");
         }
+    }
+
+    @Test
+    void finishedEndsAConnectionAsAClientThatIsDoneDoesAndSkipsOneTheServerClosed() throws Exception {
+        Server s = server(OK, OK, "ONCE " + OK);
+        WarmUp c = client(s);
+        c.request("/a");
+        c.finished();
+        assertEquals("GET /a HTTP/1.1\r\nHost: localhost:" + s.port() + "\r\nConnection: close\r\n\r\n", s.requests.get(1),
+                "the last request: Connection: close, and the Host by name");
+        assertEquals("eof", s.closed.poll(10, TimeUnit.SECONDS));
+
+        c.request("/b");  // answered, and the server closes the connection without saying so
+        c.finished();  // nothing to end: no failure
+        assertEquals(3, s.requests.size(), "no closing request on a connection the server closed");
     }
 
     @Test
