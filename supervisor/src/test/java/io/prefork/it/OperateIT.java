@@ -152,11 +152,16 @@ class OperateIT {
         }
     }
 
+    /**
+     * Four recycles, one after another, under load beside busy loops. The replacements boot at the
+     * normal priority: at --boot-nice 10 (the default, which the roll tests keep) each took 4.6-6 s
+     * beside the busy loops, and four of them in a row made this the suite's third slowest test.
+     */
     @Test
     void maxRequestsRecyclesEachWorkerAt50To60RequestsWithoutAFailedRequest() throws Exception {
         try (CpuSaturation busy = CpuSaturation.start();
              RunningSupervisor s = RunningSupervisor.start(dir, "-w", "2", "-b", "127.0.0.1:0",
-                     "--max-requests", "50", "--max-requests-jitter", "10")) {
+                     "--max-requests", "50", "--max-requests-jitter", "10", "--boot-nice", "0")) {
             int port = s.port();
             s.awaitReadyWorkers(2, BOOT);
             try (Load load = Load.start(port, 2, 2, 60)) {
