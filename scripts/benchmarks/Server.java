@@ -129,8 +129,22 @@ final class Server {
         }
     }
 
+    /**
+     * Ends whatever is still running, as on a failed run: TERM first, so that a supervisor drains and
+     * removes its control socket's directory in /tmp (a SIGKILL at once left one behind), then SIGKILL
+     * what is left after 20 s.
+     */
     static void killAll() {
         for (Process p : STARTED) {
+            p.destroy();
+        }
+        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(20);
+        for (Process p : STARTED) {
+            try {
+                p.waitFor(Math.max(0, deadline - System.nanoTime()), TimeUnit.NANOSECONDS);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+            }
             p.descendants().forEach(ProcessHandle::destroyForcibly);
             p.destroyForcibly();
         }
