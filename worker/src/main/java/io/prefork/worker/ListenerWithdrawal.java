@@ -25,12 +25,17 @@ import java.util.concurrent.locks.LockSupport;
  *   <li>every fd of a listener is replaced (dup2) by a placeholder: a listening Unix socket whose
  *       path is already deleted, so nothing can ever connect to it;</li>
  *   <li>a thread blocked in accept() on one of those fds is woken with the JDK's own interrupt
- *       signal; the JDK retries on the same fd number, now the placeholder, and waits there for good.</li>
+ *       signal; the JDK retries on the same fd number, now the placeholder, and waits there for good;
+ *       a thread woken in accept() by a connection, not yet run, is waited for until it has taken
+ *       it.</li>
  * </ol>
  * Connections still in the listen queue stay there for the other workers.
  */
 final class ListenerWithdrawal {
-    /** How long a woken acceptor may take to leave accept(): it only has to be scheduled once. */
+    /**
+     * How long the threads that may be in accept() have to be seen out of it: each only has to be
+     * scheduled once.
+     */
     private static final Duration WAKE_TIMEOUT = Duration.ofSeconds(2);
 
     private ListenerWithdrawal() {
@@ -66,7 +71,11 @@ final class ListenerWithdrawal {
         } finally {
             Fds.close(placeholder);
         }
-        wakeAcceptors(fds);
+        Set<Integer> running = wakeAcceptors(fds, OWN_THREADS, WAKE_TIMEOUT);
+        if (!running.isEmpty()) {
+            WorkerLog.info("thread(s) " + running + " still runnable " + WAKE_TIMEOUT.toMillis() + " ms after the"
+                    + " listeners were withdrawn: one woken in accept() may take one more connection");
+        }
         return fds.size();
     }
 
@@ -107,52 +116,103 @@ final class ListenerWithdrawal {
     }
 
     /**
-     * Wakes each thread blocked in accept() on one of {@code fds}, and returns once each has left that
-     * accept(): a thread that slept there still holds the listener it found under the fd number, and
-     * could take one more connection from the shared queue after the app has stopped serving, which
-     * its client would see reset. The kernel says when the thread has left: the signal is no longer
-     * pending (it is taken on the way out to user space; a connection accepted just before is then an
-     * fd of this process, counted by {@link AcceptedConnections}). A second round catches a thread
-     * that was entering accept() as the fds were replaced (a woken thread's retry, on the new file,
-     * is left alone). Only while the JDK's interrupt signal has a handler: its default action would
-     * end the process.
+     * Returns once no thread of this process can take one more connection from a listener's old file:
+     * a thread that slept in accept() still holds the listener it found under the fd number, and
+     * could take a connection from the shared queue after the app has stopped serving, which its
+     * client would see reset or closed unanswered. Such a thread is either blocked in accept() on one
+     * of {@code fds}, and is woken with the JDK's interrupt signal (the JDK retries on the same fd
+     * number, now the placeholder, and waits there for good), or runnable: woken inside accept() by a
+     * connection but not yet given a CPU, which /proc shows only as "running" (seen to last seconds
+     * beside busy loops). So every thread that is runnable as the fds are replaced is watched until
+     * it is seen blocked: it has left any accept() by then, and a connection it took is an fd of this
+     * process, counted by {@link AcceptedConnections}; if it is blocked in accept() on one of the fd
+     * numbers, it is woken too (once: a woken thread back in accept() is there on the placeholder). The
+     * kernel says when a woken thread has left: the signal is no longer pending (it is taken on the way
+     * out to user space).
+     *
+     * @return the threads still runnable at the deadline, each of which may take one more connection
      */
-    private static void wakeAcceptors(List<Integer> fds) throws IOException {
-        if (!jdkInterruptSignalCaught()) {
-            return;
-        }
+    static Set<Integer> wakeAcceptors(List<Integer> fds, Threads threads, Duration timeout) throws IOException {
+        long deadline = System.nanoTime() + timeout.toNanos();
         Set<Integer> woken = new HashSet<>();
-        for (int round = 0; round < 2; round++) {
-            List<Integer> signalled = new ArrayList<>();
-            for (Map.Entry<Integer, Integer> blocked : ProcSelf.threadsInAccept().entrySet()) {
-                // A thread woken in the first round that is back in accept() is there on the new file: a
-                // second signal would only send it on to the JDK's poll(), where nothing sees it accept.
-                if (fds.contains(blocked.getValue()) && woken.add(blocked.getKey())) {
-                    try {
-                        Interrupts.signalThread(blocked.getKey(), Linux.SIG_JDK_INTERRUPT);
-                        signalled.add(blocked.getKey());
-                    } catch (NativeException e) {
-                        // the thread ended meanwhile
+        Set<Integer> runnable = null;
+        while (true) {
+            Map<Integer, ProcSelf.ThreadState> now = threads.states();
+            if (runnable == null) {
+                runnable = new HashSet<>();
+                for (Map.Entry<Integer, ProcSelf.ThreadState> t : now.entrySet()) {
+                    if (t.getValue().runnable()) {
+                        runnable.add(t.getKey());
                     }
                 }
+            } else {
+                runnable.removeIf(tid -> !now.containsKey(tid) || !now.get(tid).runnable());
             }
-            awaitTaken(signalled);
+            List<Integer> signalled = new ArrayList<>();
+            for (Map.Entry<Integer, ProcSelf.ThreadState> t : now.entrySet()) {
+                if (fds.contains(t.getValue().acceptFd()) && woken.add(t.getKey()) && threads.interrupt(t.getKey())) {
+                    signalled.add(t.getKey());
+                }
+            }
+            awaitTaken(signalled, threads, deadline, timeout);
+            if (runnable.isEmpty() || System.nanoTime() > deadline) {
+                return runnable;
+            }
+            LockSupport.parkNanos(200_000);
         }
     }
 
-    private static void awaitTaken(List<Integer> threads) {
-        long deadline = System.nanoTime() + WAKE_TIMEOUT.toNanos();
-        for (int tid : threads) {
-            while (ProcSelf.signalPending(tid, Linux.SIG_JDK_INTERRUPT)) {
+    private static void awaitTaken(List<Integer> signalled, Threads threads, long deadline, Duration timeout) {
+        for (int tid : signalled) {
+            while (threads.interruptPending(tid)) {
                 if (System.nanoTime() > deadline) {
-                    WorkerLog.info("thread " + tid + " has not left accept() " + WAKE_TIMEOUT.toMillis()
-                            + " ms after it was woken; it may still take a connection");
+                    WorkerLog.info("thread " + tid + " has not left accept() within " + timeout.toMillis()
+                            + " ms of the listeners' withdrawal; it may still take a connection");
                     return;
                 }
                 LockSupport.parkNanos(200_000);
             }
         }
     }
+
+    /** This process's threads, as {@link #wakeAcceptors} sees and wakes them; tests give their own. */
+    interface Threads {
+        Map<Integer, ProcSelf.ThreadState> states() throws IOException;
+
+        /**
+         * Sends thread {@code tid} the JDK's interrupt signal; false if it was not sent: the thread has
+         * ended, or the signal has no handler (its default action would end the process).
+         */
+        boolean interrupt(int tid);
+
+        /** Whether thread {@code tid} has not yet taken that signal (false once it has ended). */
+        boolean interruptPending(int tid);
+    }
+
+    private static final Threads OWN_THREADS = new Threads() {
+        @Override
+        public Map<Integer, ProcSelf.ThreadState> states() throws IOException {
+            return ProcSelf.threads();
+        }
+
+        @Override
+        public boolean interrupt(int tid) {
+            if (!jdkInterruptSignalCaught()) {
+                return false;
+            }
+            try {
+                Interrupts.signalThread(tid, Linux.SIG_JDK_INTERRUPT);
+                return true;
+            } catch (NativeException e) {
+                return false;
+            }
+        }
+
+        @Override
+        public boolean interruptPending(int tid) {
+            return ProcSelf.signalPending(tid, Linux.SIG_JDK_INTERRUPT);
+        }
+    };
 
     private static boolean jdkInterruptSignalCaught() {
         for (String line : ProcSelf.read(Path.of("/proc/self/status")).split("\n")) {

@@ -18,7 +18,7 @@ final class ProcSelf {
     static final String EPOLL = "anon_inode:[eventpoll]";
     private static final Path FDS = Path.of("/proc/self/fd");
     private static final Path TASKS = Path.of("/proc/self/task");
-    private static final List<Integer> ACCEPT_SYSCALLS = "aarch64".equals(System.getProperty("os.arch"))
+    static final List<Integer> ACCEPT_SYSCALLS = "aarch64".equals(System.getProperty("os.arch"))
             ? List.of(202, 242)   // accept, accept4 on arm64
             : List.of(43, 288);   // accept, accept4 on x86_64
 
@@ -48,17 +48,53 @@ final class ProcSelf {
     /** Thread id → the fd it is blocked on, for every thread of this process in accept() or accept4(). */
     static Map<Integer, Integer> threadsInAccept() throws IOException {
         Map<Integer, Integer> blocked = new HashMap<>();
+        threads().forEach((tid, state) -> {
+            if (state.inAccept()) {
+                blocked.put(tid, state.acceptFd());
+            }
+        });
+        return blocked;
+    }
+
+    /**
+     * A thread as its /proc/self/task/TID/syscall shows it: runnable (Linux shows no system call for a
+     * thread on a CPU or waiting for one, including one just woken inside a call), or blocked, with
+     * the fd it called accept() or accept4() on if that is where it is, else -1.
+     */
+    record ThreadState(boolean runnable, int acceptFd) {
+        static final ThreadState RUNNABLE = new ThreadState(true, -1);
+        static final ThreadState BLOCKED = new ThreadState(false, -1);
+
+        boolean inAccept() {
+            return acceptFd >= 0;
+        }
+
+        /** Parses a syscall file's text: "running", or the call's number and arguments (-1 for none). */
+        static ThreadState parse(String syscall) {
+            String[] parts = syscall.trim().split(" ");
+            if (parts[0].equals("running")) {
+                return RUNNABLE;
+            }
+            if (parts.length > 1 && isNumber(parts[0]) && ACCEPT_SYSCALLS.contains(Integer.parseInt(parts[0]))
+                    && parts[1].startsWith("0x")) {
+                return new ThreadState(false, (int) Long.parseUnsignedLong(parts[1].substring(2), 16));
+            }
+            return BLOCKED;
+        }
+    }
+
+    /** Thread id → its state, for every thread of this process (one that ends while we look is left out). */
+    static Map<Integer, ThreadState> threads() throws IOException {
+        Map<Integer, ThreadState> threads = new HashMap<>();
         try (DirectoryStream<Path> tasks = Files.newDirectoryStream(TASKS)) {
             for (Path task : tasks) {
-                String[] parts = read(task.resolve("syscall")).trim().split(" ");
-                if (parts.length > 1 && isNumber(parts[0]) && ACCEPT_SYSCALLS.contains(Integer.parseInt(parts[0]))
-                        && parts[1].startsWith("0x")) {
-                    blocked.put(Integer.parseInt(task.getFileName().toString()),
-                            (int) Long.parseUnsignedLong(parts[1].substring(2), 16));
+                String syscall = read(task.resolve("syscall"));
+                if (!syscall.isBlank()) {
+                    threads.put(Integer.parseInt(task.getFileName().toString()), ThreadState.parse(syscall));
                 }
             }
         }
-        return blocked;
+        return threads;
     }
 
     /**
