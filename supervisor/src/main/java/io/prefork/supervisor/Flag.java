@@ -66,7 +66,8 @@ public enum Flag {
             "serve /livez, /readyz, /status and /metrics over HTTP here: 127.0.0.1:PORT or unix:PATH"),
     MIN_READY(null, "N", "1", null, "/readyz answers 200 while at least N workers are READY"),
     LAME_DUCK(null, "SECONDS", "0", null,
-            "on SIGTERM, answer 503 on /readyz and keep serving this long before the graceful stop"),
+            "on SIGTERM, answer 503 on /readyz and keep serving this long before the graceful stop, which then"
+            + " ends idle keep-alive connections"),
     MAX_RESTARTS(null, "N", "0", null,
             "stop, and exit 4, if more than N unplanned worker restarts happen within --restart-window; 0: never"),
     RESTART_WINDOW(null, "SECONDS", "60", null, "the window --max-restarts counts in"),

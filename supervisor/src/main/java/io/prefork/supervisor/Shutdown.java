@@ -29,17 +29,18 @@ public final class Shutdown {
     }
 
     /**
-     * Graceful: each worker gets STOP with the time left and drains; whatever is left at the
+     * Graceful: each worker gets STOP with the time left and drains (ending idle kept-alive
+     * connections at once if the server was {@code outOfRotation}); whatever is left at the
      * deadline gets SIGKILL. Fast, or a second request: SIGTERM now, SIGKILL after {@code fastTimeout}.
      */
-    void request(boolean fastStop, String why, Settings settings, List<Worker> workers, long now) {
+    void request(boolean fastStop, boolean outOfRotation, String why, Settings settings, List<Worker> workers, long now) {
         if (!started) {
             started = true;
             killAt = now + settings.gracefulTimeout().toNanos();
             log.info((fastStop ? "fast stop (" : "graceful stop (") + why + ")" + (fastStop ? ""
                     : ": workers have " + Settings.seconds(settings.gracefulTimeout()) + " s to finish"));
             for (Worker w : workers) {
-                w.askToStop(settings.gracefulTimeout(), why, log);
+                w.askToStop(settings.gracefulTimeout(), outOfRotation, why, log);
             }
         } else if (fastStop && !fast) {
             log.info("fast stop (" + why + ")");

@@ -313,13 +313,14 @@ public final class Supervisor {
     }
 
     private void stop(boolean fast, String why) {
+        boolean outOfRotation = phase == Phase.LAME_DUCK && clock.getAsLong() >= lameDuckEndsAt;  // STOP close-idle
         if (!phase.stopping() && !handover.handedOver()) {
             notices.stopping(pool.counts() + ", stopping");  // not after a hand-over: the service goes on
         }
         handover.cancel();
         reloads.cancel();
         phase = Phase.STOPPING;  // never from DONE: the loop ends with the step that gets there
-        shutdown.request(fast, why, pool.settings(), pool.workers(), clock.getAsLong());
+        shutdown.request(fast, outOfRotation, why, pool.settings(), pool.workers(), clock.getAsLong());
     }
 
     /** How long the loop may sleep before a timer is due. */

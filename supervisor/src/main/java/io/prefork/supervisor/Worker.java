@@ -257,12 +257,22 @@ public final class Worker {
      * connected (or the channel broke). Only once: a DRAINING worker is not asked again.
      */
     void askToStop(Duration timeLeft, String why, Log log) {
+        askToStop(timeLeft, false, why, log);
+    }
+
+    /**
+     * As above; with {@code closeIdle}, the server was out of rotation (its lame-duck period): the
+     * worker may end each kept-alive connection once it is idle, as no balancer sends on it any more.
+     */
+    void askToStop(Duration timeLeft, boolean closeIdle, String why, Log log) {
         if (state == WorkerState.DRAINING || state == WorkerState.EXITED) {
             return;
         }
         if (connection != null) {
             try {
-                connection.send(ControlMessage.of(MessageType.STOP, Long.toString(timeLeft.toMillis())));
+                String millis = Long.toString(timeLeft.toMillis());
+                connection.send(closeIdle ? ControlMessage.of(MessageType.STOP, millis, MessageType.CLOSE_IDLE)
+                        : ControlMessage.of(MessageType.STOP, millis));
                 transitionTo(WorkerState.DRAINING, "sent STOP: " + why, log);
                 return;
             } catch (IOException e) {

@@ -96,9 +96,12 @@ class ServiceManagerTest extends SupervisorTestBase {
     @Test
     void termSaysStopping() throws Exception {
         startWith(settings(1));
-        bringUp(launcher.last());
+        Fakes.Connection c = bringUp(launcher.last());
         supervisor.post(new Event.SignalReceived(HandledSignal.TERM));
         step();
+        String millis = Long.toString(settings(1).gracefulTimeout().toMillis());
+        assertEquals(List.of(io.prefork.protocol.ControlMessage.of(MessageType.STOP, millis)),
+                c.sent.stream().filter(m -> m.type() == MessageType.STOP).toList(), "no lame duck: a plain STOP");
         assertTrue(systemd.said.contains("STOPPING 1/1 workers READY, stopping"), systemd.said.toString());
         assertTrue(supervisor.readiness().stopping());
     }
@@ -119,7 +122,9 @@ class ServiceManagerTest extends SupervisorTestBase {
         assertTrue(logged("ignoring SIGHUP: the supervisor is stopping"), lines.text());
         clock.advanceMillis(5000);
         step();
-        assertTrue(c.sent.stream().anyMatch(m -> m.type() == MessageType.STOP), "graceful stop after it");
+        String millis = Long.toString(settings(1).gracefulTimeout().toMillis());
+        assertTrue(c.sent.contains(io.prefork.protocol.ControlMessage.of(MessageType.STOP, millis, MessageType.CLOSE_IDLE)),
+                "graceful stop after it, out of rotation: idle kept-alive connections may be ended: " + c.sent);
         assertTrue(logged("graceful stop (SIGTERM, after the --lame-duck period)"), lines.text());
         assertEquals(1, systemd.count("STOPPING"), "said once: " + systemd.said);
     }

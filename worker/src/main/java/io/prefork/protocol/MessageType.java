@@ -28,7 +28,11 @@ public enum MessageType {
     WARMED,
     /** worker → supervisor: {@code RECYCLE <requests>}: it reached its request limit; replace it (it keeps serving). */
     RECYCLE,
-    /** supervisor → worker: {@code STOP <millis>}: stop accepting, finish in-flight work, exit within millis. */
+    /**
+     * supervisor → worker: {@code STOP <millis> [close-idle]}: stop accepting, finish in-flight work,
+     * exit within millis. With {@link #CLOSE_IDLE}, the server was out of rotation for its lame-duck
+     * period: no balancer sends on a kept-alive connection any more, so end each one once it is idle.
+     */
     STOP,
     /** supervisor → worker: reopen the log file (after logrotate moved it). */
     REOPEN,
@@ -42,5 +46,8 @@ public enum MessageType {
     /** old → new supervisor: {@code LISTENERS <address>...}, one SCM_RIGHTS fd per address: serve these. */
     LISTENERS,
     /** new → old supervisor: {@code FAILED <reason>}: it gives up before READY; the old one keeps serving. */
-    FAILED
+    FAILED;
+
+    /** {@link #STOP}'s second argument, after a lame-duck period: end each kept-alive connection once idle. */
+    public static final String CLOSE_IDLE = "close-idle";
 }

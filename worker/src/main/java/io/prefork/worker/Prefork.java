@@ -145,7 +145,10 @@ public final class Prefork {
     /**
      * Waits until this worker holds no connection accepted on its listeners, or {@code timeLeft}
      * runs out; the drain of a stop handler. Returns true when none is left, false at the deadline.
-     * Returns true at once when not supervised.
+     * Returns true at once when not supervised. When the supervisor stops after its
+     * {@code --lame-duck} period, a balancer has taken the server out and sends nothing more on a
+     * kept-alive connection: each is then ended (shutdown) as soon as it is idle, instead of waited
+     * for, so a connection the balancer keeps open does not hold the drain to its deadline.
      *
      * <p>The kernel is asked, not the app's server: every socket in {@code /proc/self/fd} whose local
      * address in {@code /proc/net/tcp}, {@code tcp6} or {@code unix} is a listener's. So a

@@ -50,6 +50,8 @@ final class WorkerRuntime {
     /** The supervisor's private directory, the control socket's: see {@link ListenerWithdrawal#withdraw}. */
     private final Path supervisorDirectory;
     private final WorkerStop stop = new WorkerStop(this);
+    /** STOP said close-idle: the server was out of rotation for its lame-duck period. */
+    private volatile boolean closeIdle;
 
     private WorkerRuntime(int id, Options options, ControlSocket control, Path supervisorDirectory) {
         this.id = id;
@@ -280,9 +282,12 @@ final class WorkerRuntime {
             ControlMessage message;
             while ((message = control.receive()) != null) {
                 if (message.type() == MessageType.STOP) {
+                    closeIdle = message.args().size() > 1 && MessageType.CLOSE_IDLE.equals(message.arg(1));
                     // The supervisor kills at the deadline itself; halting ourselves a little later is
                     // only a backstop, so a stuck worker is seen (and logged) as killed by its supervisor.
-                    stop(Duration.ofMillis(Long.parseLong(message.arg(0))), SUPERVISOR_KILL_GRACE, "the supervisor asked");
+                    stop(Duration.ofMillis(Long.parseLong(message.arg(0))), SUPERVISOR_KILL_GRACE, closeIdle
+                            ? "the supervisor asked, after its lame-duck period (idle kept-alive connections are ended)"
+                            : "the supervisor asked");
                 } else if (message.type() == MessageType.REOPEN) {
                     reopenLog();
                 } else if (message.type() == MessageType.PROMOTE && promoted.getCount() > 0) {
@@ -332,9 +337,22 @@ final class WorkerRuntime {
         return ListenerWithdrawal.withdraw(listenerSockets, supervisorDirectory);
     }
 
-    /** See {@link Prefork#awaitConnectionsClosed(Duration)}. */
+    /**
+     * See {@link Prefork#awaitConnectionsClosed(Duration)}. After a lame-duck period (STOP's
+     * close-idle) no balancer sends on a kept-alive connection any more, and one that stays idle
+     * would hold the drain to its deadline (HAProxy keeps some open to a host it took out): each is
+     * ended once it is idle, as for an app that knows nothing of prefork.
+     */
     boolean awaitConnectionsClosed(Duration timeLeft) throws InterruptedException {
-        return accepted.awaitClosed(timeLeft);
+        if (!closeIdle) {
+            return accepted.awaitClosed(timeLeft);
+        }
+        try {
+            return accepted.closeWhenIdle(timeLeft) == 0;
+        } catch (IOException e) {
+            WorkerLog.info("cannot read the connections from /proc: " + e.getMessage() + "; not waiting");
+            return false;
+        }
     }
 
     /** The connections accepted on this worker's listeners, as the kernel reports them. */
