@@ -10,6 +10,7 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
+import java.util.HashMap;
 import java.util.HashSet;
 import java.util.List;
 import java.util.Map;
@@ -37,6 +38,8 @@ final class ListenerWithdrawal {
      * scheduled once.
      */
     private static final Duration WAKE_TIMEOUT = Duration.ofSeconds(2);
+    /** CPU time after which a runnable thread is taken to be busy outside accept(). */
+    private static final long BUSY_CPU_NANOS = 1_000_000;
 
     private ListenerWithdrawal() {
     }
@@ -124,8 +127,9 @@ final class ListenerWithdrawal {
      * number, now the placeholder, and waits there for good), or runnable: woken inside accept() by a
      * connection but not yet given a CPU, which /proc shows only as "running" (seen to last seconds
      * beside busy loops). So every thread that is runnable as the fds are replaced is watched until
-     * it is seen blocked: it has left any accept() by then, and a connection it took is an fd of this
-     * process, counted by {@link AcceptedConnections}; if it is blocked in accept() on one of the fd
+     * it is seen blocked, or has run a millisecond since (see {@link #settled}): it has left any
+     * accept() by then, and a connection it took is an fd of this process, counted by
+     * {@link AcceptedConnections}; if it is blocked in accept() on one of the fd
      * numbers, it is woken too (once: a woken thread back in accept() is there on the placeholder). The
      * kernel says when a woken thread has left: the signal is no longer pending (it is taken on the way
      * out to user space).
@@ -135,18 +139,18 @@ final class ListenerWithdrawal {
     static Set<Integer> wakeAcceptors(List<Integer> fds, Threads threads, Duration timeout) throws IOException {
         long deadline = System.nanoTime() + timeout.toNanos();
         Set<Integer> woken = new HashSet<>();
-        Set<Integer> runnable = null;
+        Map<Integer, Long> runnable = null;  // tid → its CPU time when first seen
         while (true) {
             Map<Integer, ProcSelf.ThreadState> now = threads.states();
             if (runnable == null) {
-                runnable = new HashSet<>();
+                runnable = new HashMap<>();
                 for (Map.Entry<Integer, ProcSelf.ThreadState> t : now.entrySet()) {
                     if (t.getValue().runnable()) {
-                        runnable.add(t.getKey());
+                        runnable.put(t.getKey(), t.getValue().cpuNanos());
                     }
                 }
             } else {
-                runnable.removeIf(tid -> !now.containsKey(tid) || !now.get(tid).runnable());
+                runnable.entrySet().removeIf(r -> settled(r.getValue(), now.get(r.getKey())));
             }
             List<Integer> signalled = new ArrayList<>();
             for (Map.Entry<Integer, ProcSelf.ThreadState> t : now.entrySet()) {
@@ -156,10 +160,22 @@ final class ListenerWithdrawal {
             }
             awaitTaken(signalled, threads, deadline, timeout);
             if (runnable.isEmpty() || System.nanoTime() > deadline) {
-                return runnable;
+                return runnable.keySet();
             }
             LockSupport.parkNanos(200_000);
         }
+    }
+
+    /**
+     * Whether a thread runnable at the first look can no longer be inside accept() on an old file:
+     * it ended, was seen blocked, or has run {@link #BUSY_CPU_NANOS} since. Woken in accept(), a
+     * thread takes its connection and leaves in microseconds of CPU; one still runnable after a
+     * millisecond of it is busy elsewhere (in a roll beside busy loops, a JIT compiler thread ran
+     * past the 2 s bound).
+     */
+    private static boolean settled(long cpuAtFirstLook, ProcSelf.ThreadState now) {
+        return now == null || !now.runnable()
+                || cpuAtFirstLook >= 0 && now.cpuNanos() >= 0 && now.cpuNanos() - cpuAtFirstLook >= BUSY_CPU_NANOS;
     }
 
     private static void awaitTaken(List<Integer> signalled, Threads threads, long deadline, Duration timeout) {

@@ -59,11 +59,16 @@ final class ProcSelf {
     /**
      * A thread as its /proc/self/task/TID/syscall shows it: runnable (Linux shows no system call for a
      * thread on a CPU or waiting for one, including one just woken inside a call), or blocked, with
-     * the fd it called accept() or accept4() on if that is where it is, else -1.
+     * the fd it called accept() or accept4() on if that is where it is, else -1. For a runnable one,
+     * the CPU time it has run in all (its schedstat), or -1 if unknown.
      */
-    record ThreadState(boolean runnable, int acceptFd) {
-        static final ThreadState RUNNABLE = new ThreadState(true, -1);
-        static final ThreadState BLOCKED = new ThreadState(false, -1);
+    record ThreadState(boolean runnable, int acceptFd, long cpuNanos) {
+        static final ThreadState RUNNABLE = new ThreadState(true, -1, -1);
+        static final ThreadState BLOCKED = new ThreadState(false, -1, -1);
+
+        static ThreadState runnable(long cpuNanos) {
+            return new ThreadState(true, -1, cpuNanos);
+        }
 
         boolean inAccept() {
             return acceptFd >= 0;
@@ -77,7 +82,7 @@ final class ProcSelf {
             }
             if (parts.length > 1 && isNumber(parts[0]) && ACCEPT_SYSCALLS.contains(Integer.parseInt(parts[0]))
                     && parts[1].startsWith("0x")) {
-                return new ThreadState(false, (int) Long.parseUnsignedLong(parts[1].substring(2), 16));
+                return new ThreadState(false, (int) Long.parseUnsignedLong(parts[1].substring(2), 16), -1);
             }
             return BLOCKED;
         }
@@ -90,7 +95,12 @@ final class ProcSelf {
             for (Path task : tasks) {
                 String syscall = read(task.resolve("syscall"));
                 if (!syscall.isBlank()) {
-                    threads.put(Integer.parseInt(task.getFileName().toString()), ThreadState.parse(syscall));
+                    ThreadState state = ThreadState.parse(syscall);
+                    if (state.runnable()) {
+                        String[] schedstat = read(task.resolve("schedstat")).trim().split(" ");
+                        state = ThreadState.runnable(isNumber(schedstat[0]) ? Long.parseLong(schedstat[0]) : -1);
+                    }
+                    threads.put(Integer.parseInt(task.getFileName().toString()), state);
                 }
             }
         }

@@ -23,7 +23,7 @@ class WakeAcceptorsTest {
     private static final Duration LONG = Duration.ofSeconds(10);
 
     private static ThreadState inAccept(int fd) {
-        return new ThreadState(false, fd);
+        return new ThreadState(false, fd, -1);
     }
 
     /** The scripted pictures; a signal counts as taken at once. */
@@ -93,6 +93,27 @@ class WakeAcceptorsTest {
         assertEquals(Set.of(), ListenerWithdrawal.wakeAcceptors(LISTENER_FDS, threads, LONG));
         assertEquals(2, threads.looks);
         assertEquals(List.of(), threads.interrupted);
+    }
+
+    /**
+     * A runnable thread that has run a millisecond of CPU since the first look is busy outside
+     * accept() (a thread woken there needs microseconds to take its connection and leave): not waited
+     * for, while one that has barely run is.
+     */
+    @Test
+    void aThreadThatKeepsRunningIsNotWaitedForOneThatHasNotRunIs() throws Exception {
+        Script threads = new Script(
+                Map.of(1, ThreadState.runnable(5_000_000), 2, ThreadState.runnable(7_000_000)),
+                Map.of(1, ThreadState.runnable(5_900_000), 2, ThreadState.runnable(7_000_100)),
+                Map.of(1, ThreadState.runnable(6_000_000), 2, ThreadState.runnable(7_000_200)),
+                Map.of(1, ThreadState.runnable(6_000_000), 2, inAccept(7)));
+        assertEquals(Set.of(), ListenerWithdrawal.wakeAcceptors(LISTENER_FDS, threads, LONG));
+        assertEquals(4, threads.looks, "thread 1 settled at the third look (1 ms run); thread 2 at the fourth");
+        assertEquals(List.of(2), threads.interrupted);
+
+        Script starved = new Script(Map.of(1, ThreadState.runnable(5_000_000)), Map.of(1, ThreadState.runnable(5_999_999)));
+        assertEquals(Set.of(1), ListenerWithdrawal.wakeAcceptors(LISTENER_FDS, starved, Duration.ofMillis(50)),
+                "just under a millisecond run: still waited for, to the deadline");
     }
 
     @Test
