@@ -170,8 +170,8 @@ final class ListenerWithdrawal {
      * Whether a thread runnable at the first look can no longer be inside accept() on an old file:
      * it ended, was seen blocked, or has run {@link #BUSY_CPU_NANOS} since. Woken in accept(), a
      * thread takes its connection and leaves in microseconds of CPU; one still runnable after a
-     * millisecond of it is busy elsewhere (in a roll beside busy loops, a JIT compiler thread ran
-     * past the 2 s bound).
+     * millisecond of it is busy elsewhere (in a roll beside busy loops, a JVM thread, most likely a
+     * JIT compiler's, stayed runnable past the 2 s bound).
      */
     private static boolean settled(long cpuAtFirstLook, ProcSelf.ThreadState now) {
         return now == null || !now.runnable()
