@@ -162,7 +162,7 @@ final class ListenerWithdrawal {
             if (runnable.isEmpty() || System.nanoTime() > deadline) {
                 return runnable.keySet();
             }
-            LockSupport.parkNanos(200_000);
+            LockSupport.parkNanos(1_000_000);  // a look reads a file per thread: not in a tight loop
         }
     }
 
