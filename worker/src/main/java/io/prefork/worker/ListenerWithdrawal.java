@@ -208,7 +208,10 @@ final class ListenerWithdrawal {
     private static final Threads OWN_THREADS = new Threads() {
         @Override
         public Map<Integer, ProcSelf.ThreadState> states() throws IOException {
-            return ProcSelf.threads();
+            Map<Integer, ProcSelf.ThreadState> states = ProcSelf.threads();
+            states.replaceAll((tid, state) ->
+                    state.runnable() ? ProcSelf.ThreadState.runnable(ProcSelf.cpuNanos(tid)) : state);
+            return states;
         }
 
         @Override

@@ -60,7 +60,7 @@ final class ProcSelf {
      * A thread as its /proc/self/task/TID/syscall shows it: runnable (Linux shows no system call for a
      * thread on a CPU or waiting for one, including one just woken inside a call), or blocked, with
      * the fd it called accept() or accept4() on if that is where it is, else -1. For a runnable one,
-     * the CPU time it has run in all (its schedstat), or -1 if unknown.
+     * the CPU time it has run in all ({@link #cpuNanos}), or -1 if unknown.
      */
     record ThreadState(boolean runnable, int acceptFd, long cpuNanos) {
         static final ThreadState RUNNABLE = new ThreadState(true, -1, -1);
@@ -88,19 +88,23 @@ final class ProcSelf {
         }
     }
 
-    /** Thread id → its state, for every thread of this process (one that ends while we look is left out). */
+    /** The CPU time thread {@code tid} has run in all (the first field of its schedstat), or -1 if unknown. */
+    static long cpuNanos(int tid) {
+        String[] schedstat = read(TASKS.resolve(Integer.toString(tid)).resolve("schedstat")).trim().split(" ");
+        return isNumber(schedstat[0]) ? Long.parseLong(schedstat[0]) : -1;
+    }
+
+    /**
+     * Thread id → its state, for every thread of this process (one that ends while we look is left
+     * out); a runnable one's CPU time is not read here (-1).
+     */
     static Map<Integer, ThreadState> threads() throws IOException {
         Map<Integer, ThreadState> threads = new HashMap<>();
         try (DirectoryStream<Path> tasks = Files.newDirectoryStream(TASKS)) {
             for (Path task : tasks) {
                 String syscall = read(task.resolve("syscall"));
                 if (!syscall.isBlank()) {
-                    ThreadState state = ThreadState.parse(syscall);
-                    if (state.runnable()) {
-                        String[] schedstat = read(task.resolve("schedstat")).trim().split(" ");
-                        state = ThreadState.runnable(isNumber(schedstat[0]) ? Long.parseLong(schedstat[0]) : -1);
-                    }
-                    threads.put(Integer.parseInt(task.getFileName().toString()), state);
+                    threads.put(Integer.parseInt(task.getFileName().toString()), ThreadState.parse(syscall));
                 }
             }
         }
