@@ -63,7 +63,7 @@ public final class Bench {
                 return;
             }
             if ("roll".equals(System.getProperty("bench.only"))) {
-                for (List<String> setup : List.of(List.of("-w", "2", "--boot-nice", "0"), List.of("-w", "2"),
+                for (List<String> setup : List.of(List.of("-w", "2", "--boot-nice", "0"), List.of("-w", "2", "--boot-nice", "10"), List.of("-w", "2"),
                         List.of("-w", "2", "--warmup-requests", "5000"), List.of("-w", "2", "--java", Ramp.JDK25),
                         List.of("-w", "2", "--java", Ramp.JDK25, "--worker-start", "trained"))) {
                     Server s = Server.prefork("roll" + json.size(), setup.toArray(String[]::new));

@@ -5,6 +5,7 @@ import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.prefork.posix.Processes;
+import io.prefork.supervisor.Flag;
 import io.prefork.unix.Linux;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -27,6 +28,8 @@ import org.junit.jupiter.api.io.TempDir;
 class BootNiceIT {
     private static final Duration BOOT = Duration.ofSeconds(90);
     private static final String GATED = "io.prefork.it.apps.GatedApp";
+    /** The default --boot-nice, which these tests run with. */
+    private static final int NICE = Integer.parseInt(Flag.BOOT_NICE.defaultValue());
 
     @TempDir
     Path dir;
@@ -43,7 +46,7 @@ class BootNiceIT {
             Processes.kill(s.pid(), Linux.SIGHUP);
             long successor = Long.parseLong(s.awaitLine("worker 1 \\(pid (\\d+)\\): started to replace worker 1 \\(pid "
                     + old + "\\) \\(SIGHUP\\), at a lower CPU priority while others serve \\(--boot-nice\\)", BOOT).group(1));
-            awaitThreads(successor, 10, s);  // its JVM started its threads, all at the boot priority, and waits at the gate
+            awaitThreads(successor, NICE, s);  // its JVM started its threads, all at the boot priority, and waits at the gate
             assertEquals(Set.of(0), Set.copyOf(ProcFs.threadNiceValues(old)), "the serving worker is left alone");
 
             Files.delete(hold);
@@ -65,7 +68,7 @@ class BootNiceIT {
         Process p = new ProcessBuilder(command).directory(dir.toFile()).redirectErrorStream(true)
                 .redirectOutput(log.toFile()).start();
         try (RunningSupervisor s = RunningSupervisor.adopt(p, log)) {
-            assertTrue(s.awaitLine("WARN --boot-nice 10: worker JVMs boot at the normal CPU priority: lifting one back needs"
+            assertTrue(s.awaitLine("WARN --boot-nice " + NICE + ": worker JVMs boot at the normal CPU priority: lifting one back needs"
                     + " CAP_SYS_NICE or a nice limit of at least 20 \\(ulimit -e; systemd: LimitNICE=\\+0\\)", BOOT) != null);
             long old = s.awaitReadyWorkers(1, BOOT).get(1);
             Processes.kill(s.pid(), Linux.SIGHUP);

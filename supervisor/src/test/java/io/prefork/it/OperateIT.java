@@ -154,7 +154,7 @@ class OperateIT {
 
     /**
      * Four recycles, one after another, under load beside busy loops. The replacements boot at the
-     * normal priority: at --boot-nice 10 (the default, which the roll tests keep) each took 4.6-6 s
+     * normal priority: at --boot-nice 10 (the default then; the roll tests keep the default) each took 4.6-6 s
      * beside the busy loops, and four of them in a row made this the suite's third slowest test.
      */
     @Test
