@@ -26,7 +26,7 @@ public enum Flag {
     GRACEFUL_TIMEOUT(null, "SECONDS", "30", null, "how long workers may drain on a graceful stop before SIGKILL"),
     BOOT_TIMEOUT(null, "SECONDS", "60", null, "how long a new worker may take to become READY"),
     BOOT_NICE(null, "N", "19", null, "a worker JVM that boots while busy workers serve (a roll's or a recycle's"
-            + " successor, a spare) runs N nice levels lower (19 at most) until it serves, or a quarter of --boot-timeout at most;"
+            + " successor, a spare) runs N nice levels lower (nice 19 at most) until it serves, or a quarter of --boot-timeout at most;"
             + " lifting it back needs CAP_SYS_NICE or LimitNICE, else it is off; 0: off"),
     TIMEOUT(null, "SECONDS", "30", null,
             "kill a READY worker silent (no heartbeat) this long, after a thread dump; 0 turns it off"),
