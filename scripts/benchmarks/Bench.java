@@ -54,103 +54,120 @@ public final class Bench {
         json.put("machine", machine());
         long began = System.nanoTime();
         try {
-            if ("spring-boot".equals(System.getProperty("bench.only"))) {
-                json.put("spring_boot_start", springBootStart());
-                return;
-            }
-            if ("share".equals(System.getProperty("bench.only"))) {
-                json.put("share", share());
-                return;
-            }
-            if ("roll".equals(System.getProperty("bench.only"))) {
-                for (List<String> setup : List.of(List.of("-w", "2", "--boot-nice", "0"), List.of("-w", "2", "--boot-nice", "10"), List.of("-w", "2"),
-                        List.of("-w", "2", "--warmup-requests", "5000"), List.of("-w", "2", "--java", Ramp.JDK25),
-                        List.of("-w", "2", "--java", Ramp.JDK25, "--worker-start", "trained"))) {
-                    Server s = Server.prefork("roll" + json.size(), setup.toArray(String[]::new));
-                    if (setup.contains("trained")) {
-                        Ramp.record(s);
-                    }
-                    Map<String, Object> r = new LinkedHashMap<>(rollingRestart(s));
-                    r.put("args", String.join(" ", setup));
-                    json.put("rolling_restart " + String.join(" ", setup), r);
-                    s.stop();
+            run(json);
+        } catch (Exception | Error e) {
+            // The figures so far are kept; the report of a whole run would trip over the missing ones
+            // and hide this failure behind its own.
+            killAll();
+            json.put("stopped_early", String.valueOf(e));
+            save(json, began);
+            System.err.println("bench: stopped early; the figures so far are in " + ROOT.relativize(out.resolve("results.json")));
+            throw e;
+        }
+        killAll();
+        report(json, began);
+    }
+
+    /** Every scenario, or the one bench.only names, each adding its figures to {@code json}. */
+    static void run(Map<String, Object> json) throws Exception {
+        if ("spring-boot".equals(System.getProperty("bench.only"))) {
+            json.put("spring_boot_start", springBootStart());
+            return;
+        }
+        if ("share".equals(System.getProperty("bench.only"))) {
+            json.put("share", share());
+            return;
+        }
+        if ("roll".equals(System.getProperty("bench.only"))) {
+            for (List<String> setup : List.of(List.of("-w", "2", "--boot-nice", "0"), List.of("-w", "2", "--boot-nice", "10"), List.of("-w", "2"),
+                    List.of("-w", "2", "--warmup-requests", "5000"), List.of("-w", "2", "--java", Ramp.JDK25),
+                    List.of("-w", "2", "--java", Ramp.JDK25, "--worker-start", "trained"))) {
+                Server s = Server.prefork("roll" + json.size(), setup.toArray(String[]::new));
+                if (setup.contains("trained")) {
+                    Ramp.record(s);
                 }
-                return;
+                Map<String, Object> r = new LinkedHashMap<>(rollingRestart(s));
+                r.put("args", String.join(" ", setup));
+                json.put("rolling_restart " + String.join(" ", setup), r);
+                s.stop();
             }
-            if ("ramp".equals(System.getProperty("bench.only"))) {
-                json.put("spawn_ramp", Ramp.ramps());
-                return;
-            }
-            if ("first-traffic".equals(System.getProperty("bench.only"))) {
-                json.put("first_traffic", firstTraffic("spare"));
-                json.put("first_traffic_warm", firstTraffic("warm spare", "--warmup-requests", "500"));
-                json.put("first_traffic_warm_nice0", firstTraffic("warm spare, --boot-nice 0", "--warmup-requests", "500",
-                        "--boot-nice", "0"));
-                json.put("first_traffic_warm5000", firstTraffic("warm spare, 5000 requests", "--warmup-requests", "5000"));
-                json.put("first_traffic_warm_delay", firstTraffic("warm spare, --spare-delay 10", "--warmup-requests", "500",
-                        "--spare-delay", "10"));
-                json.put("first_traffic_warm5000_delay", firstTraffic("warm spare, 5000 requests, --spare-delay 10",
-                        "--warmup-requests", "5000", "--spare-delay", "10"));
-                return;
-            }
-            if ("cold".equals(System.getProperty("bench.only"))) {
-                json.put("cold_start", coldStart());
-                return;
-            }
-            if ("first-answer".equals(System.getProperty("bench.only"))) {
-                json.put("first_answer", firstAnswer("spare"));
-                json.put("first_answer_warm", firstAnswer("warm spare", "--warmup-requests", "500"));
-                json.put("first_answer_warm_nice0", firstAnswer("warm spare, --boot-nice 0", "--warmup-requests", "500",
-                        "--boot-nice", "0"));
-                json.put("first_answer_unaware", firstAnswer("spare, unaware Jetty app", "--app", UNAWARE_APP));
-                json.put("first_answer_unaware_warm", firstAnswer("warm spare, unaware Jetty app", "--app", UNAWARE_APP,
-                        "--warmup-requests", "500"));
-                json.put("first_answer_netty", firstAnswer("spare, Netty app", "--app", NETTY_APP));
-                json.put("first_answer_netty_warm", firstAnswer("warm spare, Netty app", "--app", NETTY_APP,
-                        "--warmup-requests", "500"));
-                return;
-            }
-            Server plain = Server.plain();
-            Server one = Server.prefork("w1", "-w", "1");
-            Server two = Server.prefork("w2", "-w", "2");
-            Server reuse = Server.prefork("w2r", "-w", "2", "--balance", "reuseport");
-            json.put("data_path", dataPath(List.of(plain, one, two, reuse)));
-            json.put("balance", Map.of("shared", balance(two), "reuseport", balance(reuse)));
-            plain.stop();
-            one.stop();
-            reuse.stop();
-            Server plainStart = Server.prefork("w2p", "-w", "2", "--worker-start", "plain");
-            json.put("replacement_plain", replacement(plainStart, 0, "--worker-start plain"));
-            plainStart.stop();
-            two.awaitMatch(ARCHIVE_READY, 0);
-            json.put("replacement", replacement(two, 0, "--worker-start fast (class archive)"));
-            Server spared = Server.prefork("w2s", "-w", "2", "--spares", "1");
-            json.put("replacement_with_spare", replacement(spared, 1, "--spares 1"));
-            spared.stop();
-            json.put("first_answer", firstAnswer("spare"));
-            json.put("first_answer_warm", firstAnswer("warm spare", "--warmup-requests", "500"));
-            json.put("first_answer_unaware_warm", firstAnswer("warm spare, unaware Jetty app", "--app", UNAWARE_APP,
-                    "--warmup-requests", "500"));
+            return;
+        }
+        if ("ramp".equals(System.getProperty("bench.only"))) {
+            json.put("spawn_ramp", Ramp.ramps());
+            return;
+        }
+        if ("first-traffic".equals(System.getProperty("bench.only"))) {
             json.put("first_traffic", firstTraffic("spare"));
             json.put("first_traffic_warm", firstTraffic("warm spare", "--warmup-requests", "500"));
+            json.put("first_traffic_warm_nice0", firstTraffic("warm spare, --boot-nice 0", "--warmup-requests", "500",
+                    "--boot-nice", "0"));
+            json.put("first_traffic_warm5000", firstTraffic("warm spare, 5000 requests", "--warmup-requests", "5000"));
             json.put("first_traffic_warm_delay", firstTraffic("warm spare, --spare-delay 10", "--warmup-requests", "500",
                     "--spare-delay", "10"));
-            json.put("spawn_ramp", Ramp.ramps());
-            json.put("rolling_restart", rollingRestart(two));
-            json.put("footprint", footprint(two));
-            two.stop();
-            json.put("cold_start", coldStart());
-            json.put("share", share());
-            json.put("spring_boot_start", springBootStart());
-        } finally {
-            killAll();
-            report(json, began);
+            json.put("first_traffic_warm5000_delay", firstTraffic("warm spare, 5000 requests, --spare-delay 10",
+                    "--warmup-requests", "5000", "--spare-delay", "10"));
+            return;
         }
+        if ("cold".equals(System.getProperty("bench.only"))) {
+            json.put("cold_start", coldStart());
+            return;
+        }
+        if ("first-answer".equals(System.getProperty("bench.only"))) {
+            json.put("first_answer", firstAnswer("spare"));
+            json.put("first_answer_warm", firstAnswer("warm spare", "--warmup-requests", "500"));
+            json.put("first_answer_warm_nice0", firstAnswer("warm spare, --boot-nice 0", "--warmup-requests", "500",
+                    "--boot-nice", "0"));
+            json.put("first_answer_unaware", firstAnswer("spare, unaware Jetty app", "--app", UNAWARE_APP));
+            json.put("first_answer_unaware_warm", firstAnswer("warm spare, unaware Jetty app", "--app", UNAWARE_APP,
+                    "--warmup-requests", "500"));
+            json.put("first_answer_netty", firstAnswer("spare, Netty app", "--app", NETTY_APP));
+            json.put("first_answer_netty_warm", firstAnswer("warm spare, Netty app", "--app", NETTY_APP,
+                    "--warmup-requests", "500"));
+            return;
+        }
+        Server plain = Server.plain();
+        Server one = Server.prefork("w1", "-w", "1");
+        Server two = Server.prefork("w2", "-w", "2");
+        Server reuse = Server.prefork("w2r", "-w", "2", "--balance", "reuseport");
+        json.put("data_path", dataPath(List.of(plain, one, two, reuse)));
+        json.put("balance", Map.of("shared", balance(two), "reuseport", balance(reuse)));
+        plain.stop();
+        one.stop();
+        reuse.stop();
+        Server plainStart = Server.prefork("w2p", "-w", "2", "--worker-start", "plain");
+        json.put("replacement_plain", replacement(plainStart, 0, "--worker-start plain"));
+        plainStart.stop();
+        two.awaitMatch(ARCHIVE_READY, 0);
+        json.put("replacement", replacement(two, 0, "--worker-start fast (class archive)"));
+        Server spared = Server.prefork("w2s", "-w", "2", "--spares", "1");
+        json.put("replacement_with_spare", replacement(spared, 1, "--spares 1"));
+        spared.stop();
+        json.put("first_answer", firstAnswer("spare"));
+        json.put("first_answer_warm", firstAnswer("warm spare", "--warmup-requests", "500"));
+        json.put("first_answer_unaware_warm", firstAnswer("warm spare, unaware Jetty app", "--app", UNAWARE_APP,
+                "--warmup-requests", "500"));
+        json.put("first_traffic", firstTraffic("spare"));
+        json.put("first_traffic_warm", firstTraffic("warm spare", "--warmup-requests", "500"));
+        json.put("first_traffic_warm_delay", firstTraffic("warm spare, --spare-delay 10", "--warmup-requests", "500",
+                "--spare-delay", "10"));
+        json.put("spawn_ramp", Ramp.ramps());
+        json.put("rolling_restart", rollingRestart(two));
+        json.put("footprint", footprint(two));
+        two.stop();
+        json.put("cold_start", coldStart());
+        json.put("share", share());
+        json.put("spring_boot_start", springBootStart());
+    }
+
+    /** The raw figures, with the run's length: results.json. */
+    static void save(Map<String, Object> json, long began) throws IOException {
+        json.put("elapsed_s", (System.nanoTime() - began) / 1_000_000_000L);
+        Files.writeString(out.resolve("results.json"), Json.write(json) + "\n");
     }
 
     static void report(Map<String, Object> json, long began) throws Exception {
-        json.put("elapsed_s", (System.nanoTime() - began) / 1_000_000_000L);
-        Files.writeString(out.resolve("results.json"), Json.write(json) + "\n");
+        save(json, began);
         String md = Report.markdown(json);
         Files.writeString(out.resolve("results.md"), md);
         System.out.println(md);
