@@ -33,7 +33,20 @@ public final class SupervisorArchiveTraining {
     private SupervisorArchiveTraining() {
     }
 
+    /** How long the training may take before it gives up, writing no archive (scripts/prefork waits for it). */
+    private static final long BOUND_MS = 60_000;
+
     public static void main(String[] args) throws Exception {
+        Thread bound = new Thread(() -> {
+            try {
+                Thread.sleep(BOUND_MS);
+            } catch (InterruptedException e) {
+                return;
+            }
+            Runtime.getRuntime().halt(1);  // no exit hooks: a non-zero code, and the script removes what was written
+        }, "training-bound");
+        bound.setDaemon(true);
+        bound.start();
         try {
             Cli.parse(new String[] {"-w", "1", "-b", "127.0.0.1:0"});
         } catch (UsageException e) {
