@@ -33,7 +33,7 @@ public final class SupervisorArchiveTraining {
     private SupervisorArchiveTraining() {
     }
 
-    /** How long the training may take before it gives up, writing no archive (scripts/prefork waits for it). */
+    /** How long the training may take before it gives up: it exits 1, and scripts/prefork keeps no archive. */
     private static final long BOUND_MS = 60_000;
 
     public static void main(String[] args) throws Exception {
@@ -43,7 +43,7 @@ public final class SupervisorArchiveTraining {
             } catch (InterruptedException e) {
                 return;
             }
-            Runtime.getRuntime().halt(1);  // no exit hooks: a non-zero code, and the script removes what was written
+            Runtime.getRuntime().halt(1);  // no exit hooks; the script removes whatever the JVM wrote
         }, "training-bound");
         bound.setDaemon(true);
         bound.start();
