@@ -51,7 +51,9 @@ public class StartupAB {
         }
         try {
             for (Tree t : trees) {
+                PORTS.put(t.name(), freePort());  // each tree keeps its command line, port included, as a server does
                 round(t, work, false);  // untimed: trains each tree's class archive
+                round(t, work, false);  // and starts with it, so the command written down for the next start has it
             }
             for (int r = 0; r < ROUNDS; r++) {
                 for (Tree t : r % 2 == 0 ? trees : List.of(trees.get(1), trees.get(0))) {
@@ -92,8 +94,10 @@ public class StartupAB {
         }
     }
 
+    private static final Map<String, Integer> PORTS = new HashMap<>();
+
     static void round(Tree t, Path work, boolean timed) throws Exception {
-        int port = freePort();
+        int port = PORTS.get(t.name());
         Path log = work.resolve("supervisor.log");
         List<String> cmd = new ArrayList<>(List.of(t.home().resolve("scripts/prefork").toString(), "-w", "2", "-b", "127.0.0.1:" + port,
                 "--ctl-socket", work.resolve("ctl.sock").toString(), "--cache-dir", work.resolve("cache-" + t.name().hashCode()).toString()));

@@ -72,7 +72,8 @@ final class Report {
             Map<String, Object> c = map(e.getValue());
             b.append("| cold start to first 200, ").append(e.getKey()).append(" | plain JVM; prefork -w 1; -w 2 (median of the rounds' differences to plain) | ")
                     .append(c.get("plain_ms")).append(" ms; ").append(c.get("w1_ms")).append(" ms (+").append(c.get("w1_over_plain_ms"))
-                    .append("); ").append(c.get("w2_ms")).append(" ms (+").append(c.get("w2_over_plain_ms")).append(") |\n");
+                    .append("); ").append(c.get("w2_ms")).append(" ms (+").append(c.get("w2_over_plain_ms")).append("); first worker taken beside the supervisor in ")
+                    .append(c.get("first_worker_taken_beside")).append(" prefork starts |\n");
         }
         return b.toString();
     }

@@ -4,7 +4,7 @@ import io.prefork.unix.Linux;
 import io.prefork.unix.NativeException;
 import jnr.posix.POSIX;
 
-/** Signals to processes, with jnr-posix. */
+/** Signals to processes, and reaping a child the JDK did not start, with jnr-posix. */
 public final class Processes {
     private Processes() {
     }
@@ -19,5 +19,22 @@ public final class Processes {
             return false;
         }
         throw JnrPosix.failure(posix, "kill(" + pid + ", " + signal + ")");
+    }
+
+    /**
+     * Waits for a child of this process that the JDK did not start (a ProcessBuilder's children are
+     * the JDK's to reap) and reaps it. Returns its exit value: its exit status, or 128+N for death by
+     * signal N.
+     */
+    public static int reap(long pid) throws NativeException {
+        POSIX posix = JnrPosix.posix();
+        int[] status = new int[1];
+        while (posix.waitpid(pid, status, 0) < 0) {
+            if (posix.errno() != Linux.EINTR) {
+                throw JnrPosix.failure(posix, "waitpid(" + pid + ")");
+            }
+        }
+        int signal = status[0] & 0x7f;
+        return signal == 0 ? (status[0] >> 8) & 0xff : 128 + signal;
     }
 }

@@ -55,7 +55,7 @@ public enum Flag {
     JVM_SHARE(null, "MODE", "auto", null, "auto: size each worker JVM (heap, GC and compiler threads) for its share"
             + " of the machine's memory and CPUs, divided among workers and spares, with a small initial heap and"
             + " a periodic trim of the C heap; off: the JVM's own defaults"),
-    CACHE_DIR(null, "DIR", null, "$XDG_CACHE_HOME/prefork or ~/.cache/prefork; /var/cache/prefork for root with --user", "where class archives and jnr-ffi's unpacked native stub are kept"),
+    CACHE_DIR(null, "DIR", null, "$XDG_CACHE_HOME/prefork or ~/.cache/prefork; /var/cache/prefork for root with --user", "where class archives, jnr-ffi's unpacked native stub and the first worker's command (which scripts/prefork starts beside the supervisor next time) are kept"),
     READY(null, "MODE", "auto", null, "auto: READY once the app accepts; app: READY when the app calls Prefork.ready()"),
     PID(null, "FILE", null, null, "write the supervisor's pid here"),
     CTL_SOCKET(null, "PATH", "prefork.ctl", null, "admin socket for 'prefork ctl', in the working directory unless a path"),

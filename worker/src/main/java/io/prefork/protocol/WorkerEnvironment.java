@@ -4,6 +4,14 @@ package io.prefork.protocol;
 public final class WorkerEnvironment {
     /** Path of the supervisor's control socket. */
     public static final String CONTROL_SOCKET = "PREFORK_CONTROL_SOCKET";
+    /**
+     * "1" when scripts/prefork started this worker beside the supervisor's JVM, from the command the
+     * last start wrote down (FirstWorker, in the supervisor): the settings of this start,
+     * {@link #CONTROL_SOCKET}, {@link #TOKEN} and {@link #MAX_REQUESTS}, come on stdin once the supervisor
+     * takes the worker, one NAME=value line each and then an empty line. End of file first: the
+     * supervisor ended before it took it, and the worker exits.
+     */
+    public static final String STARTED_BESIDE = "PREFORK_STARTED_BESIDE";
     /** One-time token the worker presents in HELLO. Never logged, never on a command line. */
     public static final String TOKEN = "PREFORK_TOKEN";
     /** The worker's slot number, 1..N. */

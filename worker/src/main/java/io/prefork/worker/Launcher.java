@@ -19,8 +19,8 @@ public final class Launcher {
     }
 
     public static void main(String[] args) {
-        String socket = System.getenv(WorkerEnvironment.CONTROL_SOCKET);
-        if (args.length < 1 || socket == null) {
+        boolean startedBeside = "1".equals(System.getenv(WorkerEnvironment.STARTED_BESIDE));
+        if (args.length < 1 || (System.getenv(WorkerEnvironment.CONTROL_SOCKET) == null && !startedBeside)) {
             System.err.println("prefork worker: the supervisor starts this class (missing "
                     + WorkerEnvironment.CONTROL_SOCKET + " or the app class)");
             System.exit(WorkerExitCodes.USAGE);
@@ -41,7 +41,7 @@ public final class Launcher {
         ParkingSelectorProvider.install();  // before any app code asks the JDK for its provider
         Thread connector = new Thread(() -> {
             try {
-                start(connect(id, socket));
+                start(connect(id, startedBeside ? settingsOnStdin() : System.getenv()));
             } catch (RuntimeException | Error e) {
                 // The app waits for a connection that will not come: end the worker, as before the app ran.
                 WorkerLog.info("cannot start: " + e);
@@ -52,11 +52,37 @@ public final class Launcher {
         runApp(findMain(appClass), appClass, appArgs);
     }
 
+    /**
+     * Started beside the supervisor: loads the native binding first (the handshake then does not
+     * wait for it), then waits for the supervisor to take this worker. If it ends first, so does this.
+     */
+    private static java.util.Map<String, String> settingsOnStdin() {
+        try {
+            io.prefork.unix.UnixSockets.warmUp();
+        } catch (IOException e) {
+            // the connection meets the same failure, and says so
+        }
+        java.util.Map<String, String> settings;
+        try {
+            settings = SettingsOnStdin.read(System.getenv());
+        } catch (IOException e) {
+            WorkerLog.info("cannot start: " + e.getMessage());
+            System.exit(WorkerExitCodes.NO_SUPERVISOR);
+            throw new IllegalStateException("unreachable");
+        }
+        if (settings == null || settings.get(WorkerEnvironment.CONTROL_SOCKET) == null) {
+            WorkerLog.info("started beside the supervisor, which ended (or let it go) before it took this worker; exiting");
+            System.exit(WorkerExitCodes.NO_SUPERVISOR);
+        }
+        return settings;
+    }
+
     /** The control connection and the listeners (or the word that this is a spare); exits if there is none. */
-    private static WorkerRuntime connect(int id, String socket) {
+    private static WorkerRuntime connect(int id, java.util.Map<String, String> settings) {
         try {
             StdStreams.protect();
-            return WorkerRuntime.connect(id, options(), socket, System.getenv().getOrDefault(WorkerEnvironment.TOKEN, ""));
+            return WorkerRuntime.connect(id, options(settings), settings.get(WorkerEnvironment.CONTROL_SOCKET),
+                    settings.getOrDefault(WorkerEnvironment.TOKEN, ""));
         } catch (IOException | RuntimeException | LinkageError e) {
             WorkerLog.info("cannot start: " + e.getMessage());
             System.exit(WorkerExitCodes.NO_SUPERVISOR);
@@ -74,8 +100,7 @@ public final class Launcher {
         }
     }
 
-    private static WorkerRuntime.Options options() {
-        java.util.Map<String, String> env = System.getenv();
+    private static WorkerRuntime.Options options(java.util.Map<String, String> env) {
         // The training run serves --training-requests instead of --warmup-requests.
         String training = System.getProperty(WorkerEnvironment.TRAINING_PROPERTY);
         return new WorkerRuntime.Options(

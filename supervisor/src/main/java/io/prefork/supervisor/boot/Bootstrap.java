@@ -15,6 +15,7 @@ import io.prefork.supervisor.UsageException;
 import io.prefork.supervisor.admin.AdminHttp;
 import io.prefork.supervisor.admin.AdminServer;
 import io.prefork.supervisor.launch.ClassArchive;
+import io.prefork.supervisor.launch.FirstWorker;
 import io.prefork.supervisor.launch.JvmWorkerLauncher;
 import io.prefork.supervisor.net.BindAddress;
 import io.prefork.supervisor.net.ControlServer;
@@ -96,7 +97,9 @@ public final class Bootstrap implements AutoCloseable {
         Path controlSocket = control.socketPath();
         ClassArchive.Accepted accepted = new ClassArchive.Accepted();
         BindAddress listener0 = listeners.first().get(0).bind();
-        Generation first = Main.generation(config, controlSocket, listener0, accepted, log);
+        // Started by an upgrade, there is no worker beside it: the variables are the old supervisor's.
+        FirstWorker beside = parent == null ? FirstWorker.fromEnvironment(System.getenv(), log) : null;
+        Generation first = Main.generation(config, controlSocket, listener0, accepted, beside, log);
         // One thread for what would block the loop: reading a reload's configuration, checking an archive.
         Executor offLoop = Executors.newSingleThreadExecutor(Daemons.named("prefork-off-loop"));
         Supervisor supervisor = new Supervisor(first, listeners, System::nanoTime, log, events, admission, offLoop);

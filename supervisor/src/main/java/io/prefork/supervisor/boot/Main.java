@@ -13,6 +13,7 @@ import io.prefork.supervisor.UsageException;
 import io.prefork.supervisor.WorkerLauncher;
 import io.prefork.supervisor.launch.BootPriority;
 import io.prefork.supervisor.launch.ClassArchive;
+import io.prefork.supervisor.launch.FirstWorker;
 import io.prefork.supervisor.launch.JffiLibrary;
 import io.prefork.supervisor.launch.JvmShare;
 import io.prefork.supervisor.launch.JvmWorkerLauncher;
@@ -124,10 +125,11 @@ public final class Main {
     /**
      * What workers run with, from a config: the loop's settings, the command that starts them, the
      * archive. {@code listener0} is the first listening socket as it is: bound from -b, or passed by
-     * systemd or an old supervisor, which -b does not describe.
+     * systemd or an old supervisor, which -b does not describe. {@code first}: the worker scripts/prefork
+     * started beside this JVM, for the first generation's first launch (null for a reload).
      */
     static Generation generation(Config c, Path controlSocket, BindAddress listener0, ClassArchive.Accepted accepted,
-                                 Log log) {
+                                 FirstWorker first, Log log) {
         Settings settings = new Settings.Builder(c.workers()).bootTimeout(c.bootTimeout())
                 .gracefulTimeout(c.gracefulTimeout()).timeout(c.timeout()).maxSurge(c.maxSurge())
                 .maxRequests(c.maxRequests(), c.maxRequestsJitter()).maxRssBytes(c.maxWorkerRssMb() << 20)
@@ -153,11 +155,12 @@ public final class Main {
         var env = JvmWorkerLauncher.environment(controlSocket.toString(), c.readyMode(), c.gracefulTimeout(),
                 Duration.ofMillis(heartbeatMs), logFile, c.warmupRequests(), c.warmupPath(), privateListener);
         BootPriority priority = BootPriority.choose(c.bootNice(), log::warn);
-        WorkerLauncher launcher = new JvmWorkerLauncher(c.runAs(), command, archive == null ? List::of : archive::useOptions, env, priority);
+        WorkerLauncher launcher = new JvmWorkerLauncher(c.runAs(), command, archive == null ? List::of : archive::useOptions, env, priority,
+                first);
         WorkerLauncher trainer = archive == null ? null
-                : new JvmWorkerLauncher(c.runAs(), command, () -> archive.trainOptions(c.trainingRequests()), env, priority);
+                : new JvmWorkerLauncher(c.runAs(), command, () -> archive.trainOptions(c.trainingRequests()), env, priority, null);
         WorkerLauncher recorder = archive == null || archive.recordedFile() == null ? null
-                : new JvmWorkerLauncher(c.runAs(), command, archive::recordOptions, env, priority);
+                : new JvmWorkerLauncher(c.runAs(), command, archive::recordOptions, env, priority, first);
         return new Generation(settings, launcher, archive, trainer, recorder);
     }
 
@@ -211,7 +214,7 @@ public final class Main {
             log.warn("reload: the -b addresses changed; listeners are bound once, so keeping " + running.binds()
                     + " (restart the supervisor to change them)");
         }
-        return generation(next, controlSocket, listener0, accepted, log);
+        return generation(next, controlSocket, listener0, accepted, null, log);
     }
 
     /** Everything written to stdout and stderr, ours and the workers' (they inherit both), goes to the file. */

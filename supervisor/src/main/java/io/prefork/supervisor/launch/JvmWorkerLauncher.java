@@ -1,21 +1,16 @@
 package io.prefork.supervisor.launch;
 
 import io.prefork.posix.CpuPriority;
-import io.prefork.posix.Processes;
 import io.prefork.protocol.WorkerEnvironment;
 import io.prefork.supervisor.WorkerLauncher;
 import io.prefork.supervisor.WorkerProcess;
 import io.prefork.supervisor.net.SocketActivation;
-import io.prefork.unix.NativeException;
 import java.io.File;
 import java.io.IOException;
-import java.nio.file.Files;
-import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
-import java.util.concurrent.CompletableFuture;
 import java.util.function.Supplier;
 
 /**
@@ -34,20 +29,23 @@ public final class JvmWorkerLauncher implements WorkerLauncher {
     private final Supplier<List<String>> extraOptions;
     private final Map<String, String> environment;
     private final BootPriority priority;
+    private final FirstWorker first;
 
     /**
      * @param runAs        who the workers run as (--user), or null
      * @param extraOptions JVM options asked for at each launch (a class archive, once it is ready)
      * @param environment  what every worker gets, from {@link #environment}
      * @param priority     what a boot that yields the CPU runs at (--boot-nice)
+     * @param first        the first worker scripts/prefork started beside this JVM, or null
      */
     public JvmWorkerLauncher(RunAs runAs, List<String> command, Supplier<List<String>> extraOptions,
-                             Map<String, String> environment, BootPriority priority) {
+                             Map<String, String> environment, BootPriority priority, FirstWorker first) {
         this.prefix = runAs == null ? List.of() : runAs.prefix();
         this.command = List.copyOf(command);
         this.extraOptions = extraOptions;
         this.environment = Map.copyOf(environment);
         this.priority = priority;
+        this.first = first;
     }
 
     /**
@@ -78,7 +76,8 @@ public final class JvmWorkerLauncher implements WorkerLauncher {
 
     private static final List<String> SERVICE_MANAGER_VARIABLES = java.util.stream.Stream.concat(
             SocketActivation.VARIABLES.stream(),
-            java.util.stream.Stream.of("NOTIFY_SOCKET", "WATCHDOG_USEC", "WATCHDOG_PID", "FDSTORE", JvmWorkerLauncher.UPGRADE_SOCKET))
+            java.util.stream.Stream.of("NOTIFY_SOCKET", "WATCHDOG_USEC", "WATCHDOG_PID", "FDSTORE", JvmWorkerLauncher.UPGRADE_SOCKET,
+                    FirstWorker.FILE, FirstWorker.STARTED))
             .toList();
 
     @Override
@@ -97,6 +96,12 @@ public final class JvmWorkerLauncher implements WorkerLauncher {
         if (spec.maxRequests() > 0) {
             env.put(WorkerEnvironment.MAX_REQUESTS, Long.toString(spec.maxRequests()));
         }
+        if (first != null) {
+            WorkerProcess taken = first.take(spec, full, env, prefix.isEmpty() && full.contains(WorkerCommand.LAUNCHER));
+            if (taken != null) {
+                return taken;
+            }
+        }
         // stdin is replaced by listener 0 in the worker; its logs go straight to our stdout/stderr.
         pb.redirectInput(ProcessBuilder.Redirect.from(new File("/dev/null")));
         pb.redirectOutput(ProcessBuilder.Redirect.INHERIT);
@@ -104,7 +109,7 @@ public final class JvmWorkerLauncher implements WorkerLauncher {
         // Started from this thread lowered to the boot priority, the JVM and every thread it starts inherit it.
         boolean yields = spec.yieldCpu() && priority.yields() && setThisThread(priority.booting());
         try {
-            return new JvmWorkerProcess(pb.start(), yields ? priority.normal() : null);
+            return WorkerJvm.of(pb.start(), yields ? priority.normal() : null);
         } catch (IOException e) {
             // The JDK says "error=N, strerror": EAGAIN (process limit), ENOMEM, ENFILE, EMFILE pass.
             String m = String.valueOf(e.getMessage());
@@ -126,90 +131,6 @@ public final class JvmWorkerLauncher implements WorkerLauncher {
             return true;
         } catch (IOException | RuntimeException e) {
             return false;
-        }
-    }
-
-    private static final class JvmWorkerProcess implements WorkerProcess {
-        private final Process process;
-        /** While it boots at a lower priority, the one to lift it back to; else null. */
-        private Integer liftTo;
-
-        JvmWorkerProcess(Process process, Integer liftTo) {
-            this.process = process;
-            this.liftTo = liftTo;
-        }
-
-        @Override
-        public boolean yieldsCpu() {
-            return liftTo != null;
-        }
-
-        @Override
-        public void stopYielding() throws IOException {
-            if (liftTo != null) {
-                int nice = liftTo;
-                liftTo = null;
-                CpuPriority.setEveryThread(process.pid(), nice);
-            }
-        }
-
-        @Override
-        public long pid() {
-            return process.pid();
-        }
-
-        /** ProcessHandle checks the start time before signalling, so a recycled pid is never hit. */
-        @Override
-        public void terminate() {
-            process.toHandle().destroy();
-        }
-
-        @Override
-        public void kill() {
-            process.toHandle().destroyForcibly();
-        }
-
-        @Override
-        public void signal(int signal) {
-            if (process.isAlive()) {
-                try {
-                    Processes.kill(process.pid(), signal);
-                } catch (NativeException e) {
-                    // EPERM cannot happen for our own child; anything else leaves nothing to do
-                }
-            }
-        }
-
-        /** VmRSS from /proc/PID/status. */
-        @Override
-        public long rssBytes() {
-            try {
-                for (String line : Files.readAllLines(Path.of("/proc/" + process.pid() + "/status"))) {
-                    if (line.startsWith("VmRSS:")) {
-                        return Long.parseLong(line.replaceAll("[^0-9]", "")) * 1024;
-                    }
-                }
-            } catch (IOException | NumberFormatException e) {
-                // the process is gone, or a kernel without VmRSS
-            }
-            return -1;
-        }
-
-        /** utime + stime from /proc/PID/stat, in clock ticks of 10 ms (USER_HZ is 100 on Linux). */
-        @Override
-        public long cpuMillis() {
-            try {
-                String stat = Files.readString(Path.of("/proc/" + process.pid() + "/stat"));
-                String[] f = stat.substring(stat.lastIndexOf(')') + 2).split(" ");
-                return (Long.parseLong(f[11]) + Long.parseLong(f[12])) * 10;
-            } catch (IOException | RuntimeException e) {
-                return -1;  // the process is gone
-            }
-        }
-
-        @Override
-        public CompletableFuture<Integer> onExit() {
-            return process.onExit().thenApply(Process::exitValue);
         }
     }
 }

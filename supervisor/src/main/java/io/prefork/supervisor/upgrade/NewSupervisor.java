@@ -5,6 +5,7 @@ import io.prefork.supervisor.ExitStatus;
 import io.prefork.supervisor.Handover;
 import io.prefork.supervisor.Log;
 import io.prefork.supervisor.launch.InstallLayout;
+import io.prefork.supervisor.launch.FirstWorker;
 import io.prefork.supervisor.launch.JvmWorkerLauncher;
 import java.io.File;
 import java.io.IOException;
@@ -44,6 +45,7 @@ public class NewSupervisor implements Handover.Starter {
                 .redirectOutput(ProcessBuilder.Redirect.INHERIT)
                 .redirectError(ProcessBuilder.Redirect.INHERIT);
         pb.environment().put(JvmWorkerLauncher.UPGRADE_SOCKET, server.socketPath().toString());
+        pb.environment().remove(FirstWorker.STARTED);  // that worker was this supervisor's
         Process process;
         try {
             process = pb.start();
