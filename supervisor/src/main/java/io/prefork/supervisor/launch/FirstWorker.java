@@ -95,7 +95,10 @@ public final class FirstWorker {
         }
         boolean first = spec.workerId() == 1;
         Map<String, String> expected = expectedEnvironment(env);
-        if (pid > 0) {
+        if (pid > 0 && !isChildOfThisProcess(pid)) {
+            // Not the script's: nothing of ours to take, and nothing to kill either.
+            log.warn(STARTED + " names pid " + pid + ", which is not a child of this supervisor; ignored");
+        } else if (pid > 0) {
             String difference = first ? difference(pid, command, expected) : "the first launch is not worker 1's";
             if (difference == null) {
                 try {
@@ -114,6 +117,11 @@ public final class FirstWorker {
             writeDown(command, expected);
         }
         return null;
+    }
+
+    private static boolean isChildOfThisProcess(long pid) {
+        long self = ProcessHandle.current().pid();
+        return ProcessHandle.of(pid).flatMap(ProcessHandle::parent).map(p -> p.pid() == self).orElse(false);
     }
 
     /** What a worker started beside this JVM has: the launcher's environment, less what each start tells it. */

@@ -74,6 +74,16 @@ class FirstWorkerTest {
     }
 
     @Test
+    void aPidThatIsNotAChildOfThisProcessIsNeitherTakenNorKilled() {
+        long notOurs = ProcessHandle.current().parent().orElseThrow().pid();  // the test JVM's parent: alive, not our child
+        FirstWorker first = new FirstWorker(dir.resolve("first-worker-1"), notOurs, 99, log);
+        assertNull(first.take(new WorkerLauncher.Spec(1, "secret", 0, false), List.of("java"), LAUNCHED, true));
+        assertTrue(ProcessHandle.of(notOurs).map(ProcessHandle::isAlive).orElse(false), "it still runs");
+        assertTrue(logged.toString(StandardCharsets.UTF_8).contains("names pid " + notOurs + ", which is not a child"),
+                logged.toString(StandardCharsets.UTF_8));
+    }
+
+    @Test
     void theScriptsVariablesAreReadAndAMalformedOneIsRefusedWithAWarning() {
         assertNull(FirstWorker.fromEnvironment(Map.of(), log));
         assertTrue(FirstWorker.fromEnvironment(Map.of(FirstWorker.FILE, "/c/first-worker-1"), log) != null);
