@@ -63,7 +63,8 @@ public final class ControlAdmission {
         return false;
     }
 
-    private static boolean isChildOfThisProcess(long pid) {
+    /** Whether {@code pid} is a child of this process (its parent is this process). */
+    public static boolean isChildOfThisProcess(long pid) {
         long self = ProcessHandle.current().pid();
         return ProcessHandle.of(pid).flatMap(ProcessHandle::parent).map(p -> p.pid() == self).orElse(false);
     }

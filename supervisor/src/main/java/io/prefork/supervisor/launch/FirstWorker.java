@@ -2,6 +2,7 @@ package io.prefork.supervisor.launch;
 
 import io.prefork.posix.Processes;
 import io.prefork.protocol.WorkerEnvironment;
+import io.prefork.supervisor.ControlAdmission;
 import io.prefork.supervisor.Daemons;
 import io.prefork.supervisor.Log;
 import io.prefork.supervisor.WorkerLauncher;
@@ -95,7 +96,7 @@ public final class FirstWorker {
         }
         boolean first = spec.workerId() == 1;
         Map<String, String> expected = expectedEnvironment(env);
-        if (pid > 0 && !isChildOfThisProcess(pid)) {
+        if (pid > 0 && !ControlAdmission.isChildOfThisProcess(pid)) {
             // Not the script's: nothing of ours to take, and nothing to kill either.
             log.warn(STARTED + " names pid " + pid + ", which is not a child of this supervisor; ignored");
         } else if (pid > 0) {
@@ -117,11 +118,6 @@ public final class FirstWorker {
             writeDown(command, expected);
         }
         return null;
-    }
-
-    private static boolean isChildOfThisProcess(long pid) {
-        long self = ProcessHandle.current().pid();
-        return ProcessHandle.of(pid).flatMap(ProcessHandle::parent).map(p -> p.pid() == self).orElse(false);
     }
 
     /** What a worker started beside this JVM has: the launcher's environment, less what each start tells it. */
