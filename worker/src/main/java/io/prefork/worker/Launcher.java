@@ -8,6 +8,7 @@ import java.lang.reflect.Method;
 import java.lang.reflect.Modifier;
 import java.time.Duration;
 import java.util.Arrays;
+import java.util.Map;
 import sun.misc.Signal;
 
 /**
@@ -56,13 +57,13 @@ public final class Launcher {
      * Started beside the supervisor: loads the native binding first (the handshake then does not
      * wait for it), then waits for the supervisor to take this worker. If it ends first, so does this.
      */
-    private static java.util.Map<String, String> settingsOnStdin() {
+    private static Map<String, String> settingsOnStdin() {
         try {
             io.prefork.unix.UnixSockets.warmUp();
         } catch (IOException e) {
             // the connection meets the same failure, and says so
         }
-        java.util.Map<String, String> settings;
+        Map<String, String> settings;
         try {
             settings = SettingsOnStdin.read(System.getenv());
         } catch (IOException e) {
@@ -78,7 +79,7 @@ public final class Launcher {
     }
 
     /** The control connection and the listeners (or the word that this is a spare); exits if there is none. */
-    private static WorkerRuntime connect(int id, java.util.Map<String, String> settings) {
+    private static WorkerRuntime connect(int id, Map<String, String> settings) {
         try {
             StdStreams.protect();
             return WorkerRuntime.connect(id, options(settings), settings.get(WorkerEnvironment.CONTROL_SOCKET),
@@ -100,7 +101,7 @@ public final class Launcher {
         }
     }
 
-    private static WorkerRuntime.Options options(java.util.Map<String, String> env) {
+    private static WorkerRuntime.Options options(Map<String, String> env) {
         // The training run serves --training-requests instead of --warmup-requests.
         String training = System.getProperty(WorkerEnvironment.TRAINING_PROPERTY);
         return new WorkerRuntime.Options(

@@ -103,7 +103,7 @@ public final class FirstWorker {
             String difference = first ? difference(pid, command, expected) : "the first launch is not worker 1's";
             if (difference == null) {
                 try {
-                    tell(spec, env);
+                    tell(env);
                     log.info("worker 1 (pid " + pid + "): started beside the supervisor, taken as worker 1");
                     return adopted();
                 } catch (IOException e) {
@@ -175,7 +175,7 @@ public final class FirstWorker {
     }
 
     /** This start's settings, on the worker's stdin; then this JVM's copy of the pipe is closed. */
-    private void tell(WorkerLauncher.Spec spec, Map<String, String> env) throws IOException {
+    private void tell(Map<String, String> env) throws IOException {
         StringBuilder settings = new StringBuilder();
         for (String name : PER_START) {
             if (env.containsKey(name)) {
