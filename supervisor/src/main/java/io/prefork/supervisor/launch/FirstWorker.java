@@ -23,6 +23,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.Optional;
 import java.util.TreeMap;
+import java.util.TreeSet;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.atomic.AtomicBoolean;
 
@@ -151,14 +152,14 @@ public final class FirstWorker {
     }
 
     static String differingNames(Map<String, String> expected, Map<String, String> actual) {
-        TreeMap<String, String> names = new TreeMap<>();
+        TreeSet<String> names = new TreeSet<>();
         expected.forEach((k, v) -> {
             if (!v.equals(actual.get(k))) {
-                names.put(k, "");
+                names.add(k);
             }
         });
-        actual.keySet().stream().filter(k -> !expected.containsKey(k)).forEach(k -> names.put(k, ""));
-        return String.join(", ", names.keySet());
+        actual.keySet().stream().filter(k -> !expected.containsKey(k)).forEach(names::add);
+        return String.join(", ", names);
     }
 
     /** NUL-terminated entries, as in /proc/PID/cmdline and the file. */
@@ -230,15 +231,20 @@ public final class FirstWorker {
      */
     private void writeDown(List<String> command, Map<String, String> expected) {
         byte[] content = fileContent(command, expected, System.getenv());
+        Path tmp = file.resolveSibling(file.getFileName() + "." + ProcessHandle.current().pid() + ".tmp");
         try {
             if (Files.isRegularFile(file) && Arrays.equals(Files.readAllBytes(file), content)) {
                 return;
             }
             Files.createDirectories(file.toAbsolutePath().getParent());
-            Path tmp = file.resolveSibling(file.getFileName() + "." + ProcessHandle.current().pid() + ".tmp");
             Files.write(tmp, content);
             Files.move(tmp, file, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
         } catch (IOException e) {
+            try {
+                Files.deleteIfExists(tmp);  // a write cut short (a full disk) leaves nothing behind
+            } catch (IOException ignored) {
+                // the warning below says enough
+            }
             log.warn("cannot write down the first worker's command in " + file + ": " + e.getMessage()
                     + "; every start begins with the supervisor's JVM alone");
         }
