@@ -93,6 +93,9 @@ public final class ArchiveTraining {
     void checked(Event.ArchiveChecked checked) {
         checking--;
         WorkerArchive archive = checked.archive();
+        if (checked.refusal() == null && pool.generation().archive() == archive) {
+            pool.generation().launcher().archiveReady();
+        }
         if (checked.recorded() && checked.refusal() == null) {
             log.info("recorded AOT cache ready: " + archive.recordedFile() + "; workers started from now on use it");
         } else if (checked.recorded()) {

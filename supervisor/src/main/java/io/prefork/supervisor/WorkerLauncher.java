@@ -16,6 +16,13 @@ public interface WorkerLauncher {
     WorkerProcess launch(Spec spec) throws IOException;
 
     /**
+     * The JVM accepted a class archive (or recorded cache) that workers launched from now on start
+     * with. A launcher that keeps a note of what it starts (scripts/prefork's first worker) writes it again.
+     */
+    default void archiveReady() {
+    }
+
+    /**
      * The process could not be started for want of a resource that comes back (fds, memory, the
      * process limit): not the worker's failure, so it does not count toward giving up.
      */

@@ -36,21 +36,25 @@ class FirstWorkerIT {
     Path dir;
 
     @Test
-    void theNextStartTakesTheWorkerStartedBesideItAndReapsItLikeAnyOther() throws Exception {
-        try (RunningSupervisor first = start("first.log", "-b", "127.0.0.1:0")) {
+    void theNextStartTakesTheWorkerStartedBesideItWithTheClassArchiveAndReapsItLikeAnyOther() throws Exception {
+        // The default --worker-start fast: the class archive is made after worker 1 started without it.
+        try (RunningSupervisor first = startWith("first.log", "fast", "-b", "127.0.0.1:0")) {
             first.awaitReadyWorkers(1, Duration.ofSeconds(60));
+            first.awaitLine("class archive ready: ", Duration.ofSeconds(90));
             assertFalse(first.logText().contains("started beside"), "a first start has nothing written down:\n" + first.logText());
             stop(first);
         }
         Path file = firstWorkerFile();
         List<String> entries = entries(file);
         assertEquals("prefork first worker 1", entries.get(0));
+        assertTrue(entries.stream().anyMatch(e -> e.startsWith("-XX:SharedArchiveFile=") || e.startsWith("-XX:AOTCache=")),
+                "written again once the archive was ready, with it: " + entries);
         assertTrue(entries.contains("PREFORK_STARTED_BESIDE=1"), entries.toString());
         assertFalse(entries.stream().anyMatch(e -> e.startsWith("PREFORK_TOKEN=") || e.startsWith("PREFORK_CONTROL_SOCKET=")),
                 "what each start tells the worker is not kept: " + entries);
         assertEquals("io.prefork.worker.Launcher", entries.get(entries.size() - 2), "the command ends with the launcher and the app");
 
-        try (RunningSupervisor second = start("second.log", "-b", "127.0.0.1:0")) {
+        try (RunningSupervisor second = startWith("second.log", "fast", "-b", "127.0.0.1:0")) {
             long beside = Long.parseLong(second.awaitLine(TAKEN, Duration.ofSeconds(60)).group(1));
             Map<Integer, Long> workers = second.awaitReadyWorkers(1, Duration.ofSeconds(60));
             assertEquals(beside, workers.get(1), "worker 1 is the JVM the script started");
@@ -115,9 +119,13 @@ class FirstWorkerIT {
     }
 
     private RunningSupervisor start(String logName, String... args) throws IOException {
+        return startWith(logName, "plain", args);
+    }
+
+    private RunningSupervisor startWith(String logName, String workerStart, String... args) throws IOException {
         Path log = dir.resolve(logName);
         List<String> cmd = new ArrayList<>(List.of(RunningSupervisor.HOME.resolve("scripts/prefork").toString(),
-                "-w", "1", "--worker-start", "plain", "--ctl-socket", dir.resolve("ctl.sock").toString(),
+                "-w", "1", "--worker-start", workerStart, "--ctl-socket", dir.resolve("ctl.sock").toString(),
                 "--cache-dir", dir.resolve("cache").toString()));
         cmd.addAll(List.of(args));
         ProcessBuilder pb = new ProcessBuilder(cmd);

@@ -115,6 +115,13 @@ public final class Fakes {
         boolean exhausted;
         /** Like --boot-nice with the right to lift: a boot that may yield does. */
         boolean lowersBoots;
+        /** How many times the loop said an archive became ready. */
+        int archivesReady;
+
+        @Override
+        public void archiveReady() {
+            archivesReady++;
+        }
 
         @Override
         public WorkerProcess launch(Spec spec) throws IOException {

@@ -73,6 +73,15 @@ class TrainedCacheTest extends SupervisorTestBase {
         bringUp(launcher.launched.get(1));
         assertEquals(List.of(1, 2, 0), launcher.launched.stream().map(p -> p.workerId).toList(), "then the training run");
         assertTrue(logged("trainer (pid " + launcher.last().pid + "): started to train the class archive"), lines.text());
+
+        launcher.last().exit(0);  // the JVM writes the archive as it exits
+        step();
+        assertEquals(0, launcher.archivesReady, "not before the JVM has checked it");
+        runOffLoop();
+        step();
+        assertTrue(logged("class archive ready: /cache/worker-x.aot"), lines.text());
+        assertEquals(1, launcher.archivesReady, "the launcher hears of it (scripts/prefork's first worker is written again)");
+        assertEquals(0, recorder.archivesReady);
     }
 
     @Test
@@ -96,6 +105,7 @@ class TrainedCacheTest extends SupervisorTestBase {
         step();
         assertEquals(List.of(1500L), archive.endedWithRequests);
         assertTrue(logged("recorded AOT cache ready: /cache/worker-x.trained.aot"), lines.text());
+        assertEquals(1, launcher.archivesReady, "workers start from it now: the launcher hears of it");
 
         launcher.launched.get(1).exit(1);  // a crash: its replacement starts from the recorded cache, nothing records
         step();
@@ -115,6 +125,7 @@ class TrainedCacheTest extends SupervisorTestBase {
         runOffLoop();
         step();
         assertTrue(logged("recorded AOT cache not kept: the recording worker served 3 requests"), lines.text());
+        assertEquals(0, launcher.archivesReady, "nothing new to start with");
         assertEquals(1, launcher.launched.size(), "the replacement started at once, from the archive there is");
         bringUp(launcher.last());
         launcher.last().exit(1);

@@ -55,6 +55,8 @@ public final class FirstWorker {
     private final int fd;
     private final Log log;
     private final AtomicBoolean used = new AtomicBoolean();
+    /** The environment written down at the first launch, if it was: a command that changes later is written with it. */
+    private volatile Map<String, String> writtenEnvironment;
 
     FirstWorker(Path file, long pid, int fd, Log log) {
         this.file = file;
@@ -116,9 +118,20 @@ public final class FirstWorker {
             discard();
         }
         if (file != null && first && writable) {
+            writtenEnvironment = expected;
             writeDown(command, expected);
         }
         return null;
+    }
+
+    /**
+     * Worker 1 would now start with {@code command} (the class archive is ready since its launch):
+     * the file says so, or the next start would start a worker beside it only to kill it.
+     */
+    void commandChanged(List<String> command) {
+        if (writtenEnvironment != null) {
+            writeDown(command, writtenEnvironment);
+        }
     }
 
     /** What a worker started beside this JVM has: the launcher's environment, less what each start tells it. */

@@ -80,11 +80,17 @@ public final class JvmWorkerLauncher implements WorkerLauncher {
                     FirstWorker.FILE, FirstWorker.STARTED))
             .toList();
 
-    @Override
-    public WorkerProcess launch(Spec spec) throws IOException {
+    /** The whole command of a launch now: --user's prefix, java, the options asked for now, the rest. */
+    private List<String> fullCommand() {
         List<String> full = new ArrayList<>(prefix);
         full.addAll(command);
         full.addAll(prefix.size() + 1, extraOptions.get());
+        return full;
+    }
+
+    @Override
+    public WorkerProcess launch(Spec spec) throws IOException {
+        List<String> full = fullCommand();
         ProcessBuilder pb = new ProcessBuilder(full);
         Map<String, String> env = pb.environment();
         // systemd's variables (and an upgrade's) describe the supervisor: its pid, its fds, its duties.
@@ -121,6 +127,14 @@ public final class JvmWorkerLauncher implements WorkerLauncher {
             if (yields) {
                 setThisThread(priority.normal());  // allowed: BootPriority checked the right to lift
             }
+        }
+    }
+
+    /** The next start's first worker starts with the archive too, and is taken beside it instead of killed. */
+    @Override
+    public void archiveReady() {
+        if (first != null) {
+            first.commandChanged(fullCommand());
         }
     }
 

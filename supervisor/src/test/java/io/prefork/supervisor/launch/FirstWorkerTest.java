@@ -74,6 +74,26 @@ class FirstWorkerTest {
     }
 
     @Test
+    void aCommandThatChangesLaterIsWrittenAgainWithTheFirstLaunchsEnvironment() throws Exception {
+        Path file = dir.resolve("cache/first-worker-3");
+        List<String> archived = List.of("java", "-XX:SharedArchiveFile=/cache/worker-x.jsa", "io.prefork.worker.Launcher", "App");
+
+        FirstWorker notWritten = new FirstWorker(file, -1, -1, log);
+        notWritten.take(new WorkerLauncher.Spec(1, "secret", 0, false), List.of("java", "App"), LAUNCHED, false);
+        notWritten.commandChanged(archived);
+        assertFalse(Files.exists(file), "what was not written down at the first launch is not written later either");
+
+        FirstWorker first = new FirstWorker(file, -1, -1, log);
+        first.take(new WorkerLauncher.Spec(1, "secret", 0, false), List.of("java", "io.prefork.worker.Launcher", "App"),
+                LAUNCHED, true);
+        List<String> before = FirstWorker.entries(Files.readAllBytes(file));
+        first.commandChanged(archived);
+        List<String> after = FirstWorker.entries(Files.readAllBytes(file));
+        assertEquals(archived, after.subList(after.indexOf("--") + 1, after.size()), "the class archive is in the command now");
+        assertEquals(before.subList(0, before.indexOf("--")), after.subList(0, after.indexOf("--")), "the environment as before");
+    }
+
+    @Test
     void aPidThatIsNotAChildOfThisProcessIsNeitherTakenNorKilled() {
         long notOurs = ProcessHandle.current().parent().orElseThrow().pid();  // the test JVM's parent: alive, not our child
         FirstWorker first = new FirstWorker(dir.resolve("first-worker-1"), notOurs, 99, log);
