@@ -226,6 +226,12 @@ public final class WorkerPool {
     /** A READY successor takes its slot over, and the worker it replaces retires (null if it was gone). */
     Worker takeOver(Slot slot) {
         Worker old = slot.active;
+        if (slot.successor.yieldsCpu()) {
+            // Lifted before the old one is told to stop: the clients its drain sends away reconnect
+            // at once, and a successor still at the boot priority would lose every accept to the
+            // other workers, and be left cold for the next takeover.
+            slot.successor.stopYielding("READY, taking over", log);
+        }
         slot.active = slot.successor;
         slot.active.becomes(WorkerRole.ACTIVE);
         slot.successor = null;

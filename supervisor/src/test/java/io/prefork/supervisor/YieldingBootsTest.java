@@ -57,7 +57,11 @@ class YieldingBootsTest extends SupervisorTestBase {
         bringUp(successor);
         assertEquals(1, successor.lifts, "lifted once it serves");
         assertFalse(successor.yielding);
-        assertTrue(logged("(pid " + successor.pid + "): back at the normal CPU priority (READY)"), lines.text());
+        String text = lines.text();
+        int lifted = text.indexOf("(pid " + successor.pid + "): back at the normal CPU priority (READY, taking over)");
+        int stopped = text.indexOf("(pid " + one.pid + "): READY -> DRAINING (sent STOP");
+        assertTrue(lifted >= 0 && stopped > lifted, "lifted before the old one is told to stop, so that the clients"
+                + " its drain sends away can reach the successor:\n" + text);
     }
 
     @Test

@@ -118,22 +118,24 @@ public final class Prefork {
     }
 
     /**
-     * True once this worker was asked to stop. A server with keep-alive connections should answer
-     * every further request with {@code Connection: close}: the client then reconnects to another
-     * worker. Closing an idle keep-alive connection instead races the client's next request, and
-     * loses it (nginx's reload loses one request per open keep-alive connection that way).
+     * True once this worker was asked to stop and no longer accepts: prefork takes its listeners away
+     * first thing in a stop, before the stop handlers run. A server with keep-alive connections should
+     * answer every further request with {@code Connection: close}: the client then reconnects to
+     * another worker. Closing an idle keep-alive connection instead races the client's next request,
+     * and loses it (nginx's reload loses one request per open keep-alive connection that way).
      */
     public static boolean isDraining() {
         WorkerRuntime r = runtime;
-        return r != null && r.isStopping();
+        return r != null && r.isDraining();
     }
 
     /**
      * Takes this worker's listeners away from the app without closing the shared socket: the app's
      * acceptor threads and selectors stop taking connections, and those still queued go to the other
      * workers. For servers that cannot stop accepting on their own without losing a connection
-     * (Tomcat's paused acceptor destroys the one it takes next). An app with no stop handler gets this
-     * from prefork anyway. Idempotent; does nothing when not supervised.
+     * (Tomcat's paused acceptor destroys the one it takes next). Every stop does this before it runs
+     * the stop handlers; a handler may still call it (then it returns at once). Idempotent; does
+     * nothing when not supervised.
      */
     public static void stopAccepting() throws java.io.IOException {
         WorkerRuntime r = awaitRuntime();

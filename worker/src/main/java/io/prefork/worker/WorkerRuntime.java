@@ -49,7 +49,8 @@ final class WorkerRuntime {
     private final AtomicBoolean withdrawn = new AtomicBoolean();
     /** The supervisor's private directory, the control socket's: see {@link ListenerWithdrawal#withdraw}. */
     private final Path supervisorDirectory;
-    private final WorkerStop stop = new WorkerStop(this);
+    private final WorkerStop stop = new WorkerStop(this::stopAccepting,
+            timeLeft -> acceptedConnections().closeWhenIdle(timeLeft), System::exit);
     /** STOP said close-idle: the server was out of rotation for its lame-duck period. */
     private volatile boolean closeIdle;
 
@@ -209,6 +210,11 @@ final class WorkerRuntime {
 
     boolean isStopping() {
         return stop.isStopping();
+    }
+
+    /** See {@link WorkerStop#isDraining}. */
+    boolean isDraining() {
+        return stop.isDraining();
     }
 
     /** Counts one finished request; at the limit, asks the supervisor once for a replacement. */

@@ -6,22 +6,42 @@ import java.time.Duration;
 import java.util.List;
 import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.function.IntConsumer;
 
 /**
  * A worker's graceful stop: the app's stop handlers within a deadline (or, with none, prefork's drain
  * of an app that knows nothing of it), then exit 0; a watchdog halts the JVM if they overrun.
  */
 final class WorkerStop {
-    private final WorkerRuntime runtime;
+    /** Takes the listeners away from the app; returns how many fds it took (0 if done before). */
+    @FunctionalInterface
+    interface Withdrawal {
+        int stopAccepting() throws IOException;
+    }
+
+    /** Ends each accepted connection once it is idle, within the time given; returns how many were still busy. */
+    @FunctionalInterface
+    interface IdleCloser {
+        int closeWhenIdle(Duration timeLeft) throws IOException, InterruptedException;
+    }
+
+    private final Withdrawal withdrawal;
+    private final IdleCloser idleCloser;
+    /** System.exit in a worker; a test's own. */
+    private final IntConsumer exit;
     private final List<StopHandler> handlers = new CopyOnWriteArrayList<>();
     private final AtomicBoolean stopping = new AtomicBoolean();
+    /** Set once the listeners are taken away, after the stop began: see {@link #isDraining}. */
+    private volatile boolean draining;
     /** System.nanoTime() by which the stop handlers must be done; only ever moves earlier. */
     private volatile long deadline = Long.MAX_VALUE;
     /** System.nanoTime() at which the watchdog halts the JVM; only ever moves earlier. */
     private volatile long haltAt = Long.MAX_VALUE;
 
-    WorkerStop(WorkerRuntime runtime) {
-        this.runtime = runtime;
+    WorkerStop(Withdrawal withdrawal, IdleCloser idleCloser, IntConsumer exit) {
+        this.withdrawal = withdrawal;
+        this.idleCloser = idleCloser;
+        this.exit = exit;
     }
 
     void addHandler(StopHandler handler) {
@@ -30,6 +50,16 @@ final class WorkerStop {
 
     boolean isStopping() {
         return stopping.get();
+    }
+
+    /**
+     * True once this worker takes no new connection: only then should the app answer {@code
+     * Connection: close}. Before that, a client told to reconnect could come back to this very worker
+     * and be told again, until it lands on whichever worker kept accepting: in a roll, the warm old
+     * one instead of the successor, which then meets all its load at once when the last old one stops.
+     */
+    boolean isDraining() {
+        return draining;
     }
 
     /**
@@ -62,8 +92,10 @@ final class WorkerStop {
     }
 
     private void runHandlers() {
+        int taken = withdrawListeners();
+        draining = true;
         if (handlers.isEmpty()) {
-            drainWithoutTheApp();
+            drainWithoutTheApp(taken);
         }
         for (StopHandler handler : handlers) {
             try {
@@ -74,7 +106,7 @@ final class WorkerStop {
         }
         StdStreams.restore();
         WorkerLog.info("stopped");
-        System.exit(0);
+        exit.accept(0);
     }
 
     /**
@@ -83,14 +115,13 @@ final class WorkerStop {
      * request in flight finishes first), then exits so that the app's shutdown hooks run. What cannot
      * be saved without the app: a keep-alive client whose next request crosses the close.
      */
-    private void drainWithoutTheApp() {
+    private void drainWithoutTheApp(int taken) {
         try {
-            int taken = runtime.stopAccepting();
             WorkerLog.info("no stop handler registered: took " + taken + " listener fd(s) from the app;"
                     + " ending each connection it accepted once it is idle");
             // Leave the app's shutdown hooks a moment of the deadline: 10%, at most 1 s.
             long left = Math.max(0, deadline - System.nanoTime());
-            int busy = runtime.acceptedConnections().closeWhenIdle(
+            int busy = idleCloser.closeWhenIdle(
                     Duration.ofNanos(left - Math.min(left / 10, Duration.ofSeconds(1).toNanos())));
             WorkerLog.info(busy == 0 ? "every accepted connection was idle and is ended; exiting, the app's shutdown hooks run"
                     : busy + " connection(s) still busy at the deadline; exiting, the app's shutdown hooks run");
@@ -98,6 +129,20 @@ final class WorkerStop {
             WorkerLog.info("cannot drain the app's connections: " + e.getMessage() + "; exiting");
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
+        }
+    }
+
+    /**
+     * First of every stop, whatever the app's handlers do next (they may ask again: it is done once):
+     * the listeners are taken away, so connections still queued and clients that reconnect go to the
+     * other workers. Returns how many fds it took.
+     */
+    private int withdrawListeners() {
+        try {
+            return withdrawal.stopAccepting();
+        } catch (IOException e) {
+            WorkerLog.info("cannot take the listeners away from the app: " + e.getMessage());
+            return 0;
         }
     }
 
