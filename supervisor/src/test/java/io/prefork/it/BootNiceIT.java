@@ -50,7 +50,7 @@ class BootNiceIT {
             assertEquals(Set.of(0), Set.copyOf(ProcFs.threadNiceValues(old)), "the serving worker is left alone");
 
             Files.delete(hold);
-            s.awaitLine("worker 1 \\(pid " + successor + "\\): back at the normal CPU priority \\(READY\\)", BOOT);
+            s.awaitLine("worker 1 \\(pid " + successor + "\\): back at the normal CPU priority \\(READY, taking over\\)", BOOT);
             assertEquals(Set.of(0), Set.copyOf(ProcFs.threadNiceValues(successor)), "every thread lifted once it serves");
             assertTrue(RunningSupervisor.awaitGone(old, BOOT), "the old worker drained and exited");
             assertEquals(successor, Http.get(s.port(), "/").workerPid(), "the successor serves");
