@@ -9,8 +9,9 @@ import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.function.IntConsumer;
 
 /**
- * A worker's graceful stop: the app's stop handlers within a deadline (or, with none, prefork's drain
- * of an app that knows nothing of it), then exit 0; a watchdog halts the JVM if they overrun.
+ * A worker's graceful stop: the listeners taken away, then the app's stop handlers within a deadline
+ * (or, with none, prefork's drain of an app that knows nothing of it), then exit 0; a watchdog halts
+ * the JVM if they overrun.
  */
 final class WorkerStop {
     /** Takes the listeners away from the app; returns how many fds it took (0 if done before). */
