@@ -177,19 +177,19 @@ public final class HelloApp {
     }
 
     /**
-     * The drain that loses nothing with keep-alive clients: stop accepting (queued connections go to
-     * the other workers), answer every further request with Connection: close (see the handler), wait
+     * The drain that loses nothing with keep-alive clients: prefork has taken the listeners away before
+     * this runs (queued connections go to the other workers); answer every further request with
+     * Connection: close (see the handler), wait
      * until the clients have closed their connections, then stop Jetty; its graceful stop still waits
      * for requests in flight if the deadline comes first.
      *
      * <p>Not Jetty's connector.shutdown() to stop accepting: from then on Jetty closes each connection
      * after its current response, even one whose head already went out keep-alive, and the client's
-     * next request meets the close. prefork takes the listeners away instead, and Jetty's connections
-     * stay as they are until their clients close them.
+     * next request meets the close. prefork's withdrawal of the listeners leaves Jetty's connections as
+     * they are until their clients close them.
      */
     private static void drain(Server server, Duration timeLeft) throws Exception {
         long deadline = System.nanoTime() + timeLeft.toNanos() - TimeUnit.MILLISECONDS.toNanos(250);
-        Prefork.stopAccepting();
         // The kernel's count, not Jetty's: Jetty misses a connection an acceptor has taken but not yet
         // registered on a selector.
         Prefork.awaitConnectionsClosed(Duration.ofNanos(Math.max(0, deadline - System.nanoTime())));

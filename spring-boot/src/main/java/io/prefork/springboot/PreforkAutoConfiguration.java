@@ -60,7 +60,7 @@ public class PreforkAutoConfiguration {
         PreforkWorker(ConfigurableApplicationContext context) {
             Prefork.onStop(timeLeft -> {
                 Duration reserve = timeLeft.dividedBy(4).compareTo(CLOSE_RESERVE) < 0 ? timeLeft.dividedBy(4) : CLOSE_RESERVE;
-                Prefork.stopAccepting();
+                // prefork took the listeners from Tomcat's acceptor before this runs
                 Prefork.awaitConnectionsClosed(timeLeft.minus(reserve));
                 context.close();
             });

@@ -55,14 +55,13 @@ public final class PreforkTomcat {
     }
 
     /**
-     * On a graceful stop: take the listener from Tomcat's acceptor (Tomcat's own pause leaves it in
-     * accept(), where it destroys the next connection it takes), wait until the accepted connections
-     * are closed, then stop and destroy Tomcat. Tomcat registers no shutdown hook and its own stop
+     * On a graceful stop, once prefork has taken the listener from Tomcat's acceptor (every stop does
+     * that first; Tomcat's own pause leaves it in accept(), where it destroys the next connection it
+     * takes): wait until the accepted connections are closed, then stop and destroy Tomcat. Tomcat registers no shutdown hook and its own stop
      * closes idle keep-alive connections; this stop does neither to a connection still in use.
      */
     public static void drainOnStop(Tomcat tomcat) {
         Prefork.onStop(timeLeft -> {
-            Prefork.stopAccepting();
             Prefork.awaitConnectionsClosed(timeLeft.minus(Duration.ofSeconds(2)).isNegative() ? Duration.ZERO
                     : timeLeft.minus(Duration.ofSeconds(2)));
             try {
