@@ -98,15 +98,7 @@ public final class Bench {
             return;
         }
         if ("first-traffic".equals(System.getProperty("bench.only"))) {
-            json.put("first_traffic", firstTraffic("spare"));
-            json.put("first_traffic_warm", firstTraffic("warm spare", "--warmup-requests", "500"));
-            json.put("first_traffic_warm_nice0", firstTraffic("warm spare, --boot-nice 0", "--warmup-requests", "500",
-                    "--boot-nice", "0"));
-            json.put("first_traffic_warm5000", firstTraffic("warm spare, 5000 requests", "--warmup-requests", "5000"));
-            json.put("first_traffic_warm_delay", firstTraffic("warm spare, --spare-delay 10", "--warmup-requests", "500",
-                    "--spare-delay", "10"));
-            json.put("first_traffic_warm5000_delay", firstTraffic("warm spare, 5000 requests, --spare-delay 10",
-                    "--warmup-requests", "5000", "--spare-delay", "10"));
+            firstTrafficRows(json, true);
             return;
         }
         if ("cold".equals(System.getProperty("bench.only"))) {
@@ -147,10 +139,7 @@ public final class Bench {
         json.put("first_answer_warm", firstAnswer("warm spare", "--warmup-requests", "500"));
         json.put("first_answer_unaware_warm", firstAnswer("warm spare, unaware Jetty app", "--app", UNAWARE_APP,
                 "--warmup-requests", "500"));
-        json.put("first_traffic", firstTraffic("spare"));
-        json.put("first_traffic_warm", firstTraffic("warm spare", "--warmup-requests", "500"));
-        json.put("first_traffic_warm_delay", firstTraffic("warm spare, --spare-delay 10", "--warmup-requests", "500",
-                "--spare-delay", "10"));
+        firstTrafficRows(json, false);
         json.put("spawn_ramp", Ramp.ramps());
         json.put("rolling_restart", rollingRestart(two));
         json.put("footprint", footprint(two));
@@ -158,6 +147,25 @@ public final class Bench {
         json.put("cold_start", coldStart());
         json.put("share", share());
         json.put("spring_boot_start", springBootStart());
+    }
+
+    /**
+     * Point 2's rows: no warm-up, 500 warm-up requests, and each with {@code --spare-delay 10}, the
+     * last with 5,000 requests (the setup that comes nearest); {@code all} adds 500 requests at
+     * {@code --boot-nice 0} and 5,000 without the delay.
+     */
+    static void firstTrafficRows(Map<String, Object> json, boolean all) throws Exception {
+        json.put("first_traffic", firstTraffic("spare"));
+        json.put("first_traffic_warm", firstTraffic("warm spare", "--warmup-requests", "500"));
+        if (all) {
+            json.put("first_traffic_warm_nice0", firstTraffic("warm spare, --boot-nice 0", "--warmup-requests", "500",
+                    "--boot-nice", "0"));
+            json.put("first_traffic_warm5000", firstTraffic("warm spare, 5000 requests", "--warmup-requests", "5000"));
+        }
+        json.put("first_traffic_warm_delay", firstTraffic("warm spare, --spare-delay 10", "--warmup-requests", "500",
+                "--spare-delay", "10"));
+        json.put("first_traffic_warm5000_delay", firstTraffic("warm spare, 5000 requests, --spare-delay 10",
+                "--warmup-requests", "5000", "--spare-delay", "10"));
     }
 
     /** The raw figures, with the run's length: results.json. */
