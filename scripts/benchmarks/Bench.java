@@ -150,8 +150,8 @@ public final class Bench {
     }
 
     /**
-     * Point 2's rows: no warm-up, 500 warm-up requests, and each with {@code --spare-delay 10}, the
-     * last with 5,000 requests (the setup that comes nearest); {@code all} adds 500 requests at
+     * Point 2's rows: a spare with no warm-up; 500 warm-up requests; 500 with {@code --spare-delay 10};
+     * 5,000 with {@code --spare-delay 10} (the setup that comes nearest). {@code all} adds 500 at
      * {@code --boot-nice 0} and 5,000 without the delay.
      */
     static void firstTrafficRows(Map<String, Object> json, boolean all) throws Exception {
