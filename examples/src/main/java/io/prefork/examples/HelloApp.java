@@ -91,7 +91,7 @@ public final class HelloApp {
      * Jetty 12 pads its concurrent pools to the number of references that fit a cache line, and unless
      * {@code org.eclipse.jetty.util.referencesPerCacheLine} says, it asks the JVM whether references
      * are compressed through the platform MBean server, which it starts for that one question: about
-     * 460 more classes and 86 ms more to the first answer of a plain JVM of this app (README, "Making
+     * 460 more classes and 90-115 ms more to the first answer of a plain JVM of this app (README, "Making
      * your app a worker"). Compressed references (4 bytes) are the most that fit, so Jetty never pads
      * less than it would have chosen.
      */
